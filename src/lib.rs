@@ -1,0 +1,1 @@
+//! entitle: roll an AWS Marketplace subscription out across an AWS Organization with License Manager grants.
