@@ -1,1 +1,63 @@
-//! entitle: roll an AWS Marketplace subscription out across an AWS Organization with License Manager grants.
+//! entitle: roll an AWS Marketplace subscription out across an AWS Organization with License
+//! Manager grants. The library holds everything; `main.rs` only parses and maps the exit code.
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod model;
+pub mod ui;
+
+use std::process::ExitCode;
+
+/// Runs a parsed command line to its exit code, printing the error (and its hint) on failure.
+pub fn main_with(cli: cli::Cli) -> ExitCode {
+    init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            ui::error(
+                &ui::stderr_style(),
+                &format!("could not start the async runtime: {error}"),
+                &[],
+                None,
+            );
+            return ExitCode::from(exit::code::FAILURE);
+        }
+    };
+    let result = runtime.block_on(commands::run(cli));
+    if let Err(error) = &result
+        && !exit::is_broken_pipe(error)
+    {
+        let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
+        ui::error(
+            &ui::stderr_style(),
+            &error.to_string(),
+            &causes,
+            exit::hint(error).as_deref(),
+        );
+    }
+    ExitCode::from(exit::exit_code(&result))
+}
+
+/// Logs go to stderr: warnings by default, more with `-v`, none but errors with `-q`;
+/// `ENTITLE_LOG` (a tracing filter) overrides.
+fn init_logging(global: &cli::GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "entitle=info,warn",
+        (false, 2) => "entitle=debug,info",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ENTITLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,210 @@
+//! AWS configuration in one place: the credential chain, pinned regions, endpoints, retries and timeouts.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
+/// License Manager, Marketplace Agreement and the Marketplace licenses live only here.
+pub const HOME_REGION: &str = "us-east-1";
+
+/// How the tool reaches AWS: chosen once from the command line, then used for every client.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// A named profile from the shared config files (`--profile`).
+    pub profile: Option<String>,
+    /// When set, every service is reached at this URL with dummy credentials, whatever the
+    /// environment says: how `--sandbox` (and the tests) guarantee that nothing reaches real AWS.
+    pub fixed_endpoint: Option<String>,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// The first backoff after a throttled or transient failure; later ones grow exponentially.
+    pub initial_backoff: Duration,
+    /// The longest single backoff.
+    pub max_backoff: Duration,
+    /// How long one attempt may take before it is abandoned and retried.
+    pub attempt_timeout: Duration,
+    /// How long a call may take, all attempts and backoffs included.
+    pub operation_timeout: Duration,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            profile: None,
+            fixed_endpoint: None,
+            // Organizations throttles from a few hundred accounts on; ten attempts with a 20 s
+            // cap ride out a minute of throttling instead of failing a discovery half-way.
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(30),
+            operation_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The service clients, built once from one `SdkConfig`.
+#[derive(Debug, Clone)]
+#[allow(
+    dead_code,
+    reason = "License Manager, Marketplace Agreement and STS serve plan, apply and doctor"
+)]
+pub struct AwsClients {
+    pub(crate) organizations: aws_sdk_organizations::Client,
+    pub(crate) license_manager: aws_sdk_licensemanager::Client,
+    pub(crate) marketplace: aws_sdk_marketplaceagreement::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
+}
+
+impl AwsClients {
+    /// Resolves credentials and region through aws-config's standard chain (or the sandbox's
+    /// dummy ones) and builds every client with the shared retry and timeout policy.
+    pub async fn load(settings: &AwsSettings) -> Self {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(settings.max_attempts)
+            .with_initial_backoff(settings.initial_backoff)
+            .with_max_backoff(settings.max_backoff);
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(settings.attempt_timeout)
+            .operation_timeout(settings.operation_timeout)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts);
+        if let Some(endpoint) = &settings.fixed_endpoint {
+            loader = loader
+                .credentials_provider(Credentials::new(
+                    "AKIDSANDBOXSANDBOX",
+                    "sandbox-secret-not-a-real-key",
+                    None,
+                    None,
+                    "entitle-sandbox",
+                ))
+                .region(Region::new(HOME_REGION))
+                .endpoint_url(endpoint);
+        } else if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let mut shared = loader.load().await;
+        if shared.region().is_none() {
+            // STS needs some region; the other services are pinned below anyway.
+            shared = shared
+                .into_builder()
+                .region(Region::new(HOME_REGION))
+                .build();
+        }
+        Self::from_shared(&shared, settings.fixed_endpoint.as_deref())
+    }
+
+    fn from_shared(shared: &SdkConfig, fixed_endpoint: Option<&str>) -> Self {
+        let home = Region::new(HOME_REGION);
+        // `From<&SdkConfig>` carries the AWS_ENDPOINT_URL* overrides; only the region is pinned.
+        let mut organizations =
+            aws_sdk_organizations::config::Builder::from(shared).region(home.clone());
+        let mut license_manager = aws_sdk_licensemanager::config::Builder::from(shared)
+            .region(home.clone())
+            .retry_classifier(RateLimitExceededClassifier);
+        let mut marketplace =
+            aws_sdk_marketplaceagreement::config::Builder::from(shared).region(home);
+        let mut sts = aws_sdk_sts::config::Builder::from(shared);
+        if let Some(endpoint) = fixed_endpoint {
+            // Service-specific environment overrides must not win over the sandbox.
+            organizations = organizations.endpoint_url(endpoint);
+            license_manager = license_manager.endpoint_url(endpoint);
+            marketplace = marketplace.endpoint_url(endpoint);
+            sts = sts.endpoint_url(endpoint);
+        }
+        Self {
+            organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
+            license_manager: aws_sdk_licensemanager::Client::from_conf(license_manager.build()),
+            marketplace: aws_sdk_marketplaceagreement::Client::from_conf(marketplace.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+        }
+    }
+}
+
+/// Teaches the SDK that License Manager's `RateLimitExceededException` is throttling.
+///
+/// The SDK's built-in list of throttle codes lacks it, so without this classifier a throttled
+/// License Manager call fails at once instead of backing off. The classifier reads the error
+/// code from the raw response (`X-Amzn-ErrorType` or the JSON `__type`), so it works for every
+/// operation of the client without knowing each operation's error type.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitExceededClassifier;
+
+/// The throttle error code License Manager answers with.
+const RATE_LIMIT_EXCEEDED: &str = "RateLimitExceededException";
+
+impl ClassifyRetry for RateLimitExceededClassifier {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        if !matches!(ctx.output_or_error(), Some(Err(_))) {
+            return RetryAction::NoActionIndicated;
+        }
+        let Some(response) = ctx.response() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let header = response.headers().get("x-amzn-errortype");
+        let body = response.body().bytes();
+        if error_code_is(header, body, RATE_LIMIT_EXCEEDED) {
+            RetryAction::throttling_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "License Manager RateLimitExceededException"
+    }
+}
+
+/// Whether an awsJson error response carries the given code, in the header or the body's
+/// `__type` (namespace before `#` and anything after `:` stripped, as the SDK does).
+fn error_code_is(header: Option<&str>, body: Option<&[u8]>, code: &str) -> bool {
+    let bare = |value: &str| {
+        let value = value.split(':').next().unwrap_or(value);
+        value.rsplit('#').next().unwrap_or(value).trim() == code
+    };
+    if header.is_some_and(bare) {
+        return true;
+    }
+    body.and_then(|bytes| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        .and_then(|json| {
+            json.get("__type")
+                .and_then(|value| value.as_str())
+                .map(bare)
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_code_is_found_in_header_or_body() {
+        assert!(error_code_is(
+            Some("RateLimitExceededException:http://x"),
+            None,
+            RATE_LIMIT_EXCEEDED
+        ));
+        assert!(error_code_is(
+            None,
+            Some(br#"{"__type":"com.amazonaws.licensemanager#RateLimitExceededException","message":"slow down"}"#),
+            RATE_LIMIT_EXCEEDED
+        ));
+        assert!(!error_code_is(
+            None,
+            Some(br#"{"__type":"ValidationException"}"#),
+            RATE_LIMIT_EXCEEDED
+        ));
+        assert!(!error_code_is(None, Some(b"not json"), RATE_LIMIT_EXCEEDED));
+    }
+}

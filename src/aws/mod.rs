@@ -1,0 +1,9 @@
+//! The only place that talks to AWS: SDK configuration, typed errors, and reads and writes
+//! that return model types.
+
+pub mod config;
+pub mod error;
+pub mod organizations;
+
+pub use config::{AwsClients, AwsSettings};
+pub use error::{AwsError, AwsErrorKind};

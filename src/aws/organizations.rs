@@ -1,0 +1,518 @@
+//! Organisation discovery: reads the whole OU tree, every account and its tags from Organizations.
+//!
+//! The walk asks for as few pages as the API allows: one ListOrganizationalUnitsForParent
+//! page per 20 OUs per parent, and accounts through ListAccounts (one page per 20 accounts),
+//! placed in the tree by their `Paths`. Where the service does not return `Paths` (older
+//! endpoints, moto), accounts are listed per parent instead. Pages are read with bounded
+//! concurrency; throttling is absorbed by the SDK's retry policy built in `config.rs`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types as sdk;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::config::AwsClients;
+use super::error::{AwsError, AwsErrorKind};
+use crate::model::{
+    Account, AccountId, AccountState, FeatureSet, InvalidId, OrgId, OrgTree, OrgTreeError, OrgUnit,
+    Organization, OuId, ParentId, Root, RootId,
+};
+
+const SERVICE: &str = "organizations";
+/// Organizations refuses larger pages.
+const PAGE_SIZE: i32 = 20;
+
+/// What discovery should read besides the tree.
+#[derive(Debug, Clone)]
+pub struct DiscoverOptions {
+    /// Read every account's tags (one ListTagsForResource call per account).
+    pub tags: bool,
+    /// Pages in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for DiscoverOptions {
+    fn default() -> Self {
+        Self {
+            tags: true,
+            concurrency: 8,
+        }
+    }
+}
+
+/// API calls made, per operation: what benchmarks compare with the minimum.
+pub type ApiCalls = BTreeMap<&'static str, u64>;
+
+/// The organisation as discovered, and what it cost.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// The tree.
+    pub tree: OrgTree,
+    /// Calls made per operation (attempts that were retried count once).
+    pub api_calls: ApiCalls,
+    /// Whether accounts were placed by their `Paths` (true) or listed per parent (false).
+    pub placed_by_paths: bool,
+}
+
+/// Why discovery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// The caller's account is not in an organisation.
+    #[error("the account in use is not a member of an AWS Organization")]
+    NotInOrganization(#[source] AwsError),
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The service returned an id that is not of the documented form.
+    #[error("Organizations returned an unexpected identifier: {0}")]
+    BadId(#[from] InvalidId),
+    /// The service returned something required as absent.
+    #[error("Organizations returned {0} without {1}")]
+    Missing(&'static str, &'static str),
+    /// The pieces do not form one tree.
+    #[error("the organisation's structure is inconsistent: {0}")]
+    Tree(#[from] OrgTreeError),
+}
+
+/// Counts calls per operation across concurrent tasks.
+#[derive(Debug, Default, Clone)]
+struct Counter(Arc<Mutex<ApiCalls>>);
+
+impl Counter {
+    fn add(&self, operation: &'static str) {
+        if let Ok(mut calls) = self.0.lock() {
+            *calls.entry(operation).or_default() += 1;
+        }
+    }
+
+    fn take(&self) -> ApiCalls {
+        self.0.lock().map(|calls| calls.clone()).unwrap_or_default()
+    }
+}
+
+/// Hears how far discovery has got, for progress display.
+pub trait DiscoverProgress: Send + Sync {
+    /// Called whenever more of the organisation has been read.
+    fn found(&self, units: usize, accounts: usize, tagged: usize);
+}
+
+/// A progress listener that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl DiscoverProgress for NoProgress {
+    fn found(&self, _units: usize, _accounts: usize, _tagged: usize) {}
+}
+
+/// Discovers the whole organisation.
+pub async fn discover(
+    clients: &AwsClients,
+    options: &DiscoverOptions,
+    progress: &dyn DiscoverProgress,
+) -> Result<Discovery, DiscoverError> {
+    let client = clients.organizations.clone();
+    let counter = Counter::default();
+    let (organization, roots, first_accounts) = tokio::join!(
+        describe_organization(&client, &counter),
+        list_roots(&client, &counter),
+        list_accounts_page(&client, &counter, None),
+    );
+    let organization = organization?;
+    let root = roots?;
+    let (mut first_accounts, mut accounts_token) = first_accounts?;
+    // A page may be empty and still carry a token: read on until there is an account to look at.
+    while first_accounts.is_empty() {
+        let Some(token) = accounts_token.take() else {
+            break;
+        };
+        (first_accounts, accounts_token) =
+            list_accounts_page(&client, &counter, Some(token)).await?;
+    }
+    // Paths let one ListAccounts pass place every account; without them, list per parent.
+    let placed_by_paths = first_accounts
+        .iter()
+        .all(|account| !account.paths().is_empty());
+
+    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks: JoinSet<Result<Found, DiscoverError>> = JoinSet::new();
+    let root_parent = ParentId::Root(root.id.clone());
+    spawn_units(
+        &mut tasks,
+        &client,
+        &counter,
+        &semaphore,
+        root_parent.clone(),
+    );
+    let mut accounts: Vec<Account> = Vec::new();
+    let mut units: Vec<OrgUnit> = Vec::new();
+    let mut tags: BTreeMap<AccountId, BTreeMap<String, String>> = BTreeMap::new();
+
+    if placed_by_paths {
+        for account in &first_accounts {
+            let account = convert_account(account, None)?;
+            if options.tags {
+                spawn_tags(
+                    &mut tasks,
+                    &client,
+                    &counter,
+                    &semaphore,
+                    account.id.clone(),
+                );
+            }
+            accounts.push(account);
+        }
+        // The remaining ListAccounts pages are sequential by nature (each needs the last token).
+        let (client, counter) = (client.clone(), counter.clone());
+        tasks.spawn(async move {
+            let mut more = Vec::new();
+            while let Some(token) = accounts_token.take() {
+                let (page, next) = list_accounts_page(&client, &counter, Some(token)).await?;
+                for account in &page {
+                    more.push(convert_account(account, None)?);
+                }
+                accounts_token = next;
+            }
+            Ok(Found::Accounts(more))
+        });
+    } else {
+        spawn_accounts(&mut tasks, &client, &counter, &semaphore, root_parent);
+    }
+
+    while let Some(joined) = tasks.join_next().await {
+        let found = match joined {
+            Ok(found) => found?,
+            Err(join_error) => {
+                return Err(DiscoverError::Aws(AwsError {
+                    service: SERVICE,
+                    operation: "discovery",
+                    code: None,
+                    message: format!("a discovery task stopped: {join_error}"),
+                    request_id: None,
+                    kind: AwsErrorKind::Other,
+                }));
+            }
+        };
+        match found {
+            Found::Units(found_units) => {
+                for unit in found_units {
+                    let parent = ParentId::Ou(unit.id.clone());
+                    spawn_units(&mut tasks, &client, &counter, &semaphore, parent.clone());
+                    if !placed_by_paths {
+                        spawn_accounts(&mut tasks, &client, &counter, &semaphore, parent);
+                    }
+                    units.push(unit);
+                }
+            }
+            Found::Accounts(found_accounts) => {
+                if options.tags {
+                    for account in &found_accounts {
+                        spawn_tags(
+                            &mut tasks,
+                            &client,
+                            &counter,
+                            &semaphore,
+                            account.id.clone(),
+                        );
+                    }
+                }
+                accounts.extend(found_accounts);
+            }
+            Found::Tags(account, found_tags) => {
+                tags.insert(account, found_tags);
+            }
+        }
+        progress.found(units.len(), accounts.len(), tags.len());
+    }
+    for account in &mut accounts {
+        if let Some(found_tags) = tags.remove(&account.id) {
+            account.tags = found_tags;
+        }
+    }
+    let tree = OrgTree::new(organization, root, units, accounts)?;
+    Ok(Discovery {
+        tree,
+        api_calls: counter.take(),
+        placed_by_paths,
+    })
+}
+
+/// What one discovery task brings back.
+enum Found {
+    Units(Vec<OrgUnit>),
+    Accounts(Vec<Account>),
+    Tags(AccountId, BTreeMap<String, String>),
+}
+
+fn spawn_units(
+    tasks: &mut JoinSet<Result<Found, DiscoverError>>,
+    client: &Client,
+    counter: &Counter,
+    semaphore: &Arc<Semaphore>,
+    parent: ParentId,
+) {
+    let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
+    tasks.spawn(async move {
+        let operation = "ListOrganizationalUnitsForParent";
+        let mut units = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let _permit = semaphore.acquire().await;
+            counter.add(operation);
+            let page = client
+                .list_organizational_units_for_parent()
+                .parent_id(parent.as_str())
+                .max_results(PAGE_SIZE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+            for unit in page.organizational_units() {
+                units.push(OrgUnit {
+                    id: OuId::parse(unit.id().ok_or(DiscoverError::Missing("an OU", "its Id"))?)?,
+                    arn: unit
+                        .arn()
+                        .ok_or(DiscoverError::Missing("an OU", "its Arn"))?
+                        .to_owned(),
+                    name: unit
+                        .name()
+                        .ok_or(DiscoverError::Missing("an OU", "its Name"))?
+                        .to_owned(),
+                    parent: parent.clone(),
+                });
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        Ok(Found::Units(units))
+    });
+}
+
+fn spawn_accounts(
+    tasks: &mut JoinSet<Result<Found, DiscoverError>>,
+    client: &Client,
+    counter: &Counter,
+    semaphore: &Arc<Semaphore>,
+    parent: ParentId,
+) {
+    let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
+    tasks.spawn(async move {
+        let operation = "ListAccountsForParent";
+        let mut accounts = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let _permit = semaphore.acquire().await;
+            counter.add(operation);
+            let page = client
+                .list_accounts_for_parent()
+                .parent_id(parent.as_str())
+                .max_results(PAGE_SIZE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+            for account in page.accounts() {
+                accounts.push(convert_account(account, Some(&parent))?);
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        Ok(Found::Accounts(accounts))
+    });
+}
+
+fn spawn_tags(
+    tasks: &mut JoinSet<Result<Found, DiscoverError>>,
+    client: &Client,
+    counter: &Counter,
+    semaphore: &Arc<Semaphore>,
+    account: AccountId,
+) {
+    let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
+    tasks.spawn(async move {
+        let operation = "ListTagsForResource";
+        let mut tags = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let _permit = semaphore.acquire().await;
+            counter.add(operation);
+            let page = client
+                .list_tags_for_resource()
+                .resource_id(account.as_str())
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+            for tag in page.tags() {
+                tags.insert(tag.key().to_owned(), tag.value().to_owned());
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        Ok(Found::Tags(account, tags))
+    });
+}
+
+async fn describe_organization(
+    client: &Client,
+    counter: &Counter,
+) -> Result<Organization, DiscoverError> {
+    let operation = "DescribeOrganization";
+    counter.add(operation);
+    let output = client
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|error| {
+            let error = AwsError::from_sdk(SERVICE, operation, error);
+            if error.is_code("AWSOrganizationsNotInUseException") {
+                DiscoverError::NotInOrganization(error)
+            } else {
+                DiscoverError::Aws(error)
+            }
+        })?;
+    let organization = output.organization().ok_or(DiscoverError::Missing(
+        "DescribeOrganization",
+        "an Organization",
+    ))?;
+    let missing = |what| DiscoverError::Missing("the organization", what);
+    Ok(Organization {
+        id: OrgId::parse(organization.id().ok_or(missing("its Id"))?)?,
+        arn: organization.arn().ok_or(missing("its Arn"))?.to_owned(),
+        management_account: AccountId::parse(
+            organization
+                .master_account_id()
+                .ok_or(missing("MasterAccountId"))?,
+        )?,
+        feature_set: FeatureSet::from_aws(
+            organization
+                .feature_set()
+                .ok_or(missing("FeatureSet"))?
+                .as_str(),
+        ),
+    })
+}
+
+async fn list_roots(client: &Client, counter: &Counter) -> Result<Root, DiscoverError> {
+    let operation = "ListRoots";
+    let mut token: Option<String> = None;
+    let mut roots = Vec::new();
+    loop {
+        counter.add(operation);
+        let page = client
+            .list_roots()
+            .max_results(PAGE_SIZE)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+        roots.extend(page.roots().iter().cloned());
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    // An organisation has exactly one root.
+    let root = roots
+        .first()
+        .ok_or(DiscoverError::Missing("ListRoots", "a root"))?;
+    let missing = |what| DiscoverError::Missing("the root", what);
+    Ok(Root {
+        id: RootId::parse(root.id().ok_or(missing("its Id"))?)?,
+        arn: root.arn().ok_or(missing("its Arn"))?.to_owned(),
+        name: root.name().unwrap_or("Root").to_owned(),
+    })
+}
+
+async fn list_accounts_page(
+    client: &Client,
+    counter: &Counter,
+    token: Option<String>,
+) -> Result<(Vec<sdk::Account>, Option<String>), DiscoverError> {
+    let operation = "ListAccounts";
+    counter.add(operation);
+    let page = client
+        .list_accounts()
+        .max_results(PAGE_SIZE)
+        .set_next_token(token)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+    Ok((
+        page.accounts().to_vec(),
+        page.next_token().map(str::to_owned),
+    ))
+}
+
+/// Converts an SDK account; its parent is the one it was listed under, or read from its path.
+fn convert_account(
+    account: &sdk::Account,
+    listed_under: Option<&ParentId>,
+) -> Result<Account, DiscoverError> {
+    let missing = |what| DiscoverError::Missing("an account", what);
+    let id = AccountId::parse(account.id().ok_or(missing("its Id"))?)?;
+    let parent = match listed_under {
+        Some(parent) => parent.clone(),
+        None => parent_from_paths(account.paths()).ok_or(missing("a usable Paths entry"))??,
+    };
+    let state = match (account.state(), account.status()) {
+        (Some(state), _) => AccountState::from_aws(state.as_str()),
+        // Emulators that predate `State` still send the retired `Status`.
+        (None, Some(status)) => AccountState::from_aws(status.as_str()),
+        (None, None) => return Err(missing("its State")),
+    };
+    Ok(Account {
+        id,
+        name: account.name().unwrap_or_default().to_owned(),
+        email: account.email().unwrap_or_default().to_owned(),
+        arn: account.arn().ok_or(missing("its Arn"))?.to_owned(),
+        state,
+        parent,
+        tags: BTreeMap::new(),
+    })
+}
+
+/// The direct parent from an account path `o-x/r-y/ou-a/ou-b/111111111111/`: the segment
+/// before the account id.
+fn parent_from_paths(paths: &[String]) -> Option<Result<ParentId, InvalidId>> {
+    let path = paths.first()?;
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    let parent = match segments.as_slice() {
+        [.., parent, last] if last.bytes().all(|b| b.is_ascii_digit()) => parent,
+        [.., parent] => parent,
+        [] => return None,
+    };
+    Some(ParentId::parse(parent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_is_read_from_the_account_path() {
+        let paths =
+            vec!["o-abc123/r-ab12/ou-ab12-aaaaaaaa/ou-ab12-bbbbbbbb/111111111111/".to_owned()];
+        assert_eq!(
+            parent_from_paths(&paths).unwrap().unwrap(),
+            ParentId::parse("ou-ab12-bbbbbbbb").unwrap()
+        );
+        let at_root = vec!["o-abc123/r-ab12/111111111111/".to_owned()];
+        assert_eq!(
+            parent_from_paths(&at_root).unwrap().unwrap(),
+            ParentId::parse("r-ab12").unwrap()
+        );
+        assert!(parent_from_paths(&[]).is_none());
+    }
+}

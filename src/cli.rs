@@ -1,0 +1,298 @@
+//! The command-line contract: every command, flag and help text, as clap definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Roll an AWS Marketplace subscription (such as Anthropic Claude on Amazon Bedrock) out to the
+/// accounts of an AWS Organization with License Manager grants: plan, apply, activate, track and
+/// clean up, the way Terraform rolls out infrastructure.
+#[derive(Debug, Parser)]
+#[command(
+    name = "entitle",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Run `entitle --sandbox discover` to try it against the built-in emulator; nothing reaches AWS."
+)]
+pub struct Cli {
+    /// Options that apply to every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, before or after the command name.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Use this named profile from the AWS config files instead of the default chain.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Run against the built-in emulator, started in process, with its state in STATE_FILE
+    /// (default `.entitle/sandbox.json`, seeded with a demo organisation on first use).
+    /// Nothing reaches AWS, whatever the environment says.
+    #[arg(
+        long,
+        global = true,
+        value_name = "STATE_FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ".entitle/sandbox.json"
+    )]
+    pub sandbox: Option<PathBuf>,
+
+    /// How results are written to stdout: for people, or a versioned JSON document for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+
+    /// Never draw progress bars (they are drawn only on a terminal anyway).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// When to use colours; `auto` means on a terminal unless `NO_COLOR` is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Say more on stderr (repeat for more detail: -v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The format of stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Text for people.
+    Human,
+    /// A JSON document with a `format_version`.
+    Json,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the organisation as entitle sees it: the OU tree and every account with its id,
+    /// name, state, OU path and tags.
+    Discover(DiscoverArgs),
+    /// Show what `apply` would change: grants to create, activate, update or delete, and why.
+    Plan(PlanArgs),
+    /// Make the changes of a plan: create and activate grants, phase by phase.
+    Apply(ApplyArgs),
+    /// Show every targeted account's grant and activation status, and each phase's gate.
+    Status(StatusArgs),
+    /// Activate the rollout's grants from the management account (for `activation = "member"`
+    /// rollouts that decide to activate centrally after all).
+    Activate(ActivateArgs),
+    /// Find and delete the grants of cancelled or expired Marketplace subscriptions.
+    Cleanup(CleanupArgs),
+    /// Check the prerequisites (credentials, organisation, trusted access, License Manager
+    /// settings) and, with a plan, the license and targets; say how to fix what fails.
+    Doctor(DoctorArgs),
+    /// Run or drive the built-in AWS emulator.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// `entitle discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Do not read account tags (saves one API call per account).
+    #[arg(long)]
+    pub no_tags: bool,
+    /// Organizations pages read at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `entitle plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The rollout plan (`plans/*.toml`).
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+    /// Plan the phases up to and including this one.
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
+    /// Save the plan to FILE, for `apply` to carry out exactly.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when nothing would change, 3 when changes are pending, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `entitle apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A rollout plan, or a plan saved by `entitle plan --out`.
+    #[arg(value_name = "PLAN.toml|SAVED_PLAN")]
+    pub plan: PathBuf,
+    /// Apply the phases up to and including this one.
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Changes carried out at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `entitle status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The rollout plan.
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+    /// Show the phases up to and including this one.
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
+    /// Refresh until every gate holds, or until --timeout.
+    #[arg(long)]
+    pub watch: bool,
+    /// How long --watch waits, e.g. `30m`, `2h`.
+    #[arg(long, value_name = "DURATION", requires = "watch")]
+    pub timeout: Option<String>,
+}
+
+/// `entitle activate`.
+#[derive(Debug, Args)]
+pub struct ActivateArgs {
+    /// The rollout plan.
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+    /// Activate the phases up to and including this one.
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `entitle cleanup`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("scope").multiple(false))]
+pub struct CleanupArgs {
+    /// Only the grants of this Marketplace agreement's license.
+    #[arg(long, value_name = "ID", group = "scope")]
+    pub agreement: Option<String>,
+    /// Only the grants of this Marketplace product's license (`prod-...`).
+    #[arg(long, value_name = "PROD_ID", group = "scope")]
+    pub product: Option<String>,
+    /// Only the grants of this license.
+    #[arg(long, value_name = "ARN", group = "scope")]
+    pub license: Option<String>,
+    /// Also delete grants that no entitle rollout owns.
+    #[arg(long)]
+    pub include_unowned: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `entitle doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also check this rollout plan's license and targets.
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: Option<PathBuf>,
+}
+
+/// `entitle sandbox ...`.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the emulator over HTTP until interrupted, and print the environment to point
+    /// the AWS SDKs and CLI at it.
+    Serve(SandboxServeArgs),
+}
+
+/// `entitle sandbox serve`.
+#[derive(Debug, Args)]
+pub struct SandboxServeArgs {
+    /// Address to listen on (loopback only is wise).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:4566")]
+    pub addr: std::net::SocketAddr,
+    /// State file, created with the demo organisation (or a generated one) if missing.
+    #[arg(long, value_name = "FILE", default_value = ".entitle/sandbox.json")]
+    pub state: PathBuf,
+    /// Generate an organisation with this many accounts instead of the demo one.
+    #[arg(long, value_name = "N", requires_all = ["ous", "depth"])]
+    pub accounts: Option<u32>,
+    /// Number of OUs of the generated organisation.
+    #[arg(long, value_name = "N", requires = "accounts")]
+    pub ous: Option<u32>,
+    /// Depth of the generated OU tree.
+    #[arg(long, value_name = "N", requires = "accounts")]
+    pub depth: Option<u32>,
+    /// Faults to inject (rate limits, latency, 5xx, dropped connections), from a TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+}
+
+/// `entitle completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sandbox_flag_takes_an_optional_state_file() {
+        let cli = Cli::try_parse_from(["entitle", "--sandbox", "discover"]).unwrap();
+        assert_eq!(
+            cli.global.sandbox.unwrap(),
+            PathBuf::from(".entitle/sandbox.json")
+        );
+        let cli = Cli::try_parse_from(["entitle", "discover", "--sandbox=state.json"]).unwrap();
+        assert_eq!(cli.global.sandbox.unwrap(), PathBuf::from("state.json"));
+        let cli = Cli::try_parse_from(["entitle", "discover"]).unwrap();
+        assert!(cli.global.sandbox.is_none());
+    }
+
+    #[test]
+    fn cleanup_scopes_exclude_each_other() {
+        assert!(
+            Cli::try_parse_from([
+                "entitle",
+                "cleanup",
+                "--product",
+                "prod-x",
+                "--license",
+                "arn:x"
+            ])
+            .is_err()
+        );
+    }
+}

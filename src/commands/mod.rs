@@ -1,0 +1,74 @@
+//! One module per subcommand: glue between the command line, the core and the printer.
+
+mod completions;
+mod discover;
+mod placeholders;
+
+use crate::aws::{AwsClients, AwsSettings};
+use crate::cli::{Cli, Command};
+use crate::exit::Outcome;
+use crate::ui::Printer;
+
+/// A command of the contract whose implementation has not landed yet.
+#[derive(Debug, thiserror::Error)]
+#[error("`{command}` is not built yet")]
+pub struct NotBuiltYet {
+    /// The command or flag.
+    pub command: &'static str,
+    /// Where its work is tracked.
+    pub issue: &'static str,
+}
+
+/// What every command gets: how to print, and how to reach AWS.
+#[derive(Debug)]
+pub struct Context {
+    /// Output decisions.
+    pub printer: Printer,
+    /// AWS settings from the global flags.
+    pub aws: AwsSettings,
+}
+
+impl Context {
+    /// The AWS clients, built from the settings.
+    pub async fn clients(&self) -> AwsClients {
+        AwsClients::load(&self.aws).await
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let printer = Printer::new(&cli.global);
+    if cli.global.sandbox.is_some() {
+        return Err(NotBuiltYet {
+            command: "--sandbox",
+            issue: "issue #3 (the sandbox emulator)",
+        }
+        .into());
+    }
+    let context = Context {
+        printer,
+        aws: AwsSettings {
+            profile: cli.global.profile.clone(),
+            ..AwsSettings::default()
+        },
+    };
+    match cli.command {
+        Command::Discover(args) => discover::run(&context, &args).await,
+        Command::Completions(args) => completions::run(&args),
+        Command::Plan(_) => placeholders::not_built("plan", "issue #4 (plan)"),
+        Command::Apply(_) => {
+            placeholders::not_built("apply", "issue #5 (apply, activate and status)")
+        }
+        Command::Status(_) => {
+            placeholders::not_built("status", "issue #5 (apply, activate and status)")
+        }
+        Command::Activate(_) => {
+            placeholders::not_built("activate", "issue #5 (apply, activate and status)")
+        }
+        Command::Cleanup(_) => placeholders::not_built("cleanup", "issue #6 (cleanup and doctor)"),
+        Command::Doctor(_) => placeholders::not_built("doctor", "issue #6 (cleanup and doctor)"),
+        Command::Sandbox(_) => {
+            placeholders::not_built("sandbox serve", "issue #3 (the sandbox emulator)")
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The one place where a command's outcome becomes an exit code, and an error gets its hint.
+
+use std::io;
+
+use crate::aws::organizations::DiscoverError;
+use crate::aws::{AwsError, AwsErrorKind};
+use crate::commands::NotBuiltYet;
+use crate::model::FeatureSet;
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; for `plan`, nothing to change.
+    Success,
+    /// `plan --detailed-exitcode` found changes to make.
+    ChangesPending,
+    /// `apply` finished with some changes failed.
+    PartialFailure,
+}
+
+/// Exit codes of the contract.
+pub mod code {
+    /// Success, and `plan` with no changes.
+    pub const SUCCESS: u8 = 0;
+    /// Failure: bad plan, AWS error, stale saved plan, gate not met.
+    pub const FAILURE: u8 = 1;
+    /// Usage error (clap exits with it directly).
+    pub const USAGE: u8 = 2;
+    /// `plan --detailed-exitcode` with changes pending.
+    pub const CHANGES_PENDING: u8 = 3;
+    /// `apply` finished with some changes failed.
+    pub const PARTIAL_FAILURE: u8 = 4;
+}
+
+/// The exit code of a finished command.
+pub fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
+    match result {
+        Ok(Outcome::Success) => code::SUCCESS,
+        Ok(Outcome::ChangesPending) => code::CHANGES_PENDING,
+        Ok(Outcome::PartialFailure) => code::PARTIAL_FAILURE,
+        Err(error) if is_broken_pipe(error) => code::SUCCESS,
+        Err(_) => code::FAILURE,
+    }
+}
+
+/// Whether the error is stdout closing under us (`entitle discover | head`): not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io_error| io_error.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// What a person can do about an error, when we know.
+pub fn hint(error: &anyhow::Error) -> Option<String> {
+    for cause in error.chain() {
+        if let Some(not_built) = cause.downcast_ref::<NotBuiltYet>() {
+            return Some(format!(
+                "see {} for the state of this command",
+                not_built.issue
+            ));
+        }
+        if let Some(DiscoverError::NotInOrganization(_)) = cause.downcast_ref::<DiscoverError>() {
+            return Some(
+                "run entitle with credentials of an organisation's management account (or its License Manager \
+                 delegated administrator); `entitle --sandbox discover` shows a demo organisation"
+                    .to_owned(),
+            );
+        }
+        if let Some(aws) = cause.downcast_ref::<AwsError>() {
+            return aws_hint(aws);
+        }
+    }
+    None
+}
+
+fn aws_hint(error: &AwsError) -> Option<String> {
+    match error.kind {
+        AwsErrorKind::AccessDenied => Some(format!(
+            "the identity in use needs `{}:{}`; run entitle from the management account or the License Manager \
+             delegated administrator, with a role that allows it (check with `aws sts get-caller-identity`)",
+            error.service, error.operation
+        )),
+        AwsErrorKind::Configuration => Some(
+            "set up AWS credentials (`aws configure`, `aws sso login`, or `--profile NAME`), or try the built-in \
+             emulator with `--sandbox`"
+                .to_owned(),
+        ),
+        AwsErrorKind::Throttled => Some(
+            "AWS kept throttling after every retry; run again later, or lower `--concurrency`".to_owned(),
+        ),
+        AwsErrorKind::Transient => Some("a network or service failure; running the command again is safe".to_owned()),
+        _ => None,
+    }
+}
+
+/// The warning for a consolidated-billing organisation, where grants are not auto-accepted.
+pub fn feature_set_warning(feature_set: &FeatureSet) -> Option<(String, String)> {
+    match feature_set {
+        FeatureSet::All => None,
+        FeatureSet::ConsolidatedBilling => Some((
+            "the organisation has consolidated billing only: grants will wait in PENDING_ACCEPT until each \
+             member account accepts them"
+                .to_owned(),
+            "enable all features (Organizations console > Settings) so License Manager can link to the organisation"
+                .to_owned(),
+        )),
+        FeatureSet::Other(other) => Some((
+            format!("the organisation's feature set `{other}` is unknown to entitle"),
+            "grants may need manual acceptance".to_owned(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_to_the_contract() {
+        assert_eq!(exit_code(&Ok(Outcome::Success)), 0);
+        assert_eq!(exit_code(&Ok(Outcome::ChangesPending)), 3);
+        assert_eq!(exit_code(&Ok(Outcome::PartialFailure)), 4);
+        assert_eq!(exit_code(&Err(anyhow::anyhow!("boom"))), 1);
+        let pipe = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(exit_code(&Err(pipe)), 0);
+    }
+
+    #[test]
+    fn access_denied_names_the_permission() {
+        let error = anyhow::Error::new(AwsError {
+            service: "organizations",
+            operation: "ListRoots",
+            code: Some("AccessDeniedException".into()),
+            message: "denied".into(),
+            request_id: None,
+            kind: AwsErrorKind::AccessDenied,
+        });
+        assert!(hint(&error).unwrap().contains("`organizations:ListRoots`"));
+    }
+}

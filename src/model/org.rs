@@ -1,0 +1,471 @@
+//! The organisation as discovered: a pure tree of OUs and accounts with lookups by id and OU path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AccountId, OrgId, OuId, ParentId, RootId};
+
+/// The organisation's own facts, from DescribeOrganization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// The organisation id, `o-...`.
+    pub id: OrgId,
+    /// The organisation ARN, exactly as Organizations returns it (used in grant principals).
+    pub arn: String,
+    /// The management account: never a grantee.
+    pub management_account: AccountId,
+    /// `ALL` or `CONSOLIDATED_BILLING`; grants are auto-accepted only with `ALL`.
+    pub feature_set: FeatureSet,
+}
+
+/// Which features the organisation has enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeatureSet {
+    /// All features: License Manager can link to the organisation and grants are auto-accepted.
+    All,
+    /// Consolidated billing only: every account grant waits for the member to accept it.
+    ConsolidatedBilling,
+    /// A value this version of entitle does not know.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl FeatureSet {
+    /// Maps the Organizations spelling to the enum.
+    pub fn from_aws(value: &str) -> Self {
+        match value {
+            "ALL" => Self::All,
+            "CONSOLIDATED_BILLING" => Self::ConsolidatedBilling,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// The lifecycle state of an account (Organizations `State`, not the retired `Status`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountState {
+    /// Usable: the only state that may receive a grant.
+    Active,
+    /// Created or invited, not yet usable.
+    PendingActivation,
+    /// Suspended by AWS or the organisation.
+    Suspended,
+    /// Closing: within the post-closure period.
+    PendingClosure,
+    /// Closed.
+    Closed,
+    /// A value this version of entitle does not know.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl AccountState {
+    /// Maps the Organizations spelling (of `State`, or of the legacy `Status`) to the enum.
+    pub fn from_aws(value: &str) -> Self {
+        match value {
+            "ACTIVE" => Self::Active,
+            "PENDING_ACTIVATION" => Self::PendingActivation,
+            "SUSPENDED" => Self::Suspended,
+            "PENDING_CLOSURE" => Self::PendingClosure,
+            "CLOSED" => Self::Closed,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The Organizations spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::PendingActivation => "PENDING_ACTIVATION",
+            Self::Suspended => "SUSPENDED",
+            Self::PendingClosure => "PENDING_CLOSURE",
+            Self::Closed => "CLOSED",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for AccountState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One account of the organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The 12-digit account id.
+    pub id: AccountId,
+    /// The account's name as set in Organizations.
+    pub name: String,
+    /// The root email address.
+    pub email: String,
+    /// The Organizations ARN of the account (not the grant principal, which is `arn:aws:iam::<id>:root`).
+    pub arn: String,
+    /// Lifecycle state; only ACTIVE accounts are ever granted.
+    pub state: AccountState,
+    /// The root or OU the account sits in directly.
+    pub parent: ParentId,
+    /// The account's tags; empty when discovery was asked not to read tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One organizational unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUnit {
+    /// The OU id.
+    pub id: OuId,
+    /// The OU ARN, exactly as Organizations returns it (used in grant principals).
+    pub arn: String,
+    /// The OU's name, unique among its siblings.
+    pub name: String,
+    /// The root or OU above it.
+    pub parent: ParentId,
+}
+
+/// The organisation's root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Root {
+    /// The root id, `r-...`.
+    pub id: RootId,
+    /// The root ARN.
+    pub arn: String,
+    /// The root's name (usually `Root`).
+    pub name: String,
+}
+
+/// Why an [`OrgTree`] could not be assembled from what discovery returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrgTreeError {
+    /// An OU or account names a parent that is neither the root nor a known OU.
+    #[error("`{child}` names parent `{parent}`, which is neither the root nor a discovered OU")]
+    UnknownParent {
+        /// The OU or account id.
+        child: String,
+        /// The parent it names.
+        parent: String,
+    },
+    /// The same OU or account was seen twice.
+    #[error("`{0}` was discovered twice")]
+    Duplicate(String),
+    /// The parent links form a cycle, so no path leads to the root.
+    #[error("the OU `{0}` does not lead back to the root")]
+    Cycle(String),
+}
+
+/// The whole organisation: its root, every OU at any depth and every account, with lookups.
+///
+/// Built once from discovery and then only read. Maps are sorted so that every rendering and
+/// every plan derived from the tree is deterministic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgTree {
+    organization: Organization,
+    root: Root,
+    units: BTreeMap<OuId, OrgUnit>,
+    accounts: BTreeMap<AccountId, Account>,
+    /// Derived: children of each parent, sorted by name then id.
+    child_units: BTreeMap<ParentId, Vec<OuId>>,
+    /// Derived: accounts directly under each parent, sorted by id.
+    child_accounts: BTreeMap<ParentId, Vec<AccountId>>,
+    /// Derived: the `Name/Name` path of every OU.
+    paths: BTreeMap<OuId, String>,
+}
+
+impl OrgTree {
+    /// Assembles and checks the tree: every parent must exist and every OU must lead to the root.
+    pub fn new(
+        organization: Organization,
+        root: Root,
+        units: impl IntoIterator<Item = OrgUnit>,
+        accounts: impl IntoIterator<Item = Account>,
+    ) -> Result<Self, OrgTreeError> {
+        let mut unit_map = BTreeMap::new();
+        for unit in units {
+            if unit_map.contains_key(&unit.id) {
+                return Err(OrgTreeError::Duplicate(unit.id.to_string()));
+            }
+            unit_map.insert(unit.id.clone(), unit);
+        }
+        let mut account_map = BTreeMap::new();
+        for account in accounts {
+            if account_map.contains_key(&account.id) {
+                return Err(OrgTreeError::Duplicate(account.id.to_string()));
+            }
+            account_map.insert(account.id.clone(), account);
+        }
+        let root_parent = ParentId::Root(root.id.clone());
+        let known = |parent: &ParentId| match parent {
+            ParentId::Root(id) => *id == root.id,
+            ParentId::Ou(id) => unit_map.contains_key(id),
+        };
+        let mut child_units: BTreeMap<ParentId, Vec<OuId>> = BTreeMap::new();
+        for unit in unit_map.values() {
+            if !known(&unit.parent) {
+                return Err(OrgTreeError::UnknownParent {
+                    child: unit.id.to_string(),
+                    parent: unit.parent.to_string(),
+                });
+            }
+            child_units
+                .entry(unit.parent.clone())
+                .or_default()
+                .push(unit.id.clone());
+        }
+        for children in child_units.values_mut() {
+            children.sort_by(|a, b| (&unit_map[a].name, a).cmp(&(&unit_map[b].name, b)));
+        }
+        let mut child_accounts: BTreeMap<ParentId, Vec<AccountId>> = BTreeMap::new();
+        for account in account_map.values() {
+            if !known(&account.parent) {
+                return Err(OrgTreeError::UnknownParent {
+                    child: account.id.to_string(),
+                    parent: account.parent.to_string(),
+                });
+            }
+            child_accounts
+                .entry(account.parent.clone())
+                .or_default()
+                .push(account.id.clone());
+        }
+        // Paths, walking down from the root so that a cycle is never entered.
+        let mut paths = BTreeMap::new();
+        let mut stack = vec![(root_parent, String::new())];
+        while let Some((parent, prefix)) = stack.pop() {
+            for child in child_units.get(&parent).into_iter().flatten() {
+                let path = if prefix.is_empty() {
+                    unit_map[child].name.clone()
+                } else {
+                    format!("{prefix}/{}", unit_map[child].name)
+                };
+                paths.insert(child.clone(), path.clone());
+                stack.push((ParentId::Ou(child.clone()), path));
+            }
+        }
+        if let Some(orphan) = unit_map.keys().find(|id| !paths.contains_key(*id)) {
+            return Err(OrgTreeError::Cycle(orphan.to_string()));
+        }
+        Ok(Self {
+            organization,
+            root,
+            units: unit_map,
+            accounts: account_map,
+            child_units,
+            child_accounts,
+            paths,
+        })
+    }
+
+    /// The organisation's own facts.
+    pub fn organization(&self) -> &Organization {
+        &self.organization
+    }
+
+    /// The root.
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// Every OU, by id.
+    pub fn units(&self) -> impl Iterator<Item = &OrgUnit> {
+        self.units.values()
+    }
+
+    /// Every account, by id.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    /// One account.
+    pub fn account(&self, id: &AccountId) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+
+    /// One OU.
+    pub fn unit(&self, id: &OuId) -> Option<&OrgUnit> {
+        self.units.get(id)
+    }
+
+    /// The OU at a path of names from the root, e.g. `Workloads/ML`; matching is exact.
+    pub fn unit_by_path(&self, path: &str) -> Option<&OrgUnit> {
+        let wanted = path.trim_matches('/');
+        self.paths
+            .iter()
+            .find(|(_, candidate)| candidate.as_str() == wanted)
+            .map(|(id, _)| &self.units[id])
+    }
+
+    /// The `Name/Name` path of an OU from the root.
+    pub fn path_of(&self, id: &OuId) -> Option<&str> {
+        self.paths.get(id).map(String::as_str)
+    }
+
+    /// The path of a parent: empty for the root.
+    pub fn parent_path(&self, parent: &ParentId) -> &str {
+        match parent {
+            ParentId::Root(_) => "",
+            ParentId::Ou(id) => self.path_of(id).unwrap_or(""),
+        }
+    }
+
+    /// Every OU path, sorted: the candidates for "did you mean" suggestions.
+    pub fn all_paths(&self) -> impl Iterator<Item = &str> {
+        self.paths.values().map(String::as_str)
+    }
+
+    /// OUs directly under a parent, sorted by name.
+    pub fn child_units(&self, parent: &ParentId) -> &[OuId] {
+        self.child_units
+            .get(parent)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Accounts directly under a parent, sorted by id.
+    pub fn child_accounts(&self, parent: &ParentId) -> &[AccountId] {
+        self.child_accounts
+            .get(parent)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Every account in a parent's subtree (nested OUs included), sorted by id.
+    pub fn accounts_under(&self, parent: &ParentId) -> Vec<&Account> {
+        let mut found = Vec::new();
+        let mut stack = vec![parent.clone()];
+        while let Some(current) = stack.pop() {
+            found.extend(
+                self.child_accounts(&current)
+                    .iter()
+                    .map(|id| &self.accounts[id]),
+            );
+            stack.extend(self.child_units(&current).iter().cloned().map(ParentId::Ou));
+        }
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found
+    }
+
+    /// Whether an account is the management account (which is never a grantee).
+    pub fn is_management(&self, id: &AccountId) -> bool {
+        self.organization.management_account == *id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ou(id: &str, name: &str, parent: &str) -> OrgUnit {
+        OrgUnit {
+            id: OuId::parse(id).unwrap(),
+            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
+            name: name.into(),
+            parent: ParentId::parse(parent).unwrap(),
+        }
+    }
+
+    fn account(id: &str, parent: &str) -> Account {
+        Account {
+            id: AccountId::parse(id).unwrap(),
+            name: format!("acct-{id}"),
+            email: format!("{id}@example.com"),
+            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
+            state: AccountState::Active,
+            parent: ParentId::parse(parent).unwrap(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn sample() -> OrgTree {
+        OrgTree::new(
+            Organization {
+                id: OrgId::parse("o-test123456").unwrap(),
+                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
+                management_account: AccountId::parse("100000000001").unwrap(),
+                feature_set: FeatureSet::All,
+            },
+            Root {
+                id: RootId::parse("r-ab12").unwrap(),
+                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
+                name: "Root".into(),
+            },
+            [
+                ou("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
+                ou("ou-ab12-bbbbbbbb", "ML", "ou-ab12-aaaaaaaa"),
+                ou("ou-ab12-cccccccc", "Sandbox", "ou-ab12-bbbbbbbb"),
+            ],
+            [
+                account("100000000001", "r-ab12"),
+                account("111111111111", "ou-ab12-bbbbbbbb"),
+                account("222222222222", "ou-ab12-cccccccc"),
+                account("333333333333", "ou-ab12-aaaaaaaa"),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn paths_are_names_from_the_root() {
+        let tree = sample();
+        assert_eq!(
+            tree.unit_by_path("Workloads/ML/Sandbox").unwrap().name,
+            "Sandbox"
+        );
+        assert_eq!(tree.unit_by_path("/Workloads/ML/").unwrap().name, "ML");
+        assert!(tree.unit_by_path("ML").is_none());
+        let all: Vec<_> = tree.all_paths().collect();
+        assert_eq!(all, ["Workloads", "Workloads/ML", "Workloads/ML/Sandbox"]);
+    }
+
+    #[test]
+    fn subtree_includes_nested_units() {
+        let tree = sample();
+        let under: Vec<_> = tree
+            .accounts_under(&ParentId::parse("ou-ab12-aaaaaaaa").unwrap())
+            .iter()
+            .map(|a| a.id.to_string())
+            .collect();
+        assert_eq!(under, ["111111111111", "222222222222", "333333333333"]);
+        assert_eq!(
+            tree.accounts_under(&ParentId::parse("r-ab12").unwrap())
+                .len(),
+            4
+        );
+        assert!(tree.is_management(&AccountId::parse("100000000001").unwrap()));
+    }
+
+    #[test]
+    fn unknown_parents_are_refused() {
+        let tree = sample();
+        let error = OrgTree::new(
+            tree.organization().clone(),
+            tree.root().clone(),
+            [ou("ou-ab12-dddddddd", "Lost", "ou-ab12-zzzzzzzz")],
+            [],
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`ou-ab12-dddddddd` names parent `ou-ab12-zzzzzzzz`, which is neither the root nor a discovered OU"
+        );
+    }
+
+    #[test]
+    fn cycles_are_refused() {
+        let tree = sample();
+        let error = OrgTree::new(
+            tree.organization().clone(),
+            tree.root().clone(),
+            [
+                ou("ou-ab12-dddddddd", "A", "ou-ab12-eeeeeeee"),
+                ou("ou-ab12-eeeeeeee", "B", "ou-ab12-dddddddd"),
+            ],
+            [],
+        )
+        .unwrap_err();
+        assert!(matches!(error, OrgTreeError::Cycle(_)));
+    }
+}

@@ -1,0 +1,121 @@
+//! Everything the tool writes for people or scripts: results on stdout, progress and problems on stderr.
+//!
+//! This is the only module that prints. Logic hands it values (results, events, errors) and it
+//! decides how they look: human text with optional colour, or versioned JSON.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod discover;
+pub mod progress;
+pub mod style;
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+pub use style::Style;
+
+/// The version of every JSON document entitle writes; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How and where output goes, decided once from the global flags and the environment.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    /// Human text or JSON on stdout.
+    pub format: OutputFormat,
+    /// Colours for stdout.
+    pub style: Style,
+    /// Colours for stderr.
+    pub err_style: Style,
+    /// Whether progress may be drawn on stderr.
+    pub progress: bool,
+    /// Whether warnings and notes are shown (not under `-q`).
+    pub chatty: bool,
+    /// `-v` count.
+    pub verbose: u8,
+}
+
+impl Printer {
+    /// Decides colours and progress from the flags, `NO_COLOR`, `TERM` and whether the streams
+    /// are terminals.
+    pub fn new(global: &GlobalArgs) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|term| term == "dumb");
+        let colour = |terminal: bool| match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color && !dumb,
+        };
+        let stderr_terminal = io::stderr().is_terminal();
+        Self {
+            format: global.output,
+            style: Style::new(colour(io::stdout().is_terminal())),
+            err_style: Style::new(colour(stderr_terminal)),
+            progress: stderr_terminal && !global.no_progress && !global.quiet && !dumb,
+            chatty: !global.quiet,
+            verbose: global.verbose,
+        }
+    }
+
+    /// Writes a result: `human` renders it for people, or it is serialised as JSON.
+    pub fn result<T: Serialize>(
+        &self,
+        value: &T,
+        human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        match self.format {
+            OutputFormat::Human => human(&mut out)?,
+            OutputFormat::Json => {
+                serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
+                writeln!(out)?;
+            }
+        }
+        out.flush()
+    }
+
+    /// A warning on stderr (hidden by `-q`).
+    pub fn warn(&self, message: &str, hint: Option<&str>) {
+        if !self.chatty {
+            return;
+        }
+        let style = &self.err_style;
+        eprintln!("{} {message}", style.warning("warning:"));
+        if let Some(hint) = hint {
+            eprintln!("  {} {hint}", style.hint("hint:"));
+        }
+    }
+
+    /// A note on stderr, shown with `-v`.
+    pub fn info(&self, message: &str) {
+        if self.chatty && self.verbose > 0 {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// Prints an error and its hint on stderr: the last thing a failed command says.
+pub fn error(style: &Style, message: &str, causes: &[String], hint: Option<&str>) {
+    eprintln!("{} {message}", style.error("error:"));
+    for cause in causes {
+        eprintln!("  {} {cause}", style.dim("caused by:"));
+    }
+    if let Some(hint) = hint {
+        eprintln!("  {} {hint}", style.hint("hint:"));
+    }
+}
+
+/// Style for errors printed before a `Printer` exists (argument errors, runtime start-up).
+pub fn stderr_style() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    Style::new(io::stderr().is_terminal() && !no_color)
+}
+
+/// Writes text to stdout as it is (completion scripts).
+pub fn raw(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    write(&mut out)?;
+    out.flush()
+}

@@ -1,0 +1,249 @@
+//! Test harness: the Python venv with moto, moto's server on a free loopback port, and SDK
+//! clients pointed at a local endpoint with dummy credentials.
+#![allow(dead_code, clippy::print_stderr, clippy::unwrap_used)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Set to `1` to let moto-backed tests pass without running (offline hacking only; never in CI).
+pub const OPT_OUT: &str = "ENTITLE_TEST_SKIP_MOTO";
+
+/// The moto version the tests are written against.
+const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The venv under `target/` with moto installed, created on first use.
+///
+/// Several test processes may ask at once (cargo nextest), so creation is guarded by a lock
+/// directory; a venv is only used once its `ready` marker exists.
+pub fn python_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let venv = target_dir().join("test-venv");
+        let ready = venv.join("entitle-ready");
+        if ready.exists() {
+            return venv;
+        }
+        let lock = target_dir().join("test-venv.lock");
+        let started = Instant::now();
+        loop {
+            match std::fs::create_dir_all(target_dir()).and_then(|()| std::fs::create_dir(&lock)) {
+                Ok(()) => break,
+                Err(_) if ready.exists() => return venv,
+                Err(_) if started.elapsed() > Duration::from_secs(600) => {
+                    panic!(
+                        "waited 10 minutes for {} to go away; remove it if no test is running",
+                        lock.display()
+                    )
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
+        let result = (|| {
+            if ready.exists() {
+                return Ok(());
+            }
+            run(
+                Command::new(python()).args(["-m", "venv"]).arg(&venv),
+                "create a Python venv",
+            )?;
+            run(
+                Command::new(venv.join("bin/python")).args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    MOTO_REQUIREMENT,
+                    "boto3",
+                ]),
+                "install moto[server] and boto3 from PyPI",
+            )?;
+            std::fs::write(&ready, MOTO_REQUIREMENT).map_err(|error| error.to_string())
+        })();
+        let _ = std::fs::remove_dir(&lock);
+        if let Err(error) = result {
+            panic!(
+                "could not set up the Python venv with moto at {}: {error}\n\
+                 the moto-backed tests need Python 3 with venv and pip, and access to PyPI \
+                 (set {OPT_OUT}=1 to skip them while offline)",
+                venv.display()
+            );
+        }
+        venv
+    })
+    .clone()
+}
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("could not {what}: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "could not {what} ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Whether moto-backed tests were explicitly switched off; says so loudly if they were.
+pub fn moto_opted_out(test: &str) -> bool {
+    let out = std::env::var(OPT_OUT).is_ok_and(|value| value == "1");
+    if out {
+        eprintln!("NOT RUN: {test}: {OPT_OUT}=1 switches the moto-backed tests off");
+    }
+    out
+}
+
+/// A free port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// moto's server, running until dropped.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free loopback port and waits until it answers.
+    pub fn start(management_account: &str) -> Self {
+        let venv = python_venv();
+        let port = free_port();
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Without this, moto scans every account's IAM data on each request.
+            .env("MOTO_ACCOUNT_ID", management_account)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "could not start moto_server from {}: {error}",
+                    venv.display()
+                )
+            });
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen on {address} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An Organizations client for a local endpoint, with dummy credentials.
+pub fn organizations_client(endpoint: &str) -> aws_sdk_organizations::Client {
+    let config = aws_sdk_organizations::Config::builder()
+        .behavior_version(aws_sdk_organizations::config::BehaviorVersion::latest())
+        .region(aws_sdk_organizations::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_organizations::config::Credentials::new(
+            "AKIDTESTTESTTEST",
+            "test-secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_organizations::Client::from_conf(config)
+}
+
+/// Runs the `entitle` binary with an environment that can only reach `endpoint`.
+pub fn entitle(endpoint: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_entitle"));
+    for variable in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ENDPOINT_URL_ORGANIZATIONS",
+        "AWS_ENDPOINT_URL_LICENSE_MANAGER",
+        "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT",
+        "AWS_ENDPOINT_URL_STS",
+        "NO_COLOR",
+        "ENTITLE_LOG",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .env("AWS_CONFIG_FILE", "/nonexistent/entitle-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/entitle-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "eu-west-1")
+        .stdin(Stdio::null());
+    match endpoint {
+        Some(endpoint) => {
+            command
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .env("AWS_ACCESS_KEY_ID", "AKIDTESTTESTTEST")
+                .env("AWS_SECRET_ACCESS_KEY", "test-secret");
+        }
+        None => {
+            command
+                .env_remove("AWS_ENDPOINT_URL")
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY");
+        }
+    }
+    command
+}
+
+/// A finished command's exit code, stdout and stderr.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a command to completion.
+pub fn ran(command: &mut Command) -> Ran {
+    let output = command.output().unwrap();
+    Ran {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
