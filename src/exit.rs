@@ -60,12 +60,17 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                 not_built.issue
             ));
         }
-        if let Some(DiscoverError::NotInOrganization(_)) = cause.downcast_ref::<DiscoverError>() {
-            return Some(
-                "run entitle with credentials of an organisation's management account (or its License Manager \
-                 delegated administrator); `entitle --sandbox discover` shows a demo organisation"
-                    .to_owned(),
-            );
+        match cause.downcast_ref::<DiscoverError>() {
+            Some(DiscoverError::NotInOrganization(_)) => {
+                return Some(
+                    "run entitle with credentials of an organisation's management account (or its License \
+                     Manager delegated administrator); `entitle --sandbox discover` shows a demo organisation"
+                        .to_owned(),
+                );
+            }
+            // `Aws` is transparent: the AwsError itself does not appear in the chain.
+            Some(DiscoverError::Aws(aws)) => return aws_hint(aws),
+            _ => {}
         }
         if let Some(aws) = cause.downcast_ref::<AwsError>() {
             return aws_hint(aws);

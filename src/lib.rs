@@ -48,7 +48,8 @@ pub fn main_with(cli: cli::Cli) -> ExitCode {
 fn init_logging(global: &cli::GlobalArgs) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // Other crates' warnings (the SDK's) are noise for most users; -v shows them.
+        (false, 0) => "entitle=warn,error",
         (false, 1) => "entitle=info,warn",
         (false, 2) => "entitle=debug,info",
         (false, _) => "trace",
@@ -57,6 +58,7 @@ fn init_logging(global: &cli::GlobalArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ui::stderr_style().enabled())
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -149,6 +150,14 @@ impl AwsError {
                 request_id,
                 kind: AwsErrorKind::Transient,
             },
+            SdkError::DispatchFailure(_) if has_source::<CredentialsError>(&error) => Self {
+                service,
+                operation,
+                code: None,
+                message: format!("no usable AWS credentials: {}", chain(&error)),
+                request_id,
+                kind: AwsErrorKind::Configuration,
+            },
             SdkError::DispatchFailure(failure) => Self {
                 service,
                 operation,
@@ -192,6 +201,18 @@ impl AwsError {
     pub fn is_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+}
+
+/// Whether some error in the source chain is a `T`.
+fn has_source<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if cause.is::<T>() {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
 }
 
 /// The error and its sources, joined: the SDK hides the useful part (no credentials, connection

@@ -14,6 +14,11 @@ impl Style {
         Self { enabled }
     }
 
+    /// Whether colours are on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     fn paint(&self, code: &str, text: impl Display) -> String {
         if self.enabled {
             format!("\x1b[{code}m{text}\x1b[0m")

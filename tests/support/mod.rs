@@ -2,11 +2,17 @@
 //! clients pointed at a local endpoint with dummy credentials.
 #![allow(dead_code, clippy::print_stderr, clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use aws_sdk_organizations::types::{OrganizationFeatureSet, Tag};
+
+/// The management account of every organisation the tests build in moto.
+pub const MANAGEMENT: &str = "100000000001";
 
 /// Set to `1` to let moto-backed tests pass without running (offline hacking only; never in CI).
 pub const OPT_OUT: &str = "ENTITLE_TEST_SKIP_MOTO";
@@ -205,12 +211,15 @@ pub fn entitle(endpoint: Option<&str>) -> Command {
     ] {
         command.env_remove(variable);
     }
+    // Empty config files: nothing of the developer's own AWS set-up leaks into a test.
+    let empty = target_dir().join("test-empty-aws-config");
+    if !empty.exists() {
+        std::fs::create_dir_all(target_dir()).unwrap();
+        std::fs::write(&empty, "").unwrap();
+    }
     command
-        .env("AWS_CONFIG_FILE", "/nonexistent/entitle-test-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/entitle-test-credentials",
-        )
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "eu-west-1")
         .stdin(Stdio::null());
@@ -246,4 +255,133 @@ pub fn ran(command: &mut Command) -> Ran {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// What the test expects of one account: name, OU path, state, tags.
+pub type BuiltAccount = (String, String, &'static str, BTreeMap<String, String>);
+
+/// What the test built, to compare discovery with.
+#[derive(Debug, Default)]
+pub struct Built {
+    /// OU path -> OU id.
+    pub units: BTreeMap<String, String>,
+    /// account id -> (name, OU path, state, tags).
+    pub accounts: BTreeMap<String, BuiltAccount>,
+}
+
+/// The OU tree of the test organisation: five levels deep at its deepest.
+pub const PATHS: &[&str] = &[
+    "Workloads",
+    "Workloads/ML",
+    "Workloads/ML/Training",
+    "Workloads/ML/Training/GPU",
+    "Workloads/ML/Training/GPU/Experiments",
+    "Workloads/Web",
+    "Workloads/Web/Prod",
+    "Sandbox",
+    "Security",
+];
+
+/// Builds an organisation in moto: the OUs above, `accounts` accounts spread over them (and the
+/// root), a third tagged `bedrock=approved`, and `closed` of them closed.
+pub async fn build_org(
+    client: &aws_sdk_organizations::Client,
+    accounts: usize,
+    closed: usize,
+    tags: bool,
+) -> Built {
+    client
+        .create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let root = client.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let mut built = Built::default();
+    for path in PATHS {
+        let (parent_path, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let parent = if parent_path.is_empty() {
+            root.clone()
+        } else {
+            built.units[parent_path].clone()
+        };
+        let unit = client
+            .create_organizational_unit()
+            .parent_id(&parent)
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        built.units.insert(
+            (*path).to_owned(),
+            unit.organizational_unit().unwrap().id().unwrap().to_owned(),
+        );
+    }
+    built.accounts.insert(
+        MANAGEMENT.to_owned(),
+        ("master".into(), String::new(), "ACTIVE", BTreeMap::new()),
+    );
+    for index in 0..accounts {
+        let name = format!("account-{index:04}");
+        let mut account_tags = BTreeMap::new();
+        if tags {
+            account_tags.insert(
+                "env".to_owned(),
+                if index % 2 == 0 { "prod" } else { "dev" }.to_owned(),
+            );
+            if index % 3 == 0 {
+                account_tags.insert("bedrock".to_owned(), "approved".to_owned());
+            }
+        }
+        let mut request = client
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(&name);
+        for (key, value) in &account_tags {
+            request = request.tags(Tag::builder().key(key).value(value).build().unwrap());
+        }
+        let status = request.send().await.unwrap();
+        let id = status
+            .create_account_status()
+            .unwrap()
+            .account_id()
+            .unwrap()
+            .to_owned();
+        // Every tenth account stays at the root; the others go round the OUs, with a crowd
+        // in `Sandbox` so that its listing needs several pages.
+        let path = match index % 10 {
+            0 => String::new(),
+            1..=3 => "Sandbox".to_owned(),
+            slot => PATHS[(index / 10 + slot) % PATHS.len()].to_owned(),
+        };
+        if !path.is_empty() {
+            client
+                .move_account()
+                .account_id(&id)
+                .source_parent_id(&root)
+                .destination_parent_id(&built.units[&path])
+                .send()
+                .await
+                .unwrap();
+        }
+        built
+            .accounts
+            .insert(id, (name, path, "ACTIVE", account_tags));
+    }
+    let to_close: Vec<String> = built
+        .accounts
+        .keys()
+        .filter(|id| *id != MANAGEMENT)
+        .take(closed)
+        .cloned()
+        .collect();
+    for id in to_close {
+        client.close_account().account_id(&id).send().await.unwrap();
+        // moto suspends a closed account at once (AWS: PENDING_CLOSURE, later CLOSED).
+        built.accounts.get_mut(&id).unwrap().2 = "SUSPENDED";
+    }
+    built
 }
