@@ -225,27 +225,154 @@ pub enum SandboxCommand {
     /// Serve the emulator over HTTP until interrupted, and print the environment to point
     /// the AWS SDKs and CLI at it.
     Serve(SandboxServeArgs),
+    /// The buyer cancels a Marketplace agreement: its license turns DELETED, its grants stay.
+    CancelAgreement(AgreementArgs),
+    /// A Marketplace agreement expires: its license turns EXPIRED, its grants stay.
+    ExpireAgreement(AgreementArgs),
+    /// A member account accepts its PENDING_ACCEPT grant (it becomes DISABLED).
+    AcceptGrant(MemberGrantArgs),
+    /// A member account activates its received grant (it becomes ACTIVE).
+    ActivateGrant(MemberGrantArgs),
+    /// A member account rejects its received grant (it becomes REJECTED).
+    RejectGrant(MemberGrantArgs),
+    /// An account joins the organisation (organisation and OU grants reach it).
+    JoinAccount(JoinAccountArgs),
+    /// An account moves to another OU or to the root.
+    MoveAccount(MoveAccountArgs),
+    /// An account is suspended.
+    SuspendAccount(AccountArgs),
+    /// Every grant still in PENDING_WORKFLOW finishes distributing now.
+    SettleWorkflows(SandboxTarget),
+    /// Show the calls a running emulator has served, per operation.
+    Stats(SandboxEndpoint),
+}
+
+/// Which emulator an admin action changes: a state file, or a running server.
+#[derive(Debug, Args, Clone)]
+pub struct SandboxTarget {
+    /// The state file to change (when no server is running on it).
+    #[arg(long, value_name = "FILE", default_value = ".entitle/sandbox.json")]
+    pub state: PathBuf,
+    /// A running `entitle sandbox serve` to change instead, e.g. `http://127.0.0.1:4566`.
+    #[arg(long, value_name = "URL", conflicts_with = "state")]
+    pub endpoint: Option<String>,
+}
+
+/// A running emulator.
+#[derive(Debug, Args, Clone)]
+pub struct SandboxEndpoint {
+    /// The server, e.g. `http://127.0.0.1:4566`.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4566")]
+    pub endpoint: String,
+}
+
+/// An agreement to end.
+#[derive(Debug, Args)]
+pub struct AgreementArgs {
+    /// The agreement id (`agmt-...`).
+    #[arg(value_name = "AGREEMENT_ID")]
+    pub agreement: String,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// A member account's received grant.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).multiple(false))]
+pub struct MemberGrantArgs {
+    /// The member account.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// The grant, by ARN.
+    #[arg(long, value_name = "ARN", group = "which")]
+    pub grant: Option<String>,
+    /// Or the license: the member's newest live grant of it.
+    #[arg(long, value_name = "ARN", group = "which")]
+    pub license: Option<String>,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// A new account.
+#[derive(Debug, Args)]
+pub struct JoinAccountArgs {
+    /// The new account's id (12 digits).
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// Its name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The root or OU id it joins under (default: the root).
+    #[arg(long, value_name = "PARENT_ID")]
+    pub parent: Option<String>,
+    /// A tag, `KEY=VALUE` (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// An account to move.
+#[derive(Debug, Args)]
+pub struct MoveAccountArgs {
+    /// The account.
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// The root or OU id it moves under.
+    #[arg(long, value_name = "PARENT_ID")]
+    pub parent: String,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// One account.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    /// The account.
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(key, _)| !key.is_empty())
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
 }
 
 /// `entitle sandbox serve`.
 #[derive(Debug, Args)]
 pub struct SandboxServeArgs {
-    /// Address to listen on (loopback only is wise).
+    /// Address to listen on (keep it on loopback).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:4566")]
     pub addr: std::net::SocketAddr,
-    /// State file, created with the demo organisation (or a generated one) if missing.
+    /// State file: loaded if it exists, otherwise seeded (demo, generated or --org) and saved
+    /// there when the server stops.
     #[arg(long, value_name = "FILE", default_value = ".entitle/sandbox.json")]
     pub state: PathBuf,
-    /// Generate an organisation with this many accounts instead of the demo one.
-    #[arg(long, value_name = "N", requires_all = ["ous", "depth"])]
-    pub accounts: Option<u32>,
-    /// Number of OUs of the generated organisation.
-    #[arg(long, value_name = "N", requires = "accounts")]
-    pub ous: Option<u32>,
-    /// Depth of the generated OU tree.
-    #[arg(long, value_name = "N", requires = "accounts")]
-    pub depth: Option<u32>,
-    /// Faults to inject (rate limits, latency, 5xx, dropped connections), from a TOML file.
+    /// Seed a generated organisation with this many member accounts instead of the demo one.
+    #[arg(long, value_name = "N", conflicts_with = "org")]
+    pub accounts: Option<usize>,
+    /// OUs of the generated organisation.
+    #[arg(long, value_name = "N", requires = "accounts", default_value_t = 100)]
+    pub ous: usize,
+    /// Deepest OU nesting of the generated organisation.
+    #[arg(long, value_name = "N", requires = "accounts", default_value_t = 5)]
+    pub depth: usize,
+    /// Seed of the generator: the same numbers give the same organisation.
+    #[arg(long, value_name = "S", requires = "accounts", default_value_t = 1)]
+    pub seed: u64,
+    /// Seed the organisation from a hand-written org file (see docs/emulator.md).
+    #[arg(long, value_name = "FILE")]
+    pub org: Option<PathBuf>,
+    /// Faults to inject (rate limits, latency, 5xx, dropped connections), from a TOML or JSON file.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
 }
