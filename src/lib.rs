@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 /// Runs a parsed command line to its exit code, printing the error (and its hint) on failure.
 pub fn main_with(cli: cli::Cli) -> ExitCode {
-    init_logging(&cli.global);
+    let error_style = ui::Printer::new(&cli.global).err_style;
+    init_logging(&cli.global, &error_style);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -20,7 +21,7 @@ pub fn main_with(cli: cli::Cli) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             ui::error(
-                &ui::stderr_style(),
+                &error_style,
                 &format!("could not start the async runtime: {error}"),
                 &[],
                 None,
@@ -34,7 +35,7 @@ pub fn main_with(cli: cli::Cli) -> ExitCode {
     {
         let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
         ui::error(
-            &ui::stderr_style(),
+            &error_style,
             &error.to_string(),
             &causes,
             exit::hint(error).as_deref(),
@@ -45,7 +46,7 @@ pub fn main_with(cli: cli::Cli) -> ExitCode {
 
 /// Logs go to stderr: warnings by default, more with `-v`, none but errors with `-q`;
 /// `ENTITLE_LOG` (a tracing filter) overrides.
-fn init_logging(global: &cli::GlobalArgs) {
+fn init_logging(global: &cli::GlobalArgs, style: &ui::Style) {
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
         // Other crates' warnings (the SDK's) are noise for most users; -v shows them.
@@ -58,7 +59,7 @@ fn init_logging(global: &cli::GlobalArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ui::stderr_style().enabled())
+        .with_ansi(style.enabled())
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

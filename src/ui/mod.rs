@@ -106,12 +106,6 @@ pub fn error(style: &Style, message: &str, causes: &[String], hint: Option<&str>
     }
 }
 
-/// Style for errors printed before a `Printer` exists (argument errors, runtime start-up).
-pub fn stderr_style() -> Style {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    Style::new(io::stderr().is_terminal() && !no_color)
-}
-
 /// Writes text to stdout as it is (completion scripts).
 pub fn raw(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let stdout = io::stdout();
