@@ -45,6 +45,8 @@ pub struct FaultRule {
     pub drop_after_work_share: f64,
     /// Every Nth call does the work, then drops the connection.
     pub drop_after_work_every: Option<u64>,
+    /// Inject faults (throttle, 5xx, drop) at most this many times for the operation.
+    pub max_injections: Option<u64>,
 }
 
 impl Faults {
@@ -121,6 +123,7 @@ pub(crate) struct FaultEngine {
     pub(crate) faults: Faults,
     buckets: BTreeMap<String, Bucket>,
     counters: BTreeMap<String, u64>,
+    injections: BTreeMap<String, u64>,
     random: u64,
     pub(crate) stats: BTreeMap<String, OperationStats>,
 }
@@ -132,6 +135,7 @@ impl FaultEngine {
             faults,
             buckets: BTreeMap::new(),
             counters: BTreeMap::new(),
+            injections: BTreeMap::new(),
             random,
             stats: BTreeMap::new(),
         }
@@ -143,6 +147,7 @@ impl FaultEngine {
         self.faults = faults;
         self.buckets.clear();
         self.counters.clear();
+        self.injections.clear();
     }
 
     fn draw(&mut self) -> f64 {
@@ -152,6 +157,21 @@ impl FaultEngine {
 
     /// Decides the fate of one call and its added latency.
     pub(crate) fn judge(&mut self, service: &str, operation: &str) -> (Verdict, Duration) {
+        let key = format!("{service}.{operation}");
+        let limit = self.faults.rule(service, operation).max_injections;
+        let (verdict, latency) = self.draw_verdict(service, operation);
+        if verdict == Verdict::Serve {
+            return (verdict, latency);
+        }
+        let injected = self.injections.entry(key).or_insert(0);
+        if limit.is_some_and(|limit| *injected >= limit) {
+            return (Verdict::Serve, latency);
+        }
+        *injected += 1;
+        (verdict, latency)
+    }
+
+    fn draw_verdict(&mut self, service: &str, operation: &str) -> (Verdict, Duration) {
         let key = format!("{service}.{operation}");
         self.stats.entry(key.clone()).or_default().calls += 1;
         let rule = self.faults.rule(service, operation).clone();

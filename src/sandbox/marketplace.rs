@@ -155,7 +155,11 @@ fn summary(agreement: &Agreement) -> Value {
         "proposer": {"accountId": agreement.proposer_account_id},
         "proposalSummary": proposal,
         "status": agreement.status,
-        "entitlements": entitlements(agreement),
+        "entitlements": agreement
+            .license_arn
+            .iter()
+            .map(|license| json!({"licenseArn": license}))
+            .collect::<Vec<_>>(),
     })
 }
 

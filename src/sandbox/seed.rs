@@ -288,7 +288,7 @@ impl State {
                 tags,
             );
         }
-        for index in 0..5 {
+        for index in 0..7 {
             let tags: &[(&str, &str)] = if index == 0 {
                 &[("bedrock", "approved"), ("team", "data")]
             } else {
@@ -302,7 +302,7 @@ impl State {
                 tags,
             );
         }
-        for index in 0..6 {
+        for index in 0..8 {
             add_account(
                 &mut state,
                 &format!("1000000004{index:02}"),
