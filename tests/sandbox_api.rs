@@ -80,14 +80,35 @@ async fn organizations_describe_and_walk_the_tree() {
     assert_eq!(ous, 8);
     assert_eq!(accounts, 40);
 
-    let ml = client.describe_organizational_unit().organizational_unit_id(ML_OU).send().await.unwrap();
+    let ml = client
+        .describe_organizational_unit()
+        .organizational_unit_id(ML_OU)
+        .send()
+        .await
+        .unwrap();
     let ml = ml.organizational_unit().unwrap();
     assert_eq!(ml.name(), Some("ML"));
-    assert_eq!(ml.path(), Some("o-sbx0demo01/r-sbx0/ou-sbx0-workload/ou-sbx0-wkldml00/"));
-    let parents = client.list_parents().child_id("111111111111").send().await.unwrap();
+    assert_eq!(
+        ml.path(),
+        Some("o-sbx0demo01/r-sbx0/ou-sbx0-workload/ou-sbx0-wkldml00/")
+    );
+    let parents = client
+        .list_parents()
+        .child_id("111111111111")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(parents.parents()[0].id(), Some(ML_OU));
-    assert_eq!(parents.parents()[0].r#type().unwrap().as_str(), "ORGANIZATIONAL_UNIT");
-    let parents = client.list_parents().child_id("ou-sbx0-workload").send().await.unwrap();
+    assert_eq!(
+        parents.parents()[0].r#type().unwrap().as_str(),
+        "ORGANIZATIONAL_UNIT"
+    );
+    let parents = client
+        .list_parents()
+        .child_id("ou-sbx0-workload")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(parents.parents()[0].r#type().unwrap().as_str(), "ROOT");
 
     use aws_sdk_organizations::types::ChildType;
@@ -124,7 +145,10 @@ async fn organizations_accounts_carry_state_status_and_paths() {
         .flat_map(|page| page.accounts().to_vec())
         .collect();
     assert_eq!(all.len(), 40);
-    let pilot = all.iter().find(|account| account.id() == Some("111111111111")).unwrap();
+    let pilot = all
+        .iter()
+        .find(|account| account.id() == Some("111111111111"))
+        .unwrap();
     assert_eq!(pilot.state().unwrap().as_str(), "ACTIVE");
     assert_eq!(pilot.status().unwrap().as_str(), "ACTIVE");
     assert_eq!(
@@ -139,23 +163,43 @@ async fn organizations_accounts_carry_state_status_and_paths() {
     assert_eq!(suspended.len(), 1);
     assert_eq!(suspended[0].status().unwrap().as_str(), "SUSPENDED");
 
-    let tags = client.list_tags_for_resource().resource_id("111111111111").send().await.unwrap();
-    assert!(tags.tags().iter().any(|tag| tag.key() == "bedrock" && tag.value() == "approved"));
-    let tags = client.list_tags_for_resource().resource_id("ou-sbx0-workload").send().await.unwrap();
+    let tags = client
+        .list_tags_for_resource()
+        .resource_id("111111111111")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|tag| tag.key() == "bedrock" && tag.value() == "approved")
+    );
+    let tags = client
+        .list_tags_for_resource()
+        .resource_id("ou-sbx0-workload")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags().len(), 1);
 
-    let access = client.list_aws_service_access_for_organization().send().await.unwrap();
+    let access = client
+        .list_aws_service_access_for_organization()
+        .send()
+        .await
+        .unwrap();
     assert!(access.enabled_service_principals().iter().any(|principal| {
         principal.service_principal() == Some("license-management.marketplace.amazonaws.com")
     }));
     let delegated = client.list_delegated_administrators().send().await.unwrap();
     assert!(delegated.delegated_administrators().is_empty());
     sandbox.with_state(|state| {
-        state.delegated_administrators.push(entitle::sandbox::state::DelegatedAdministrator {
-            account_id: "100000000022".into(),
-            service_principal: "license-manager.amazonaws.com".into(),
-            delegation_enabled_date: 1_700_000_000,
-        })
+        state
+            .delegated_administrators
+            .push(entitle::sandbox::state::DelegatedAdministrator {
+                account_id: "100000000022".into(),
+                service_principal: "license-manager.amazonaws.com".into(),
+                delegation_enabled_date: 1_700_000_000,
+            })
     });
     let delegated = client
         .list_delegated_administrators()
@@ -163,8 +207,15 @@ async fn organizations_accounts_carry_state_status_and_paths() {
         .send()
         .await
         .unwrap();
-    assert_eq!(delegated.delegated_administrators()[0].id(), Some("100000000022"));
-    assert!(delegated.delegated_administrators()[0].delegation_enabled_date().is_some());
+    assert_eq!(
+        delegated.delegated_administrators()[0].id(),
+        Some("100000000022")
+    );
+    assert!(
+        delegated.delegated_administrators()[0]
+            .delegation_enabled_date()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -178,15 +229,29 @@ async fn organizations_paging_is_capped_at_20_with_empty_pages() {
     let mut token = first.next_token().map(str::to_string);
     let mut pages = vec![first.accounts().len()];
     while let Some(next) = token {
-        let page = client.list_accounts().max_results(20).next_token(next).send().await.unwrap();
+        let page = client
+            .list_accounts()
+            .max_results(20)
+            .next_token(next)
+            .send()
+            .await
+            .unwrap();
         pages.push(page.accounts().len());
         token = page.next_token().map(str::to_string);
     }
-    assert!(pages.contains(&0), "an empty page with a NextToken was served: {pages:?}");
+    assert!(
+        pages.contains(&0),
+        "an empty page with a NextToken was served: {pages:?}"
+    );
     assert_eq!(pages.iter().sum::<usize>(), 40);
 
     for (max, reason) in [(21, "MAX_VALUE_EXCEEDED"), (0, "MIN_VALUE_EXCEEDED")] {
-        let error = client.list_accounts().max_results(max).send().await.unwrap_err();
+        let error = client
+            .list_accounts()
+            .max_results(max)
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(code(&error), "InvalidInputException");
         let service = error.into_service_error();
         match service {
@@ -196,7 +261,12 @@ async fn organizations_paging_is_capped_at_20_with_empty_pages() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    let error = client.list_accounts().next_token("garbage").send().await.unwrap_err();
+    let error = client
+        .list_accounts()
+        .next_token("garbage")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "InvalidInputException");
 }
 
@@ -207,19 +277,47 @@ async fn organizations_errors() {
     let cases: Vec<(&str, String)> = vec![
         (
             "ParentNotFoundException",
-            code(&client.list_accounts_for_parent().parent_id("ou-sbx0-nothere0").send().await.unwrap_err()),
+            code(
+                &client
+                    .list_accounts_for_parent()
+                    .parent_id("ou-sbx0-nothere0")
+                    .send()
+                    .await
+                    .unwrap_err(),
+            ),
         ),
         (
             "ChildNotFoundException",
-            code(&client.list_parents().child_id("999999999999").send().await.unwrap_err()),
+            code(
+                &client
+                    .list_parents()
+                    .child_id("999999999999")
+                    .send()
+                    .await
+                    .unwrap_err(),
+            ),
         ),
         (
             "OrganizationalUnitNotFoundException",
-            code(&client.describe_organizational_unit().organizational_unit_id("ou-sbx0-nothere0").send().await.unwrap_err()),
+            code(
+                &client
+                    .describe_organizational_unit()
+                    .organizational_unit_id("ou-sbx0-nothere0")
+                    .send()
+                    .await
+                    .unwrap_err(),
+            ),
         ),
         (
             "TargetNotFoundException",
-            code(&client.list_tags_for_resource().resource_id("999999999999").send().await.unwrap_err()),
+            code(
+                &client
+                    .list_tags_for_resource()
+                    .resource_id("999999999999")
+                    .send()
+                    .await
+                    .unwrap_err(),
+            ),
         ),
     ];
     for (expected, got) in cases {
@@ -231,7 +329,10 @@ async fn organizations_errors() {
         "AccessDeniedException"
     );
     let described = member.describe_organization().send().await.unwrap();
-    assert_eq!(described.organization().unwrap().master_account_id(), Some(MANAGEMENT));
+    assert_eq!(
+        described.organization().unwrap().master_account_id(),
+        Some(MANAGEMENT)
+    );
 }
 
 // ---------------------------------------------------------------- License Manager
@@ -241,7 +342,13 @@ async fn license_manager_licenses_and_settings() {
     let sandbox = support::start(State::demo()).await;
     let client = support::license_manager(&sandbox);
     let settings = client.get_service_settings().send().await.unwrap();
-    assert_eq!(settings.organization_configuration().unwrap().enable_integration(), true);
+    assert_eq!(
+        settings
+            .organization_configuration()
+            .unwrap()
+            .enable_integration(),
+        true
+    );
 
     let licenses = client.list_received_licenses().send().await.unwrap();
     assert_eq!(licenses.licenses().len(), 2);
@@ -264,10 +371,21 @@ async fn license_manager_licenses_and_settings() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.licenses()[0].license_arn(), Some(DEMO_DELETED_LICENSE));
+    assert_eq!(
+        deleted.licenses()[0].license_arn(),
+        Some(DEMO_DELETED_LICENSE)
+    );
 
-    let got = client.get_license().license_arn(DEMO_ACTIVE_LICENSE).send().await.unwrap();
-    assert_eq!(got.license().unwrap().product_sku(), Some(SONNET_4_5_PRODUCT));
+    let got = client
+        .get_license()
+        .license_arn(DEMO_ACTIVE_LICENSE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.license().unwrap().product_sku(),
+        Some(SONNET_4_5_PRODUCT)
+    );
     assert!(got.license().unwrap().validity().unwrap().end().is_some());
 
     // Filter names are case-sensitive and take exactly one value.
@@ -280,12 +398,23 @@ async fn license_manager_licenses_and_settings() {
     assert_eq!(code(&error), "InvalidParameterValueException");
     let error = client
         .list_received_licenses()
-        .filters(Filter::builder().name("ProductSKU").values("a").values("b").build())
+        .filters(
+            Filter::builder()
+                .name("ProductSKU")
+                .values("a")
+                .values("b")
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
     assert_eq!(code(&error), "InvalidParameterValueException");
-    let error = client.get_license().license_arn("arn:aws:license-manager::1:license:l-x").send().await.unwrap_err();
+    let error = client
+        .get_license()
+        .license_arn("arn:aws:license-manager::1:license:l-x")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "InvalidParameterValueException");
 }
 
@@ -303,7 +432,12 @@ fn grant_request(
         .home_region("us-east-1")
         .allowed_operations(AllowedOperation::CheckoutLicense)
         .allowed_operations(AllowedOperation::ListPurchasedLicenses)
-        .tags(Tag::builder().key("entitle:rollout").value("claude").build())
+        .tags(
+            Tag::builder()
+                .key("entitle:rollout")
+                .value("claude")
+                .build(),
+        )
 }
 
 #[tokio::test]
@@ -314,22 +448,82 @@ async fn create_grant_validation_table() {
     let client = support::license_manager(&sandbox);
     let pilot = account_principal("111111111111");
     let base = || grant_request(&client, "t-validation", &pilot);
-    type Case<'a> = (&'a str, aws_sdk_licensemanager::operation::create_grant::builders::CreateGrantFluentBuilder, &'a str);
+    type Case<'a> = (
+        &'a str,
+        aws_sdk_licensemanager::operation::create_grant::builders::CreateGrantFluentBuilder,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
-        ("no ClientToken", base().set_client_token(None), "ValidationException"),
-        ("no GrantName", base().set_grant_name(None), "ValidationException"),
-        ("no HomeRegion", base().set_home_region(None), "ValidationException"),
-        ("no principals", base().set_principals(None), "ValidationException"),
-        ("two principals", base().principals(account_principal("222222222222")), "ValidationException"),
-        ("no operations", base().set_allowed_operations(None), "ValidationException"),
-        ("CreateGrant not allowed by license", base().allowed_operations(AllowedOperation::CreateGrant), "InvalidParameterValueException"),
-        ("unknown operation", base().allowed_operations(AllowedOperation::from("Teleport")), "ValidationException"),
-        ("unknown license", base().license_arn("arn:aws:license-manager::294406891311:license:l-00"), "InvalidParameterValueException"),
-        ("deleted license", base().license_arn(DEMO_DELETED_LICENSE), "ValidationException"),
-        ("wrong home region", base().home_region("eu-west-1"), "InvalidParameterValueException"),
-        ("bogus principal", base().set_principals(Some(vec!["arn:aws:iam::12:user/x".into()])), "InvalidParameterValueException"),
-        ("unknown OU", base().set_principals(Some(vec![ou_principal("ou-sbx0-nothere0")])), "InvalidParameterValueException"),
-        ("grant to self", base().set_principals(Some(vec![account_principal(MANAGEMENT)])), "ValidationException"),
+        (
+            "no ClientToken",
+            base().set_client_token(None),
+            "ValidationException",
+        ),
+        (
+            "no GrantName",
+            base().set_grant_name(None),
+            "ValidationException",
+        ),
+        (
+            "no HomeRegion",
+            base().set_home_region(None),
+            "ValidationException",
+        ),
+        (
+            "no principals",
+            base().set_principals(None),
+            "ValidationException",
+        ),
+        (
+            "two principals",
+            base().principals(account_principal("222222222222")),
+            "ValidationException",
+        ),
+        (
+            "no operations",
+            base().set_allowed_operations(None),
+            "ValidationException",
+        ),
+        (
+            "CreateGrant not allowed by license",
+            base().allowed_operations(AllowedOperation::CreateGrant),
+            "InvalidParameterValueException",
+        ),
+        (
+            "unknown operation",
+            base().allowed_operations(AllowedOperation::from("Teleport")),
+            "ValidationException",
+        ),
+        (
+            "unknown license",
+            base().license_arn("arn:aws:license-manager::294406891311:license:l-00"),
+            "InvalidParameterValueException",
+        ),
+        (
+            "deleted license",
+            base().license_arn(DEMO_DELETED_LICENSE),
+            "ValidationException",
+        ),
+        (
+            "wrong home region",
+            base().home_region("eu-west-1"),
+            "InvalidParameterValueException",
+        ),
+        (
+            "bogus principal",
+            base().set_principals(Some(vec!["arn:aws:iam::12:user/x".into()])),
+            "InvalidParameterValueException",
+        ),
+        (
+            "unknown OU",
+            base().set_principals(Some(vec![ou_principal("ou-sbx0-nothere0")])),
+            "InvalidParameterValueException",
+        ),
+        (
+            "grant to self",
+            base().set_principals(Some(vec![account_principal(MANAGEMENT)])),
+            "ValidationException",
+        ),
     ];
     for (name, request, expected) in cases {
         let error = request.send().await.expect_err(name);
@@ -337,17 +531,32 @@ async fn create_grant_validation_table() {
     }
     // A member cannot grant the management account's license.
     let member = support::license_manager_as(&sandbox, Some("222222222222"));
-    let error = grant_request(&member, "t-member", &pilot).send().await.unwrap_err();
+    let error = grant_request(&member, "t-member", &pilot)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "AccessDeniedException");
 
     // Duplicates are refused; the per-license limit answers ResourceLimitExceededException.
     grant_request(&client, "t-1", &pilot).send().await.unwrap();
-    let error = grant_request(&client, "t-2", &pilot).send().await.unwrap_err();
+    let error = grant_request(&client, "t-2", &pilot)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ValidationException");
     assert!(message(&error).contains("already exists"));
-    grant_request(&client, "t-3", &account_principal("222222222222")).send().await.unwrap();
-    grant_request(&client, "t-4", &account_principal("333333333333")).send().await.unwrap();
-    let error = grant_request(&client, "t-5", &account_principal("100000000100")).send().await.unwrap_err();
+    grant_request(&client, "t-3", &account_principal("222222222222"))
+        .send()
+        .await
+        .unwrap();
+    grant_request(&client, "t-4", &account_principal("333333333333"))
+        .send()
+        .await
+        .unwrap();
+    let error = grant_request(&client, "t-5", &account_principal("100000000100"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ResourceLimitExceededException");
     assert_eq!(State::demo().settings.max_grants_per_license, 2000);
 }
@@ -357,8 +566,14 @@ async fn client_token_idempotency() {
     let sandbox = support::start(State::demo()).await;
     let client = support::license_manager(&sandbox);
     let pilot = account_principal("111111111111");
-    let first = grant_request(&client, "same-token", &pilot).send().await.unwrap();
-    let second = grant_request(&client, "same-token", &pilot).send().await.unwrap();
+    let first = grant_request(&client, "same-token", &pilot)
+        .send()
+        .await
+        .unwrap();
+    let second = grant_request(&client, "same-token", &pilot)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.grant_arn(), second.grant_arn());
     let error = grant_request(&client, "same-token", &account_principal("222222222222"))
         .send()
@@ -378,14 +593,20 @@ async fn client_token_idempotency() {
 async fn account_grant_lifecycle_in_a_linked_org() {
     let sandbox = support::start(State::demo()).await;
     let client = support::license_manager(&sandbox);
-    let created = grant_request(&client, "lifecycle", &account_principal("111111111111")).send().await.unwrap();
+    let created = grant_request(&client, "lifecycle", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), Some(&GrantStatus::PendingWorkflow));
     assert_eq!(created.version(), Some("1"));
     let arn = created.grant_arn().unwrap().to_string();
     let status = |grant: aws_sdk_licensemanager::operation::get_grant::GetGrantOutput| {
         grant.grant().unwrap().grant_status().clone()
     };
-    assert_eq!(status(client.get_grant().grant_arn(&arn).send().await.unwrap()), GrantStatus::PendingWorkflow);
+    assert_eq!(
+        status(client.get_grant().grant_arn(&arn).send().await.unwrap()),
+        GrantStatus::PendingWorkflow
+    );
     let grant = client.get_grant().grant_arn(&arn).send().await.unwrap();
     let grant = grant.grant().unwrap();
     assert_eq!(grant.grant_status(), &GrantStatus::Disabled);
@@ -394,11 +615,20 @@ async fn account_grant_lifecycle_in_a_linked_org() {
 
     let member = support::license_manager_as(&sandbox, Some("111111111111"));
     let received = member.list_received_grants().send().await.unwrap();
-    let mine: Vec<_> = received.grants().iter().filter(|grant| grant.grant_arn() == arn).collect();
+    let mine: Vec<_> = received
+        .grants()
+        .iter()
+        .filter(|grant| grant.grant_arn() == arn)
+        .collect();
     assert_eq!(mine.len(), 1);
     // The member sees the license through the grant, with the grant's operations.
     let licenses = member.list_received_licenses().send().await.unwrap();
-    assert!(licenses.licenses().iter().any(|license| license.license_arn() == Some(DEMO_ACTIVE_LICENSE)));
+    assert!(
+        licenses
+            .licenses()
+            .iter()
+            .any(|license| license.license_arn() == Some(DEMO_ACTIVE_LICENSE))
+    );
 
     let activated = member
         .create_grant_version()
@@ -411,15 +641,40 @@ async fn account_grant_lifecycle_in_a_linked_org() {
     assert_eq!(activated.status(), Some(&GrantStatus::Active));
     assert_eq!(activated.version(), Some("2"));
 
-    let error = client.delete_grant().grant_arn(&arn).version("1").send().await.unwrap_err();
+    let error = client
+        .delete_grant()
+        .grant_arn(&arn)
+        .version("1")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ValidationException");
     assert!(message(&error).contains("doesn't match the latest version"));
-    let error = client.delete_grant().grant_arn(&arn).send().await.unwrap_err();
+    let error = client
+        .delete_grant()
+        .grant_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ValidationException");
-    let deleted = client.delete_grant().grant_arn(&arn).version("2").send().await.unwrap();
+    let deleted = client
+        .delete_grant()
+        .grant_arn(&arn)
+        .version("2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), Some(&GrantStatus::Deleted));
-    assert_eq!(status(client.get_grant().grant_arn(&arn).send().await.unwrap()), GrantStatus::Deleted);
-    let listed = client.list_distributed_grants().filters(filter("LicenseArn", DEMO_ACTIVE_LICENSE)).send().await.unwrap();
+    assert_eq!(
+        status(client.get_grant().grant_arn(&arn).send().await.unwrap()),
+        GrantStatus::Deleted
+    );
+    let listed = client
+        .list_distributed_grants()
+        .filters(filter("LicenseArn", DEMO_ACTIVE_LICENSE))
+        .send()
+        .await
+        .unwrap();
     assert!(listed.grants().is_empty(), "deleted grants leave the lists");
 }
 
@@ -430,7 +685,10 @@ async fn account_grant_waits_for_acceptance_without_org_link() {
     state.settings.pending_workflow_reads = 0;
     let sandbox = support::start(state).await;
     let client = support::license_manager(&sandbox);
-    let created = grant_request(&client, "accept-1", &account_principal("111111111111")).send().await.unwrap();
+    let created = grant_request(&client, "accept-1", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap();
     let arn = created.grant_arn().unwrap().to_string();
     assert_eq!(created.status(), Some(&GrantStatus::PendingAccept));
     let member = support::license_manager_as(&sandbox, Some("111111111111"));
@@ -444,10 +702,25 @@ async fn account_grant_waits_for_acceptance_without_org_link() {
         .await
         .unwrap_err();
     assert_eq!(code(&error), "ValidationException");
-    assert_eq!(code(&client.accept_grant().grant_arn(&arn).send().await.unwrap_err()), "AccessDeniedException");
+    assert_eq!(
+        code(
+            &client
+                .accept_grant()
+                .grant_arn(&arn)
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        "AccessDeniedException"
+    );
     let accepted = member.accept_grant().grant_arn(&arn).send().await.unwrap();
     assert_eq!(accepted.status(), Some(&GrantStatus::Disabled));
-    let error = member.accept_grant().grant_arn(&arn).send().await.unwrap_err();
+    let error = member
+        .accept_grant()
+        .grant_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ValidationException");
     let active = member
         .create_grant_version()
@@ -459,13 +732,24 @@ async fn account_grant_waits_for_acceptance_without_org_link() {
         .unwrap();
     assert_eq!(active.status(), Some(&GrantStatus::Active));
 
-    let other = grant_request(&client, "accept-2", &account_principal("222222222222")).send().await.unwrap();
+    let other = grant_request(&client, "accept-2", &account_principal("222222222222"))
+        .send()
+        .await
+        .unwrap();
     let other_member = support::license_manager_as(&sandbox, Some("222222222222"));
-    let rejected = other_member.reject_grant().grant_arn(other.grant_arn().unwrap()).send().await.unwrap();
+    let rejected = other_member
+        .reject_grant()
+        .grant_arn(other.grant_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rejected.status(), Some(&GrantStatus::Rejected));
 
     // An org grant cannot be distributed without the link.
-    let org = grant_request(&client, "org", ORG_PRINCIPAL).send().await.unwrap();
+    let org = grant_request(&client, "org", ORG_PRINCIPAL)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(org.status(), Some(&GrantStatus::FailedWorkflow));
 }
 
@@ -473,7 +757,10 @@ async fn account_grant_waits_for_acceptance_without_org_link() {
 async fn ou_grant_fans_out_activates_and_reaches_joiners() {
     let sandbox = support::start(State::demo()).await;
     let client = support::license_manager(&sandbox);
-    let created = grant_request(&client, "ml-ou", &ou_principal(ML_OU)).send().await.unwrap();
+    let created = grant_request(&client, "ml-ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap();
     let parent = created.grant_arn().unwrap().to_string();
     // The first read still shows PENDING_WORKFLOW and nothing distributed yet.
     let received = client
@@ -485,7 +772,10 @@ async fn ou_grant_fans_out_activates_and_reaches_joiners() {
         .unwrap();
     assert!(received.grants().is_empty());
     let settled = client.get_grant().grant_arn(&parent).send().await.unwrap();
-    assert_eq!(settled.grant().unwrap().grant_status(), &GrantStatus::WorkflowCompleted);
+    assert_eq!(
+        settled.grant().unwrap().grant_status(),
+        &GrantStatus::WorkflowCompleted
+    );
 
     let children = |sandbox_client: aws_sdk_licensemanager::Client, parent: String| async move {
         sandbox_client
@@ -501,12 +791,19 @@ async fn ou_grant_fans_out_activates_and_reaches_joiners() {
     };
     let distributed = children(client.clone(), parent.clone()).await;
     assert_eq!(distributed.len(), 9, "ML (7) and ML/Sandbox (2)");
-    assert!(distributed.iter().all(|grant| grant.grant_status() == &GrantStatus::Disabled));
+    assert!(
+        distributed
+            .iter()
+            .all(|grant| grant.grant_status() == &GrantStatus::Disabled)
+    );
     assert!(distributed.iter().all(|grant| grant.parent_arn() == parent));
     let one = client
         .list_received_grants_for_organization()
         .license_arn(DEMO_ACTIVE_LICENSE)
-        .filters(filter("GranteePrincipalArn", &account_principal("222222222222")))
+        .filters(filter(
+            "GranteePrincipalArn",
+            &account_principal("222222222222"),
+        ))
         .send()
         .await
         .unwrap();
@@ -517,16 +814,32 @@ async fn ou_grant_fans_out_activates_and_reaches_joiners() {
         .client_token("activate-ml")
         .grant_arn(&parent)
         .status(GrantStatus::Active)
-        .options(Options::builder().activation_override_behavior(ActivationOverrideBehavior::DistributedGrantsOnly).build())
+        .options(
+            Options::builder()
+                .activation_override_behavior(ActivationOverrideBehavior::DistributedGrantsOnly)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(activated.status(), Some(&GrantStatus::Active));
     let distributed = children(client.clone(), parent.clone()).await;
-    assert!(distributed.iter().all(|grant| grant.grant_status() == &GrantStatus::Active));
+    assert!(
+        distributed
+            .iter()
+            .all(|grant| grant.grant_status() == &GrantStatus::Active)
+    );
 
     sandbox
-        .with_state(|state| admin::join_account(state, "444444444444", Some("newcomer"), Some(ML_OU), Default::default()))
+        .with_state(|state| {
+            admin::join_account(
+                state,
+                "444444444444",
+                Some("newcomer"),
+                Some(ML_OU),
+                Default::default(),
+            )
+        })
         .unwrap();
     let distributed = children(client.clone(), parent.clone()).await;
     assert_eq!(distributed.len(), 10);
@@ -537,7 +850,9 @@ async fn ou_grant_fans_out_activates_and_reaches_joiners() {
     assert_eq!(newcomer.grant_status(), &GrantStatus::Active);
 
     // Moving an account out of the OU removes its per-account grant.
-    sandbox.with_state(|state| admin::move_account(state, "444444444444", "r-sbx0")).unwrap();
+    sandbox
+        .with_state(|state| admin::move_account(state, "444444444444", "r-sbx0"))
+        .unwrap();
     assert_eq!(children(client.clone(), parent.clone()).await.len(), 9);
 
     // Paging with MaxResults 1..=100.
@@ -551,11 +866,24 @@ async fn ou_grant_fans_out_activates_and_reaches_joiners() {
     assert_eq!(page.grants().len(), 4);
     assert!(page.next_token().is_some());
     for bad in [0, 101] {
-        let error = client.list_distributed_grants().max_results(bad).send().await.unwrap_err();
+        let error = client
+            .list_distributed_grants()
+            .max_results(bad)
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(code(&error), "ValidationException");
     }
-    let error = client.list_received_grants_for_organization().send().await.unwrap_err();
-    assert_eq!(code(&error), "ValidationException", "LicenseArn is required");
+    let error = client
+        .list_received_grants_for_organization()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&error),
+        "ValidationException",
+        "LicenseArn is required"
+    );
     let error = client
         .list_received_grants_for_organization()
         .license_arn(DEMO_ACTIVE_LICENSE)
@@ -563,7 +891,11 @@ async fn ou_grant_fans_out_activates_and_reaches_joiners() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&error), "InvalidParameterValueException", "filter names are spelled per operation");
+    assert_eq!(
+        code(&error),
+        "InvalidParameterValueException",
+        "filter names are spelled per operation"
+    );
 }
 
 #[tokio::test]
@@ -572,7 +904,10 @@ async fn organization_grant_covers_active_members_only() {
     state.settings.pending_workflow_reads = 0;
     let sandbox = support::start(state).await;
     let client = support::license_manager(&sandbox);
-    let created = grant_request(&client, "org", ORG_PRINCIPAL).send().await.unwrap();
+    let created = grant_request(&client, "org", ORG_PRINCIPAL)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), Some(&GrantStatus::WorkflowCompleted));
     let mut all = Vec::new();
     let mut token = None;
@@ -592,7 +927,11 @@ async fn organization_grant_covers_active_members_only() {
             break;
         }
     }
-    assert_eq!(all.len(), 38, "40 accounts minus the management account and the suspended one");
+    assert_eq!(
+        all.len(),
+        38,
+        "40 accounts minus the management account and the suspended one"
+    );
 }
 
 #[tokio::test]
@@ -601,7 +940,10 @@ async fn grant_versions_and_list_filters() {
     state.settings.pending_workflow_reads = 0;
     let sandbox = support::start(state).await;
     let client = support::license_manager(&sandbox);
-    let created = grant_request(&client, "v", &account_principal("111111111111")).send().await.unwrap();
+    let created = grant_request(&client, "v", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap();
     let arn = created.grant_arn().unwrap().to_string();
     let renamed = client
         .create_grant_version()
@@ -636,7 +978,13 @@ async fn grant_versions_and_list_filters() {
         .create_grant_version()
         .client_token("override")
         .grant_arn(&arn)
-        .options(Options::builder().activation_override_behavior(ActivationOverrideBehavior::AllGrantsPermittedByIssuer).build())
+        .options(
+            Options::builder()
+                .activation_override_behavior(
+                    ActivationOverrideBehavior::AllGrantsPermittedByIssuer,
+                )
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -659,12 +1007,27 @@ async fn grant_versions_and_list_filters() {
         ("ProductSKU", SONNET_4_5_PRODUCT, 1),
         ("LicenseIssuerName", "AWS/Marketplace", 4),
     ] {
-        let listed = client.list_distributed_grants().filters(filter(name, value)).send().await.unwrap();
+        let listed = client
+            .list_distributed_grants()
+            .filters(filter(name, value))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(listed.grants().len(), expected, "{name}={value}");
     }
-    let by_arn = client.list_distributed_grants().grant_arns(&arn).send().await.unwrap();
+    let by_arn = client
+        .list_distributed_grants()
+        .grant_arns(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_arn.grants().len(), 1);
-    let error = client.list_distributed_grants().filters(filter("GranteePrincipalArn", "x")).send().await.unwrap_err();
+    let error = client
+        .list_distributed_grants()
+        .filters(filter("GranteePrincipalArn", "x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "InvalidParameterValueException");
 
     let member = support::license_manager_as(&sandbox, Some("111111111111"));
@@ -675,10 +1038,20 @@ async fn grant_versions_and_list_filters() {
         ("LicenseIssuerName", "AWS/Marketplace", 2),
         ("LicenseArn", DEMO_DELETED_LICENSE, 1),
     ] {
-        let listed = member.list_received_grants().filters(filter(name, value)).send().await.unwrap();
+        let listed = member
+            .list_received_grants()
+            .filters(filter(name, value))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(listed.grants().len(), expected, "{name}={value}");
     }
-    let error = member.list_received_grants().filters(filter("ParentArn", "x")).send().await.unwrap_err();
+    let error = member
+        .list_received_grants()
+        .filters(filter("ParentArn", "x"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "InvalidParameterValueException");
 }
 
@@ -688,26 +1061,68 @@ async fn cancelled_agreement_leaves_grants_behind() {
     state.settings.pending_workflow_reads = 0;
     let sandbox = support::start(state).await;
     let client = support::license_manager(&sandbox);
-    let created = grant_request(&client, "before-cancel", &account_principal("111111111111")).send().await.unwrap();
-    sandbox.with_state(|state| admin::cancel_agreement(state, DEMO_ACTIVE_AGREEMENT)).unwrap();
-    let license = client.get_license().license_arn(DEMO_ACTIVE_LICENSE).send().await.unwrap();
-    assert_eq!(license.license().unwrap().status().unwrap().as_str(), "DELETED");
-    let grant = client.get_grant().grant_arn(created.grant_arn().unwrap()).send().await.unwrap();
-    assert_eq!(grant.grant().unwrap().grant_status(), &GrantStatus::Disabled);
-    let error = grant_request(&client, "after-cancel", &account_principal("222222222222")).send().await.unwrap_err();
+    let created = grant_request(&client, "before-cancel", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap();
+    sandbox
+        .with_state(|state| admin::cancel_agreement(state, DEMO_ACTIVE_AGREEMENT))
+        .unwrap();
+    let license = client
+        .get_license()
+        .license_arn(DEMO_ACTIVE_LICENSE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        license.license().unwrap().status().unwrap().as_str(),
+        "DELETED"
+    );
+    let grant = client
+        .get_grant()
+        .grant_arn(created.grant_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        grant.grant().unwrap().grant_status(),
+        &GrantStatus::Disabled
+    );
+    let error = grant_request(&client, "after-cancel", &account_principal("222222222222"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ValidationException");
     // Cleanup still works: delete with the current version.
-    client.delete_grant().grant_arn(created.grant_arn().unwrap()).version("1").send().await.unwrap();
+    client
+        .delete_grant()
+        .grant_arn(created.grant_arn().unwrap())
+        .version("1")
+        .send()
+        .await
+        .unwrap();
 
-    sandbox.with_state(|state| admin::expire_agreement(state, DEMO_CANCELLED_AGREEMENT)).unwrap();
-    let expired = client.get_license().license_arn(DEMO_DELETED_LICENSE).send().await.unwrap();
-    assert_eq!(expired.license().unwrap().status().unwrap().as_str(), "EXPIRED");
+    sandbox
+        .with_state(|state| admin::expire_agreement(state, DEMO_CANCELLED_AGREEMENT))
+        .unwrap();
+    let expired = client
+        .get_license()
+        .license_arn(DEMO_DELETED_LICENSE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expired.license().unwrap().status().unwrap().as_str(),
+        "EXPIRED"
+    );
 }
 
 #[tokio::test]
 async fn org_wide_listing_needs_marketplace_trusted_access() {
     let mut state = State::demo();
-    state.service_access.remove("license-management.marketplace.amazonaws.com");
+    state
+        .service_access
+        .remove("license-management.marketplace.amazonaws.com");
     let sandbox = support::start(state).await;
     let client = support::license_manager(&sandbox);
     let error = client
@@ -722,7 +1137,10 @@ async fn org_wide_listing_needs_marketplace_trusted_access() {
 // ---------------------------------------------------------------- Marketplace Agreement
 
 fn agreement_filter(name: &str, value: &str) -> aws_sdk_marketplaceagreement::types::Filter {
-    aws_sdk_marketplaceagreement::types::Filter::builder().name(name).values(value).build()
+    aws_sdk_marketplaceagreement::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
 }
 
 #[tokio::test]
@@ -738,40 +1156,100 @@ async fn marketplace_over_cbor() {
     };
     let all = search().send().await.unwrap();
     assert_eq!(all.agreement_view_summaries().len(), 2);
-    let active = search().filters(agreement_filter("Status", "ACTIVE")).send().await.unwrap();
+    let active = search()
+        .filters(agreement_filter("Status", "ACTIVE"))
+        .send()
+        .await
+        .unwrap();
     let summary = &active.agreement_view_summaries()[0];
     assert_eq!(summary.agreement_id(), Some(DEMO_ACTIVE_AGREEMENT));
-    assert_eq!(summary.entitlements()[0].license_arn(), Some(DEMO_ACTIVE_LICENSE));
-    assert_eq!(summary.proposal_summary().unwrap().resources()[0].id(), Some(SONNET_4_5_PRODUCT));
+    assert_eq!(
+        summary.entitlements()[0].license_arn(),
+        Some(DEMO_ACTIVE_LICENSE)
+    );
+    assert_eq!(
+        summary.proposal_summary().unwrap().resources()[0].id(),
+        Some(SONNET_4_5_PRODUCT)
+    );
     assert!(summary.start_time().is_some() && summary.end_time().is_some());
-    let by_product = search().filters(agreement_filter("ResourceIdentifier", SONNET_4_5_PRODUCT)).send().await.unwrap();
+    let by_product = search()
+        .filters(agreement_filter("ResourceIdentifier", SONNET_4_5_PRODUCT))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(by_product.agreement_view_summaries().len(), 1);
     let page = search().max_results(1).send().await.unwrap();
     assert_eq!(page.agreement_view_summaries().len(), 1);
-    let rest = search().max_results(1).next_token(page.next_token().unwrap()).send().await.unwrap();
+    let rest = search()
+        .max_results(1)
+        .next_token(page.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rest.agreement_view_summaries().len(), 1);
     assert!(rest.next_token().is_none());
 
     let errors = vec![
         ("maxResults 51", search().max_results(51)),
         ("maxResults 0", search().max_results(0)),
-        ("two narrowing filters", search().filters(agreement_filter("Status", "ACTIVE")).filters(agreement_filter("ResourceIdentifier", SONNET_4_5_PRODUCT))),
-        ("unknown filter", search().filters(agreement_filter("Colour", "blue"))),
+        (
+            "two narrowing filters",
+            search()
+                .filters(agreement_filter("Status", "ACTIVE"))
+                .filters(agreement_filter("ResourceIdentifier", SONNET_4_5_PRODUCT)),
+        ),
+        (
+            "unknown filter",
+            search().filters(agreement_filter("Colour", "blue")),
+        ),
         ("wrong catalog", search().catalog("Other")),
-        ("no party type", client.search_agreements().catalog("AWSMarketplace").filters(agreement_filter("AgreementType", "PurchaseAgreement"))),
-        ("two values", search().filters(aws_sdk_marketplaceagreement::types::Filter::builder().name("Status").values("ACTIVE").values("EXPIRED").build())),
+        (
+            "no party type",
+            client
+                .search_agreements()
+                .catalog("AWSMarketplace")
+                .filters(agreement_filter("AgreementType", "PurchaseAgreement")),
+        ),
+        (
+            "two values",
+            search().filters(
+                aws_sdk_marketplaceagreement::types::Filter::builder()
+                    .name("Status")
+                    .values("ACTIVE")
+                    .values("EXPIRED")
+                    .build(),
+            ),
+        ),
     ];
     for (name, request) in errors {
         let error = request.send().await.expect_err(name);
         assert_eq!(code(&error), "ValidationException", "{name}");
     }
 
-    let described = client.describe_agreement().agreement_id(DEMO_CANCELLED_AGREEMENT).send().await.unwrap();
+    let described = client
+        .describe_agreement()
+        .agreement_id(DEMO_CANCELLED_AGREEMENT)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(described.status().unwrap().as_str(), "CANCELLED");
     assert_eq!(described.acceptor().unwrap().account_id(), Some(MANAGEMENT));
-    let entitlements = client.get_agreement_entitlements().agreement_id(DEMO_ACTIVE_AGREEMENT).send().await.unwrap();
-    assert_eq!(entitlements.agreement_entitlements()[0].license_arn(), Some(DEMO_ACTIVE_LICENSE));
-    let error = client.describe_agreement().agreement_id("agmt-nothere").send().await.unwrap_err();
+    let entitlements = client
+        .get_agreement_entitlements()
+        .agreement_id(DEMO_ACTIVE_AGREEMENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        entitlements.agreement_entitlements()[0].license_arn(),
+        Some(DEMO_ACTIVE_LICENSE)
+    );
+    let error = client
+        .describe_agreement()
+        .agreement_id("agmt-nothere")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&error), "ResourceNotFoundException");
 }
 
@@ -785,7 +1263,10 @@ async fn marketplace_over_json_1_0() {
         "/",
         &[
             support::SIGNED,
-            ("X-Amz-Target", "AWSMPCommerceService_v20200301.SearchAgreements"),
+            (
+                "X-Amz-Target",
+                "AWSMPCommerceService_v20200301.SearchAgreements",
+            ),
             ("Content-Type", "application/x-amz-json-1.0"),
         ],
         body,
@@ -801,14 +1282,20 @@ async fn marketplace_over_json_1_0() {
         "/",
         &[
             support::SIGNED,
-            ("X-Amz-Target", "AWSMPCommerceService_v20200301.DescribeAgreement"),
+            (
+                "X-Amz-Target",
+                "AWSMPCommerceService_v20200301.DescribeAgreement",
+            ),
             ("Content-Type", "application/x-amz-json-1.0"),
         ],
         br#"{"agreementId":"agmt-nothere"}"#,
     )
     .await;
     assert_eq!(status, 404);
-    assert!(head.to_ascii_lowercase().contains("x-amzn-errortype: resourcenotfoundexception"));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-amzn-errortype: resourcenotfoundexception")
+    );
     let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(value["__type"], "ResourceNotFoundException");
 }
@@ -822,7 +1309,10 @@ async fn sts_caller_identity_and_assume_role() {
     let identity = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(identity.account(), Some(MANAGEMENT));
     let member = support::sts_as(&sandbox, Some("222222222222"));
-    assert_eq!(member.get_caller_identity().send().await.unwrap().account(), Some("222222222222"));
+    assert_eq!(
+        member.get_caller_identity().send().await.unwrap().account(),
+        Some("222222222222")
+    );
 
     let assumed = sts
         .assume_role()
@@ -878,7 +1368,11 @@ async fn unsigned_requests_are_refused() {
         &sandbox.endpoint(),
         "POST",
         "/",
-        &[support::SIGNED, ("X-Amz-Target", "AWSLicenseManager.GetServiceSettings"), ("Content-Type", "application/x-amz-json-1.1")],
+        &[
+            support::SIGNED,
+            ("X-Amz-Target", "AWSLicenseManager.GetServiceSettings"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ],
         b"{}",
     )
     .await;

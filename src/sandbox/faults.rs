@@ -151,8 +151,8 @@ impl FaultEngine {
     }
 
     fn draw(&mut self) -> f64 {
-        self.random = splitmix(self.random);
-        (self.random >> 11) as f64 / (1u64 << 53) as f64
+        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        (splitmix(self.random) >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Decides the fate of one call and its added latency.

@@ -845,7 +845,7 @@ fn distribute(state: &mut State, parent_arn: &str) {
                 activation_override_behavior: parent.activation_override_behavior.clone(),
                 tags: BTreeMap::new(),
                 workflow_reads_left: 0,
-                created_at_ms: now_millis(),
+                created_at_ms: parent.created_at_ms,
             },
         );
     }

@@ -41,7 +41,10 @@ pub fn license_manager(sandbox: &Sandbox) -> aws_sdk_licensemanager::Client {
     license_manager_as(sandbox, None)
 }
 
-pub fn license_manager_as(sandbox: &Sandbox, account: Option<&str>) -> aws_sdk_licensemanager::Client {
+pub fn license_manager_as(
+    sandbox: &Sandbox,
+    account: Option<&str>,
+) -> aws_sdk_licensemanager::Client {
     let config = aws_sdk_licensemanager::Config::builder()
         .behavior_version(aws_sdk_licensemanager::config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -130,11 +133,17 @@ pub async fn raw_http(
     stream.write_all(body).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
-    let split = response.windows(4).position(|window| window == b"\r\n\r\n").unwrap();
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap();
     let head = String::from_utf8_lossy(&response[..split]).to_string();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let mut body = response[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, head, body)
@@ -143,8 +152,11 @@ pub async fn raw_http(
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(end) = data.windows(2).position(|window| window == b"\r\n") else { break };
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
+        let Some(end) = data.windows(2).position(|window| window == b"\r\n") else {
+            break;
+        };
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             break;
         }
