@@ -1,0 +1,352 @@
+//! Admin actions that simulate the world outside the management account: Marketplace ends an
+//! agreement, a member account accepts, activates or rejects its grant, an account joins, moves
+//! or is suspended. Functions on `&mut State`, used by the HTTP routes under `/_sandbox/` and by
+//! `entitle sandbox <action>` on a state file.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::api::{ApiError, Call, now_millis};
+use super::license_manager;
+use super::state::{Account, State};
+
+/// Why an admin action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The named thing does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The action does not make sense in the current state.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The emulated service refused the call made on the member's behalf.
+    #[error("{code}: {message}")]
+    Service {
+        /// Error code.
+        code: String,
+        /// Message.
+        message: String,
+    },
+}
+
+impl From<ApiError> for AdminError {
+    fn from(error: ApiError) -> Self {
+        AdminError::Service {
+            code: error.code,
+            message: error.message,
+        }
+    }
+}
+
+/// One admin action, as sent to `POST /_sandbox/admin` (`{"action": "cancel_agreement", ...}`)
+/// or `POST /_sandbox/<action>` with the other fields as body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AdminAction {
+    /// The buyer cancelled the agreement: agreement CANCELLED, license DELETED, grants stay.
+    CancelAgreement {
+        /// `agmt-...`
+        agreement_id: String,
+    },
+    /// The agreement ran out: agreement EXPIRED, license EXPIRED, grants stay.
+    ExpireAgreement {
+        /// `agmt-...`
+        agreement_id: String,
+    },
+    /// A member accepts its PENDING_ACCEPT grant (-> DISABLED).
+    AcceptGrant(MemberGrant),
+    /// A member activates its received grant (-> ACTIVE).
+    ActivateGrant(MemberGrant),
+    /// A member rejects its received grant (-> REJECTED).
+    RejectGrant(MemberGrant),
+    /// An account joins the organisation (org and OU grants reach it).
+    JoinAccount {
+        /// 12-digit id.
+        account_id: String,
+        /// Name (default `joined-<id>`).
+        #[serde(default)]
+        name: Option<String>,
+        /// Parent root or OU id (default the root).
+        #[serde(default)]
+        parent_id: Option<String>,
+        /// Tags.
+        #[serde(default)]
+        tags: BTreeMap<String, String>,
+    },
+    /// An account moves to another OU (or the root).
+    MoveAccount {
+        /// 12-digit id.
+        account_id: String,
+        /// New parent root or OU id.
+        parent_id: String,
+    },
+    /// An account is suspended.
+    SuspendAccount {
+        /// 12-digit id.
+        account_id: String,
+    },
+    /// Every grant still in PENDING_WORKFLOW finishes it now.
+    SettleWorkflows,
+}
+
+/// Which received grant a member acts on: by grant ARN, or by license (the member's grant of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberGrant {
+    /// The member account.
+    pub account_id: String,
+    /// The grant (the member's own per-account grant, or a direct account grant).
+    #[serde(default)]
+    pub grant_arn: Option<String>,
+    /// Alternatively the license: the member's newest live grant of it is used.
+    #[serde(default)]
+    pub license_arn: Option<String>,
+}
+
+/// Applies one action; returns a small JSON summary of what changed.
+pub fn apply(state: &mut State, action: &AdminAction) -> Result<Value, AdminError> {
+    match action {
+        AdminAction::CancelAgreement { agreement_id } => {
+            end_agreement(state, agreement_id, "CANCELLED", "DELETED")
+        }
+        AdminAction::ExpireAgreement { agreement_id } => {
+            end_agreement(state, agreement_id, "EXPIRED", "EXPIRED")
+        }
+        AdminAction::AcceptGrant(member) => member_call(state, member, "AcceptGrant", None),
+        AdminAction::ActivateGrant(member) => {
+            member_call(state, member, "CreateGrantVersion", Some("ACTIVE"))
+        }
+        AdminAction::RejectGrant(member) => member_call(state, member, "RejectGrant", None),
+        AdminAction::JoinAccount {
+            account_id,
+            name,
+            parent_id,
+            tags,
+        } => join_account(
+            state,
+            account_id,
+            name.as_deref(),
+            parent_id.as_deref(),
+            tags.clone(),
+        ),
+        AdminAction::MoveAccount {
+            account_id,
+            parent_id,
+        } => move_account(state, account_id, parent_id),
+        AdminAction::SuspendAccount { account_id } => suspend_account(state, account_id),
+        AdminAction::SettleWorkflows => Ok(json!({"settled": settle_workflows(state)})),
+    }
+}
+
+/// Ends an agreement with `status` and turns its license to `license_status`; grants stay.
+pub fn end_agreement(
+    state: &mut State,
+    agreement_id: &str,
+    status: &str,
+    license_status: &str,
+) -> Result<Value, AdminError> {
+    let agreement = state
+        .agreements
+        .get_mut(agreement_id)
+        .ok_or_else(|| AdminError::NotFound(format!("agreement `{agreement_id}`")))?;
+    agreement.status = status.to_string();
+    let license_arn = agreement.license_arn.clone();
+    if let Some(license) = license_arn
+        .as_ref()
+        .and_then(|arn| state.licenses.get_mut(arn))
+    {
+        license.status = license_status.to_string();
+    }
+    Ok(
+        json!({"agreementId": agreement_id, "status": status, "licenseArn": license_arn, "licenseStatus": license_status}),
+    )
+}
+
+/// Cancels an agreement (license DELETED).
+pub fn cancel_agreement(state: &mut State, agreement_id: &str) -> Result<Value, AdminError> {
+    end_agreement(state, agreement_id, "CANCELLED", "DELETED")
+}
+
+/// Expires an agreement (license EXPIRED).
+pub fn expire_agreement(state: &mut State, agreement_id: &str) -> Result<Value, AdminError> {
+    end_agreement(state, agreement_id, "EXPIRED", "EXPIRED")
+}
+
+fn member_grant_arn(state: &State, member: &MemberGrant) -> Result<String, AdminError> {
+    if let Some(arn) = &member.grant_arn {
+        return Ok(arn.clone());
+    }
+    let license = member
+        .license_arn
+        .as_ref()
+        .ok_or_else(|| AdminError::Invalid("give grant_arn or license_arn".to_string()))?;
+    state
+        .grants
+        .values()
+        .filter(|grant| {
+            &grant.license_arn == license
+                && grant.grantee_account_id.as_deref() == Some(member.account_id.as_str())
+                && !matches!(
+                    grant.status.as_str(),
+                    "DELETED" | "REJECTED" | "FAILED_WORKFLOW"
+                )
+        })
+        .max_by_key(|grant| grant.created_at_ms)
+        .map(|grant| grant.arn.clone())
+        .ok_or_else(|| {
+            AdminError::NotFound(format!(
+                "a live grant of `{license}` received by `{}`",
+                member.account_id
+            ))
+        })
+}
+
+/// Makes a License Manager call as the member account.
+fn member_call(
+    state: &mut State,
+    member: &MemberGrant,
+    operation: &str,
+    status: Option<&str>,
+) -> Result<Value, AdminError> {
+    let arn = member_grant_arn(state, member)?;
+    let mut input = json!({"GrantArn": arn});
+    if let Some(status) = status {
+        input["Status"] = json!(status);
+        input["ClientToken"] = json!(format!("sandbox-admin-{}", state.fresh_hex(16)));
+    }
+    let call = Call {
+        operation,
+        input: &input,
+        caller: &member.account_id,
+        request_id: "sandbox-admin",
+    };
+    Ok(license_manager::handle(state, &call)?)
+}
+
+/// A member accepts its grant.
+pub fn accept_grant(
+    state: &mut State,
+    account_id: &str,
+    grant_arn: &str,
+) -> Result<Value, AdminError> {
+    member_call(state, &member(account_id, grant_arn), "AcceptGrant", None)
+}
+
+/// A member activates its grant.
+pub fn activate_grant(
+    state: &mut State,
+    account_id: &str,
+    grant_arn: &str,
+) -> Result<Value, AdminError> {
+    member_call(
+        state,
+        &member(account_id, grant_arn),
+        "CreateGrantVersion",
+        Some("ACTIVE"),
+    )
+}
+
+/// A member rejects its grant.
+pub fn reject_grant(
+    state: &mut State,
+    account_id: &str,
+    grant_arn: &str,
+) -> Result<Value, AdminError> {
+    member_call(state, &member(account_id, grant_arn), "RejectGrant", None)
+}
+
+fn member(account_id: &str, grant_arn: &str) -> MemberGrant {
+    MemberGrant {
+        account_id: account_id.to_string(),
+        grant_arn: Some(grant_arn.to_string()),
+        license_arn: None,
+    }
+}
+
+fn check_parent(state: &State, parent: &str) -> Result<(), AdminError> {
+    if parent == state.organization.root_id || state.ous.contains_key(parent) {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("parent `{parent}`")))
+    }
+}
+
+/// An account joins (invited) under `parent_id` (default the root); org and OU grants reach it.
+pub fn join_account(
+    state: &mut State,
+    account_id: &str,
+    name: Option<&str>,
+    parent_id: Option<&str>,
+    tags: BTreeMap<String, String>,
+) -> Result<Value, AdminError> {
+    if account_id.len() != 12 || !account_id.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(AdminError::Invalid(format!(
+            "account id `{account_id}` is not 12 digits"
+        )));
+    }
+    if state.accounts.contains_key(account_id) {
+        return Err(AdminError::Invalid(format!(
+            "account `{account_id}` is already a member"
+        )));
+    }
+    let parent = parent_id.unwrap_or(&state.organization.root_id).to_string();
+    check_parent(state, &parent)?;
+    let name = name.map_or_else(|| format!("joined-{account_id}"), str::to_string);
+    state.accounts.insert(
+        account_id.to_string(),
+        Account {
+            id: account_id.to_string(),
+            email: format!("aws+{name}@example.com"),
+            name,
+            state: "ACTIVE".to_string(),
+            parent_id: parent.clone(),
+            joined_method: "INVITED".to_string(),
+            joined_timestamp: now_millis() / 1000,
+            tags,
+        },
+    );
+    license_manager::redistribute_all(state);
+    Ok(json!({"accountId": account_id, "parentId": parent}))
+}
+
+/// Moves an account; grants follow the new position.
+pub fn move_account(
+    state: &mut State,
+    account_id: &str,
+    parent_id: &str,
+) -> Result<Value, AdminError> {
+    check_parent(state, parent_id)?;
+    let account = state
+        .accounts
+        .get_mut(account_id)
+        .ok_or_else(|| AdminError::NotFound(format!("account `{account_id}`")))?;
+    account.parent_id = parent_id.to_string();
+    license_manager::redistribute_all(state);
+    Ok(json!({"accountId": account_id, "parentId": parent_id}))
+}
+
+/// Suspends an account (its existing grants stay; new distributions skip it).
+pub fn suspend_account(state: &mut State, account_id: &str) -> Result<Value, AdminError> {
+    let account = state
+        .accounts
+        .get_mut(account_id)
+        .ok_or_else(|| AdminError::NotFound(format!("account `{account_id}`")))?;
+    account.state = "SUSPENDED".to_string();
+    Ok(json!({"accountId": account_id, "state": "SUSPENDED"}))
+}
+
+/// Finishes every PENDING_WORKFLOW now; returns how many grants settled.
+pub fn settle_workflows(state: &mut State) -> usize {
+    let pending: Vec<String> = state
+        .grants
+        .values()
+        .filter(|grant| grant.status == "PENDING_WORKFLOW")
+        .map(|grant| grant.arn.clone())
+        .collect();
+    for arn in &pending {
+        license_manager::complete_workflow(state, arn);
+    }
+    pending.len()
+}

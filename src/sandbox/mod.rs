@@ -1,0 +1,691 @@
+//! The sandbox: an in-process AWS emulator for Organizations, License Manager, Marketplace
+//! Agreement and STS, speaking the real wire protocols over HTTP on one port so the unmodified
+//! AWS SDKs work against it through the standard endpoint overrides. This file owns the server:
+//! start and shutdown, dispatch of a request to its service by headers and path, decoding and
+//! encoding of each protocol, fault injection around every call, and the `/_sandbox/` routes.
+//!
+//! `docs/emulator.md` lists what is emulated, the demo ids, and every assumption.
+
+pub mod admin;
+mod api;
+mod cbor;
+pub mod faults;
+mod license_manager;
+mod marketplace;
+mod organizations;
+pub mod seed;
+pub mod state;
+mod sts;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+pub use admin::{AdminAction, AdminError};
+pub use faults::{FaultRule, Faults, OperationStats};
+pub use seed::{GenerateOptions, OrgFile};
+pub use state::{Settings, State};
+
+use api::{ApiError, Call, Service};
+use faults::{FaultEngine, Outcome, Verdict};
+
+/// Errors of the sandbox itself (not the emulated services' errors).
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A file could not be read or written.
+    #[error("cannot access `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file could not be parsed.
+    #[error("cannot parse `{path}`: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The server could not bind or failed while running.
+    #[error("sandbox server error: {0}")]
+    Server(std::io::Error),
+}
+
+/// Where the initial state comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeedChoice {
+    /// The demo organisation ([`State::demo`]).
+    Demo,
+    /// A generated organisation ([`State::generate`]).
+    Generate(GenerateOptions),
+    /// A hand-written org file ([`State::from_org_file`]).
+    OrgFile(PathBuf),
+}
+
+/// Everything needed to build the state and faults of a sandbox run.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// State file: loaded when it exists, otherwise seeded from `seed` (and saved on shutdown
+    /// and on `POST /_sandbox/save`).
+    pub state_file: Option<PathBuf>,
+    /// The seed used when there is no state file yet.
+    pub seed: SeedChoice,
+    /// Faults to inject.
+    pub faults: Faults,
+    /// Settings overriding those of the state, if any.
+    pub settings: Option<Settings>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        Self {
+            state_file: None,
+            seed: SeedChoice::Demo,
+            faults: Faults::default(),
+            settings: None,
+        }
+    }
+}
+
+impl SandboxOptions {
+    /// The initial state: the state file if it exists, otherwise the seed.
+    pub fn initial_state(&self) -> Result<State, SandboxError> {
+        let mut state = match &self.state_file {
+            Some(path) if path.exists() => State::load(path)?,
+            _ => match &self.seed {
+                SeedChoice::Demo => State::demo(),
+                SeedChoice::Generate(options) => State::generate(*options),
+                SeedChoice::OrgFile(path) => State::from_org_file(path)?,
+            },
+        };
+        if let Some(settings) = &self.settings {
+            state.settings = settings.clone();
+        }
+        Ok(state)
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    initial: Mutex<State>,
+    engine: Mutex<FaultEngine>,
+    state_file: Option<PathBuf>,
+    requests: AtomicU64,
+}
+
+/// A running sandbox server.
+pub struct Sandbox {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Sandbox {
+    /// Starts the server on `addr` (`127.0.0.1:0` picks a free port) with this state and faults.
+    pub async fn start(
+        addr: SocketAddr,
+        state: State,
+        faults: Faults,
+    ) -> Result<Sandbox, SandboxError> {
+        Sandbox::start_inner(addr, state, faults, None).await
+    }
+
+    /// Starts the server from options: state file or seed, faults, settings. The state is saved
+    /// to the state file on [`Sandbox::shutdown`] and on `POST /_sandbox/save`.
+    pub async fn start_with_options(
+        addr: SocketAddr,
+        options: SandboxOptions,
+    ) -> Result<Sandbox, SandboxError> {
+        let state = options.initial_state()?;
+        Sandbox::start_inner(addr, state, options.faults, options.state_file).await
+    }
+
+    async fn start_inner(
+        addr: SocketAddr,
+        state: State,
+        faults: Faults,
+        state_file: Option<PathBuf>,
+    ) -> Result<Sandbox, SandboxError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(SandboxError::Server)?;
+        let address = listener.local_addr().map_err(SandboxError::Server)?;
+        let shared = Arc::new(Shared {
+            initial: Mutex::new(state.clone()),
+            state: Mutex::new(state),
+            engine: Mutex::new(FaultEngine::new(faults)),
+            state_file,
+            requests: AtomicU64::new(0),
+        });
+        let router = Router::new().fallback(dispatch).with_state(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Sandbox {
+            address,
+            shared,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The endpoint URL to give the SDKs, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The bound address.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// A copy of the current state.
+    pub fn state_snapshot(&self) -> State {
+        lock(&self.shared.state).clone()
+    }
+
+    /// Changes the state in place (for tests and admin commands run in process).
+    pub fn with_state<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+        change(&mut lock(&self.shared.state))
+    }
+
+    /// Calls counted so far, by `Service.Operation`.
+    pub fn stats(&self) -> std::collections::BTreeMap<String, OperationStats> {
+        lock(&self.shared.engine).stats.clone()
+    }
+
+    /// Replaces the faults (rate-limit buckets and every-Nth counters restart).
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.shared.engine).replace(faults);
+    }
+
+    /// Stops the server (waiting at most 5 s for open connections), saves the state file if one
+    /// was given, and returns the final state.
+    pub async fn shutdown(mut self) -> Result<State, SandboxError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(5), &mut self.task).await {
+            Ok(Ok(result)) => result.map_err(SandboxError::Server)?,
+            Ok(Err(join)) => {
+                return Err(SandboxError::Server(std::io::Error::other(
+                    join.to_string(),
+                )));
+            }
+            Err(_) => self.task.abort(),
+        }
+        let state = lock(&self.shared.state).clone();
+        if let Some(path) = &self.shared.state_file {
+            state.save(path)?;
+        }
+        Ok(state)
+    }
+}
+
+/// Every emulated operation, as `(service, operation)` with the service named as in the stats
+/// keys (`Organizations`, `LicenseManager`, `MarketplaceAgreement`, `Sts`).
+pub fn emulated_operations() -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    out.extend(
+        organizations::OPERATIONS
+            .iter()
+            .map(|operation| ("Organizations", *operation)),
+    );
+    out.extend(
+        license_manager::OPERATIONS
+            .iter()
+            .map(|operation| ("LicenseManager", *operation)),
+    );
+    out.extend(
+        marketplace::OPERATIONS
+            .iter()
+            .map(|operation| ("MarketplaceAgreement", *operation)),
+    );
+    out.extend(sts::OPERATIONS.iter().map(|operation| ("Sts", *operation)));
+    out
+}
+
+/// Locks a mutex, recovering the data if a previous holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The wire protocol of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    AwsJson11,
+    AwsJson10,
+    RpcV2Cbor,
+    Query,
+}
+
+const CBOR_PREFIX: &str = "/service/AWSMPCommerceService_v20200301/operation/";
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Which service, operation and protocol a request is for.
+fn route(
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<(Service, String, Protocol)> {
+    if let Some(target) = header_text(headers, "x-amz-target") {
+        let (prefix, operation) = target.split_once('.')?;
+        let (service, protocol) = match prefix {
+            "AWSLicenseManager" => (Service::LicenseManager, Protocol::AwsJson11),
+            "AWSOrganizationsV20161128" => (Service::Organizations, Protocol::AwsJson11),
+            "AWSMPCommerceService_v20200301" => {
+                (Service::MarketplaceAgreement, Protocol::AwsJson10)
+            }
+            _ => return None,
+        };
+        return Some((service, operation.to_string(), protocol));
+    }
+    if let Some(operation) = path.strip_prefix(CBOR_PREFIX) {
+        return Some((
+            Service::MarketplaceAgreement,
+            operation.to_string(),
+            Protocol::RpcV2Cbor,
+        ));
+    }
+    let form = header_text(headers, "content-type")
+        .is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
+    if *method == Method::POST && form {
+        let action = form_urlencoded::parse(body)
+            .find(|(key, _)| key == "Action")
+            .map(|(_, value)| value.into_owned())?;
+        return Some((Service::Sts, action, Protocol::Query));
+    }
+    None
+}
+
+/// The calling account: the first run of 12 digits in the access key id of the Authorization
+/// header, or the management account.
+fn caller_of(authorization: &str, management: &str) -> (String, String) {
+    let access_key = authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    let digits: Vec<char> = access_key.chars().collect();
+    let account = digits
+        .windows(12)
+        .find(|window| window.iter().all(char::is_ascii_digit))
+        .map(|window| window.iter().collect::<String>())
+        .unwrap_or_else(|| management.to_string());
+    (account, access_key)
+}
+
+async fn dispatch(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+    };
+    let path = parts.uri.path().to_string();
+    if let Some(rest) = path.strip_prefix("/_sandbox/") {
+        return admin_route(&shared, &parts.method, rest, &bytes);
+    }
+    let number = shared.requests.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("5a4db0c8-0000-4000-8000-{number:012x}");
+    let Some((service, operation, protocol)) = route(&parts.method, &path, &parts.headers, &bytes)
+    else {
+        let error = ApiError::new(
+            404,
+            "UnknownOperationException",
+            "the sandbox does not know this request",
+        );
+        return error_response(Protocol::AwsJson11, &error, &request_id);
+    };
+    if protocol == Protocol::RpcV2Cbor
+        && header_text(&parts.headers, "smithy-protocol") != Some("rpc-v2-cbor")
+    {
+        let error = ApiError::new(
+            400,
+            "SerializationException",
+            "missing `smithy-protocol: rpc-v2-cbor` header",
+        );
+        return error_response(protocol, &error, &request_id);
+    }
+    let Some(authorization) = header_text(&parts.headers, "authorization") else {
+        let code = if protocol == Protocol::Query {
+            "MissingAuthenticationToken"
+        } else {
+            "MissingAuthenticationTokenException"
+        };
+        let error = ApiError::new(403, code, "Request is missing Authentication Token");
+        return error_response(protocol, &error, &request_id);
+    };
+    let input = match decode_input(protocol, &bytes) {
+        Ok(input) => input,
+        Err(message) => {
+            let error = ApiError::new(400, "SerializationException", message);
+            return error_response(protocol, &error, &request_id);
+        }
+    };
+    let service_name = format!("{service:?}");
+    let (verdict, latency) = lock(&shared.engine).judge(&service_name, &operation);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let outcome_error = |shared: &Shared, error: &ApiError, outcome: Outcome| {
+        lock(&shared.engine).record(&service_name, &operation, outcome);
+        error_response(protocol, error, &request_id)
+    };
+    match verdict {
+        Verdict::Throttle => {
+            let status = lock(&shared.state).settings.rate_limit_http_status;
+            return outcome_error(&shared, &service.throttle_error(status), Outcome::Throttled);
+        }
+        Verdict::ServerError => {
+            return outcome_error(&shared, &service.internal_error(), Outcome::ServerError);
+        }
+        Verdict::Serve | Verdict::DropAfterWork => {}
+    }
+    let result = {
+        let mut state = lock(&shared.state);
+        let (caller, access_key) = caller_of(authorization, state.management_account_id());
+        let call = Call {
+            operation: &operation,
+            input: &input,
+            caller: &caller,
+            request_id: &request_id,
+        };
+        match service {
+            Service::Organizations => {
+                organizations::handle(&mut state, &call).map(Answer::Structure)
+            }
+            Service::LicenseManager => {
+                license_manager::handle(&mut state, &call).map(Answer::Structure)
+            }
+            Service::MarketplaceAgreement => {
+                marketplace::handle(&mut state, &call).map(Answer::Structure)
+            }
+            Service::Sts => sts::handle(&mut state, &call, &access_key).map(Answer::Xml),
+        }
+    };
+    if verdict == Verdict::DropAfterWork {
+        lock(&shared.engine).record(&service_name, &operation, Outcome::Dropped);
+        return dropped_connection();
+    }
+    match result {
+        Ok(answer) => {
+            lock(&shared.engine).record(&service_name, &operation, Outcome::Ok);
+            success_response(protocol, answer, &request_id)
+        }
+        Err(error) => outcome_error(&shared, &error, Outcome::ClientError),
+    }
+}
+
+enum Answer {
+    Structure(Value),
+    Xml(String),
+}
+
+fn decode_input(protocol: Protocol, bytes: &[u8]) -> Result<Value, String> {
+    match protocol {
+        Protocol::AwsJson11 | Protocol::AwsJson10 => {
+            if bytes.is_empty() {
+                Ok(Value::Object(Map::new()))
+            } else {
+                serde_json::from_slice(bytes)
+                    .map_err(|error| format!("malformed JSON body: {error}"))
+            }
+        }
+        Protocol::RpcV2Cbor => cbor::decode(bytes).map_err(|error| error.to_string()),
+        Protocol::Query => Ok(Value::Object(
+            form_urlencoded::parse(bytes)
+                .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
+                .collect(),
+        )),
+    }
+}
+
+fn content_type(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::AwsJson11 => "application/x-amz-json-1.1",
+        Protocol::AwsJson10 => "application/x-amz-json-1.0",
+        Protocol::RpcV2Cbor => "application/cbor",
+        Protocol::Query => "text/xml",
+    }
+}
+
+fn respond(
+    protocol: Protocol,
+    status: u16,
+    body: Vec<u8>,
+    request_id: &str,
+    error_code: Option<&str>,
+) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(protocol)),
+    );
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    if protocol == Protocol::RpcV2Cbor {
+        headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+    }
+    if let Some(code) = error_code.and_then(|code| HeaderValue::from_str(code).ok()) {
+        if protocol != Protocol::Query {
+            headers.insert("x-amzn-errortype", code);
+        }
+    }
+    response
+}
+
+fn success_response(protocol: Protocol, answer: Answer, request_id: &str) -> Response {
+    let body = match answer {
+        Answer::Xml(text) => text.into_bytes(),
+        Answer::Structure(value) => match protocol {
+            Protocol::RpcV2Cbor => cbor::encode(&value, &marketplace::TIMESTAMP_MEMBERS),
+            _ => serde_json::to_vec(&value).unwrap_or_default(),
+        },
+    };
+    respond(protocol, 200, body, request_id, None)
+}
+
+fn error_response(protocol: Protocol, error: &ApiError, request_id: &str) -> Response {
+    let body = match protocol {
+        Protocol::Query => sts::error_xml(error, request_id).into_bytes(),
+        Protocol::RpcV2Cbor | Protocol::AwsJson11 | Protocol::AwsJson10 => {
+            let mut map = error.extra.clone();
+            let code = if protocol == Protocol::RpcV2Cbor {
+                format!("com.amazonaws.marketplaceagreement#{}", error.code)
+            } else {
+                error.code.clone()
+            };
+            map.insert("__type".to_string(), json!(code));
+            map.insert("message".to_string(), json!(error.message));
+            let value = Value::Object(map);
+            if protocol == Protocol::RpcV2Cbor {
+                cbor::encode(&value, &[])
+            } else {
+                serde_json::to_vec(&value).unwrap_or_default()
+            }
+        }
+    };
+    respond(protocol, error.status, body, request_id, Some(&error.code))
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    let mut response = Response::new(Body::from(text.to_string()));
+    *response.status_mut() = status;
+    response
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    let mut response = Response::new(Body::from(
+        serde_json::to_vec_pretty(value).unwrap_or_default(),
+    ));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A body that fails on first poll: hyper then closes the connection without a complete
+/// response, which the client sees as a dropped connection.
+struct FailingBody;
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _context: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "sandbox fault: connection dropped after the work was done",
+        ))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(64)
+    }
+}
+
+fn dropped_connection() -> Response {
+    Response::new(Body::new(FailingBody))
+}
+
+/// `/_sandbox/...`: stats, state, reset, faults, save, and the admin actions.
+fn admin_route(shared: &Shared, method: &Method, route: &str, body: &[u8]) -> Response {
+    let parse_body = || -> Result<Value, Response> {
+        if body.is_empty() {
+            Ok(Value::Object(Map::new()))
+        } else {
+            serde_json::from_slice(body).map_err(|error| {
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": format!("malformed JSON: {error}")}),
+                )
+            })
+        }
+    };
+    match (method.as_str(), route) {
+        ("GET", "stats") => {
+            let stats = lock(&shared.engine).stats.clone();
+            let total: u64 = stats.values().map(|entry| entry.calls).sum();
+            json_response(
+                StatusCode::OK,
+                &json!({"total_calls": total, "operations": stats}),
+            )
+        }
+        ("GET", "state") => json_response(StatusCode::OK, &json!(*lock(&shared.state))),
+        ("GET", "faults") => json_response(StatusCode::OK, &json!(lock(&shared.engine).faults)),
+        ("POST", "reset") => {
+            let initial = lock(&shared.initial).clone();
+            *lock(&shared.state) = initial;
+            let mut engine = lock(&shared.engine);
+            engine.stats.clear();
+            let faults = engine.faults.clone();
+            engine.replace(faults);
+            json_response(StatusCode::OK, &json!({"reset": true}))
+        }
+        ("POST", "stats/reset") => {
+            lock(&shared.engine).stats.clear();
+            json_response(StatusCode::OK, &json!({"reset": true}))
+        }
+        ("POST", "faults") => {
+            let faults = parse_body().and_then(|value| {
+                serde_json::from_value::<Faults>(value).map_err(|error| {
+                    json_response(
+                        StatusCode::BAD_REQUEST,
+                        &json!({"error": error.to_string()}),
+                    )
+                })
+            });
+            match faults {
+                Ok(faults) => {
+                    lock(&shared.engine).replace(faults);
+                    json_response(StatusCode::OK, &json!({"faults": "replaced"}))
+                }
+                Err(response) => response,
+            }
+        }
+        ("POST", "save") => match &shared.state_file {
+            Some(path) => match lock(&shared.state).save(path) {
+                Ok(()) => json_response(StatusCode::OK, &json!({"saved": path})),
+                Err(error) => json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": error.to_string()}),
+                ),
+            },
+            None => json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "this sandbox has no state file"}),
+            ),
+        },
+        ("POST", action) => {
+            let mut value = match parse_body() {
+                Ok(value) => value,
+                Err(response) => return response,
+            };
+            if action != "admin" {
+                if let Value::Object(map) = &mut value {
+                    map.insert("action".to_string(), json!(action.replace('-', "_")));
+                }
+            }
+            let action: AdminAction = match serde_json::from_value(value) {
+                Ok(action) => action,
+                Err(error) => {
+                    return json_response(
+                        StatusCode::BAD_REQUEST,
+                        &json!({"error": error.to_string()}),
+                    );
+                }
+            };
+            match admin::apply(&mut lock(&shared.state), &action) {
+                Ok(result) => json_response(StatusCode::OK, &result),
+                Err(error) => {
+                    let status = match error {
+                        AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+                        _ => StatusCode::CONFLICT,
+                    };
+                    json_response(status, &json!({"error": error.to_string()}))
+                }
+            }
+        }
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no sandbox route `{route}`")}),
+        ),
+    }
+}
