@@ -3,6 +3,7 @@
 mod completions;
 mod discover;
 mod placeholders;
+mod sandbox;
 
 use crate::aws::{AwsClients, AwsSettings};
 use crate::cli::{Cli, Command};
@@ -38,23 +39,40 @@ impl Context {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let printer = Printer::new(&cli.global);
-    if cli.global.sandbox.is_some() {
-        return Err(NotBuiltYet {
-            command: "--sandbox",
-            issue: "issue #3 (the sandbox emulator)",
-        }
-        .into());
-    }
-    let context = Context {
-        printer,
-        aws: AwsSettings {
-            profile: cli.global.profile.clone(),
-            ..AwsSettings::default()
-        },
+    let mut aws = AwsSettings {
+        profile: cli.global.profile.clone(),
+        ..AwsSettings::default()
     };
-    match cli.command {
-        Command::Discover(args) => discover::run(&context, &args).await,
+    // `--sandbox` starts the emulator for this one command; `entitle sandbox ...` manages its own.
+    let emulator = match &cli.global.sandbox {
+        Some(state_file)
+            if !matches!(cli.command, Command::Sandbox(_) | Command::Completions(_)) =>
+        {
+            let emulator = sandbox::start_in_process(state_file).await?;
+            aws.fixed_endpoint = Some(emulator.endpoint());
+            Some(emulator)
+        }
+        _ => None,
+    };
+    let context = Context { printer, aws };
+    let result = dispatch(&context, cli.command).await;
+    if let Some(emulator) = emulator {
+        // The state is saved even when the command failed: what it changed did happen.
+        let saved = emulator.shutdown().await;
+        if result.is_ok() {
+            saved.map_err(|error| {
+                anyhow::Error::new(error).context("could not save the sandbox state")
+            })?;
+        }
+    }
+    result
+}
+
+async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Discover(args) => discover::run(context, &args).await,
         Command::Completions(args) => completions::run(&args),
+        Command::Sandbox(command) => sandbox::run(context, &command).await,
         Command::Plan(_) => placeholders::not_built("plan", "issue #4 (plan)"),
         Command::Apply(_) => {
             placeholders::not_built("apply", "issue #5 (apply, activate and status)")
@@ -67,8 +85,5 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Cleanup(_) => placeholders::not_built("cleanup", "issue #6 (cleanup and doctor)"),
         Command::Doctor(_) => placeholders::not_built("doctor", "issue #6 (cleanup and doctor)"),
-        Command::Sandbox(_) => {
-            placeholders::not_built("sandbox serve", "issue #3 (the sandbox emulator)")
-        }
     }
 }

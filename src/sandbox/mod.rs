@@ -13,6 +13,7 @@ pub mod faults;
 mod license_manager;
 mod marketplace;
 mod organizations;
+pub mod remote;
 pub mod seed;
 pub mod state;
 mod sts;

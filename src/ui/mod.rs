@@ -6,6 +6,7 @@
 
 pub mod discover;
 pub mod progress;
+pub mod sandbox;
 pub mod style;
 
 use std::io::{self, IsTerminal, Write};

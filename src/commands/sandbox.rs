@@ -1,0 +1,181 @@
+//! `entitle sandbox ...`: serve the emulator, and change its world with admin actions.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+use super::Context;
+use crate::cli::{SandboxCommand, SandboxServeArgs, SandboxTarget};
+use crate::exit::Outcome;
+use crate::sandbox::admin::{self, AdminAction, MemberGrant};
+use crate::sandbox::faults::Faults;
+use crate::sandbox::seed::GenerateOptions;
+use crate::sandbox::state::State;
+use crate::sandbox::{Sandbox, SandboxOptions, SeedChoice, remote};
+use crate::ui;
+
+/// Runs one `entitle sandbox` command.
+pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<Outcome> {
+    let (action, target) = match command {
+        SandboxCommand::Serve(args) => return serve(context, args).await,
+        SandboxCommand::Stats(endpoint) => {
+            let stats = remote::call(&endpoint.endpoint, "GET", "/_sandbox/stats", None).await?;
+            context
+                .printer
+                .result(&stats, |out| ui::sandbox::stats(out, &stats))?;
+            return Ok(Outcome::Success);
+        }
+        SandboxCommand::CancelAgreement(args) => (
+            AdminAction::CancelAgreement {
+                agreement_id: args.agreement.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::ExpireAgreement(args) => (
+            AdminAction::ExpireAgreement {
+                agreement_id: args.agreement.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::AcceptGrant(args) => {
+            (AdminAction::AcceptGrant(member_grant(args)), &args.target)
+        }
+        SandboxCommand::ActivateGrant(args) => {
+            (AdminAction::ActivateGrant(member_grant(args)), &args.target)
+        }
+        SandboxCommand::RejectGrant(args) => {
+            (AdminAction::RejectGrant(member_grant(args)), &args.target)
+        }
+        SandboxCommand::JoinAccount(args) => (
+            AdminAction::JoinAccount {
+                account_id: args.account.clone(),
+                name: args.name.clone(),
+                parent_id: args.parent.clone(),
+                tags: args.tags.iter().cloned().collect(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::MoveAccount(args) => (
+            AdminAction::MoveAccount {
+                account_id: args.account.clone(),
+                parent_id: args.parent.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::SuspendAccount(args) => (
+            AdminAction::SuspendAccount {
+                account_id: args.account.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::SettleWorkflows(target) => (AdminAction::SettleWorkflows, target),
+    };
+    let result = apply(&action, target).await?;
+    context
+        .printer
+        .result(&result, |out| ui::sandbox::admin_result(out, &result))?;
+    Ok(Outcome::Success)
+}
+
+fn member_grant(args: &crate::cli::MemberGrantArgs) -> MemberGrant {
+    MemberGrant {
+        account_id: args.account.clone(),
+        grant_arn: args.grant.clone(),
+        license_arn: args.license.clone(),
+    }
+}
+
+/// Applies an admin action to a running server, or to a state file (seeded with the demo if new).
+async fn apply(action: &AdminAction, target: &SandboxTarget) -> anyhow::Result<Value> {
+    if let Some(endpoint) = &target.endpoint {
+        let body = serde_json::to_value(action)?;
+        return Ok(remote::call(endpoint, "POST", "/_sandbox/admin", Some(&body)).await?);
+    }
+    let mut state = State::load_or_seed_demo(&target.state)?;
+    let result = admin::apply(&mut state, action)?;
+    state.save(&target.state)?;
+    Ok(result)
+}
+
+/// Serves until Ctrl-C or SIGTERM, then saves the state.
+async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Outcome> {
+    let seed = match (&args.org, args.accounts) {
+        (Some(org), _) => SeedChoice::OrgFile(org.clone()),
+        (None, Some(accounts)) => SeedChoice::Generate(GenerateOptions {
+            accounts,
+            ous: args.ous,
+            depth: args.depth,
+            seed: args.seed,
+        }),
+        (None, None) => SeedChoice::Demo,
+    };
+    let faults = match &args.faults {
+        Some(path) => Faults::load(path)?,
+        None => Faults::none(),
+    };
+    ensure_parent(&args.state)?;
+    let options = SandboxOptions {
+        state_file: Some(args.state.clone()),
+        seed,
+        faults,
+        settings: None,
+    };
+    let sandbox = Sandbox::start_with_options(args.addr, options)
+        .await
+        .with_context(|| format!("could not start the emulator on `{}`", args.addr))?;
+    let serving = ui::sandbox::Serving::new(&sandbox.endpoint(), &args.state);
+    context
+        .printer
+        .result(&serving, |out| ui::sandbox::serving(out, &serving))?;
+    wait_for_stop().await;
+    sandbox.shutdown().await?;
+    context
+        .printer
+        .info(&format!("state saved to `{}`", args.state.display()));
+    Ok(Outcome::Success)
+}
+
+/// Starts the in-process emulator of `--sandbox`, with its state in `state_file`.
+pub async fn start_in_process(state_file: &Path) -> anyhow::Result<Sandbox> {
+    ensure_parent(state_file)?;
+    let options = SandboxOptions {
+        state_file: Some(state_file.to_path_buf()),
+        ..SandboxOptions::default()
+    };
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    Sandbox::start_with_options(loopback, options)
+        .await
+        .with_context(|| {
+            format!(
+                "could not start the built-in emulator with state `{}`",
+                state_file.display()
+            )
+        })
+}
+
+fn ensure_parent(path: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("could not create `{}`", parent.display()))?;
+    }
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,207 @@
+//! The emulator from the command line: `--sandbox` for one command, `entitle sandbox serve` as a
+//! server that other SDKs (boto3) use, and the admin actions on a state file or a running server.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use support::{entitle, python_venv, ran};
+
+/// `entitle sandbox serve` on a free port, stopped (with SIGTERM, so it saves) when dropped.
+struct Served {
+    child: Child,
+    endpoint: String,
+    /// Kept open: a closed pipe would stop the server at its next line of output.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Served {
+    fn start(state: &std::path::Path, extra: &[&str]) -> Self {
+        let port = support::free_port();
+        let mut child = entitle(None)
+            .args([
+                "sandbox",
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--state",
+            ])
+            .arg(state)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        assert_eq!(
+            first.trim(),
+            format!(
+                "entitle sandbox listening on {endpoint} (state: {})",
+                state.display()
+            )
+        );
+        Self {
+            child,
+            endpoint,
+            _stdout: stdout,
+        }
+    }
+
+    fn stop(mut self) -> i32 {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_sandbox_flag_runs_one_command_against_the_demo_and_keeps_its_state() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("state.json");
+    let flag = format!("--sandbox={}", state.display());
+    // Whatever the environment says, nothing reaches it: the endpoint here does not exist.
+    let first = ran(entitle(Some("http://127.0.0.1:9")).args([flag.as_str(), "discover"]));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stdout.starts_with(
+        "Organization o-sbx0demo01 (all features), management account 100000000001\n"
+    ));
+    assert!(
+        first
+            .stdout
+            .contains("8 OUs, 40 accounts (39 active, 1 suspended)"),
+        "{}",
+        first.stdout
+    );
+    assert!(state.exists(), "the state file is created on first use");
+
+    let changed = ran(entitle(None)
+        .args(["sandbox", "suspend-account", "111111111111", "--state"])
+        .arg(&state));
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    let second = ran(entitle(None).args([flag.as_str(), "discover", "--output", "json"]));
+    let document: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    let pilot = document["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "111111111111")
+        .unwrap();
+    assert_eq!(
+        pilot["state"], "SUSPENDED",
+        "the admin action on the state file is seen by the next run"
+    );
+}
+
+#[test]
+fn admin_actions_report_unknown_things_clearly() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("state.json");
+    let result = ran(entitle(None)
+        .args(["sandbox", "cancel-agreement", "agmt-nope", "--state"])
+        .arg(&state));
+    assert_eq!(result.code, 1);
+    assert!(result.stderr.starts_with("error: "), "{}", result.stderr);
+    assert!(result.stderr.contains("agmt-nope"), "{}", result.stderr);
+    let unreachable =
+        ran(entitle(None).args(["sandbox", "stats", "--endpoint", "http://127.0.0.1:9"]));
+    assert_eq!(unreachable.code, 1);
+    assert!(
+        unreachable
+            .stderr
+            .contains("could not reach the emulator at `http://127.0.0.1:9`"),
+        "{}",
+        unreachable.stderr
+    );
+}
+
+#[test]
+fn sandbox_serve_answers_the_cli_and_admin_actions_and_saves_on_sigterm() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("served.json");
+    let served = Served::start(&state, &[]);
+
+    let discovered = ran(entitle(Some(&served.endpoint)).args(["discover", "--no-tags"]));
+    assert_eq!(discovered.code, 0, "{}", discovered.stderr);
+    assert!(discovered.stdout.contains("40 accounts"));
+
+    let joined = ran(entitle(None).args([
+        "sandbox",
+        "join-account",
+        "999999999999",
+        "--name",
+        "late-joiner",
+        "--tag",
+        "bedrock=approved",
+        "--endpoint",
+        &served.endpoint,
+    ]));
+    assert_eq!(joined.code, 0, "{}", joined.stderr);
+    let again = ran(entitle(Some(&served.endpoint)).arg("discover"));
+    assert!(
+        again
+            .stdout
+            .contains("999999999999  late-joiner  ACTIVE  bedrock=approved"),
+        "{}",
+        again.stdout
+    );
+
+    let stats = ran(entitle(None).args([
+        "sandbox",
+        "stats",
+        "--endpoint",
+        &served.endpoint,
+        "--output",
+        "json",
+    ]));
+    let stats: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
+    assert_eq!(
+        stats["operations"]["Organizations.DescribeOrganization"]["calls"], 2,
+        "{stats}"
+    );
+
+    assert_eq!(served.stop(), 0);
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("late-joiner"), "SIGTERM saves the state");
+}
+
+#[test]
+fn boto3_speaks_to_the_emulator() {
+    let venv = python_venv();
+    let directory = tempfile::tempdir().unwrap();
+    let served = Served::start(&directory.path().join("boto3.json"), &[]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/boto3_sandbox.py");
+    let result = ran(std::process::Command::new(venv.join("bin/python"))
+        .arg(script)
+        .env("AWS_ENDPOINT_URL", &served.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
+        .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"));
+    assert_eq!(
+        result.code, 0,
+        "boto3 checks failed:\n{}\n{}",
+        result.stdout, result.stderr
+    );
+    assert!(
+        result.stdout.ends_with("4 passed, 0 failed\n"),
+        "{}",
+        result.stdout
+    );
+}
