@@ -1,6 +1,8 @@
 //! Fault injection, call accounting, admin routes, persistence and seeds of the sandbox, driven
 //! through the real AWS SDK clients where a wire is involved.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};
