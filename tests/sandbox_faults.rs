@@ -484,3 +484,15 @@ tags = { owner = "platform" }
             .contains("12 digits")
     );
 }
+
+#[tokio::test]
+async fn shutdown_is_quick_with_idle_client_connections() {
+    let sandbox = support::start(State::demo()).await;
+    let client = support::organizations(&sandbox);
+    client.list_roots().send().await.unwrap();
+    let started = Instant::now();
+    let state = sandbox.shutdown().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert_eq!(state.accounts.len(), 40);
+    drop(client);
+}
