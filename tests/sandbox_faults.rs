@@ -492,7 +492,11 @@ async fn shutdown_is_quick_with_idle_client_connections() {
     client.list_roots().send().await.unwrap();
     let started = Instant::now();
     let state = sandbox.shutdown().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(state.accounts.len(), 40);
     drop(client);
 }
