@@ -1535,3 +1535,58 @@ async fn override_behaviour_disables_the_accounts_other_grants() {
         .unwrap_err();
     assert_eq!(code(&error), "InvalidParameterValueException");
 }
+
+#[tokio::test]
+async fn malformed_and_unknown_requests() {
+    let sandbox = support::start(State::demo()).await;
+    let endpoint = sandbox.endpoint();
+    let json = ("Content-Type", "application/x-amz-json-1.1");
+    let cases: Vec<(Vec<(&str, &str)>, &str, &[u8], u16, &str)> = vec![
+        (
+            vec![
+                support::SIGNED,
+                json,
+                ("X-Amz-Target", "AWSLicenseManager.CreateLicense"),
+            ],
+            "/",
+            b"{}",
+            400,
+            "UnknownOperationException",
+        ),
+        (
+            vec![
+                support::SIGNED,
+                json,
+                ("X-Amz-Target", "AWSLicenseManager.GetGrant"),
+            ],
+            "/",
+            b"{not json",
+            400,
+            "SerializationException",
+        ),
+        (
+            vec![support::SIGNED, json],
+            "/nowhere",
+            b"{}",
+            404,
+            "UnknownOperationException",
+        ),
+        (
+            vec![support::SIGNED, ("Content-Type", "application/cbor")],
+            "/service/AWSMPCommerceService_v20200301/operation/SearchAgreements",
+            b"\xa0",
+            400,
+            "SerializationException",
+        ),
+    ];
+    for (headers, path, body, status, code) in cases {
+        let (got_status, head, _) =
+            support::raw_http(&endpoint, "POST", path, &headers, body).await;
+        assert_eq!(got_status, status, "{path} {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("x-amzn-errortype: {}", code.to_ascii_lowercase())),
+            "{head}"
+        );
+    }
+}
