@@ -1541,7 +1541,8 @@ async fn malformed_and_unknown_requests() {
     let sandbox = support::start(State::demo()).await;
     let endpoint = sandbox.endpoint();
     let json = ("Content-Type", "application/x-amz-json-1.1");
-    let cases: Vec<(Vec<(&str, &str)>, &str, &[u8], u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a [u8], u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 support::SIGNED,
