@@ -1,6 +1,6 @@
 //! Throughput of the sandbox emulator itself, through the real Rust SDK: requests per second for
 //! CreateGrant and ListAccounts, sequential and with concurrent callers. A measurement tool, not
-//! a test: `cargo run --example sandbox_throughput [-- REQUESTS CONCURRENCY]`.
+//! a test: `cargo run --example sandbox_throughput [-- REQUESTS CONCURRENCY ACCOUNTS]`.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::time::Instant;
@@ -24,9 +24,10 @@ async fn main() {
         .collect();
     let requests = arguments.first().copied().unwrap_or(2000);
     let concurrency = arguments.get(1).copied().unwrap_or(8).max(1);
+    let organization_size = arguments.get(2).copied().unwrap_or(10_000);
     let mut state = State::generate(GenerateOptions {
-        accounts: 10_000,
-        ous: 1_000,
+        accounts: organization_size,
+        ous: (organization_size / 10).max(1),
         depth: 5,
         seed: 1,
     });
@@ -117,8 +118,9 @@ async fn main() {
         }
         let elapsed = started.elapsed().as_secs_f64();
         println!(
-            "ListAccounts x{requests} concurrency {workers:>2}: {:>8.0} req/s (10,001 accounts, pages of 20)",
-            requests as f64 / elapsed
+            "ListAccounts x{requests} concurrency {workers:>2}: {:>8.0} req/s ({} accounts, pages of 20)",
+            requests as f64 / elapsed,
+            organization_size + 1
         );
     }
     let stats = sandbox.stats();
