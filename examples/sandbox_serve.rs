@@ -12,10 +12,9 @@ async fn main() {
     let sandbox = Sandbox::start(address.parse().unwrap(), State::demo(), Faults::default())
         .await
         .unwrap();
-    println!("export AWS_ENDPOINT_URL={}", sandbox.endpoint());
-    println!(
-        "export AWS_ACCESS_KEY_ID=AKIDSANDBOX AWS_SECRET_ACCESS_KEY=sandbox-secret AWS_REGION=us-east-1"
-    );
+    for (name, value) in sandbox.environment() {
+        println!("export {name}={value}");
+    }
     tokio::signal::ctrl_c().await.unwrap();
     sandbox.shutdown().await.unwrap();
 }

@@ -193,6 +193,18 @@ impl Sandbox {
         format!("http://{}", self.address)
     }
 
+    /// The environment that points the AWS SDKs and CLI at this sandbox: the endpoint override
+    /// and dummy credentials of the management account (`AKIDSANDBOX`; `AKID<12 digits>` would
+    /// act as that account), region us-east-1.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "AKIDSANDBOX".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "sandbox-secret".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ]
+    }
+
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
         self.address
