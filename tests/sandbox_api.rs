@@ -2,6 +2,8 @@
 //! License Manager, Marketplace Agreement and STS, their validation errors and the grant
 //! lifecycle.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use aws_sdk_licensemanager::types::{
@@ -342,12 +344,11 @@ async fn license_manager_licenses_and_settings() {
     let sandbox = support::start(State::demo()).await;
     let client = support::license_manager(&sandbox);
     let settings = client.get_service_settings().send().await.unwrap();
-    assert_eq!(
+    assert!(
         settings
             .organization_configuration()
             .unwrap()
-            .enable_integration(),
-        true
+            .enable_integration()
     );
 
     let licenses = client.list_received_licenses().send().await.unwrap();
@@ -1377,4 +1378,216 @@ async fn unsigned_requests_are_refused() {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+// ---------------------------------------------------------------- settings for undocumented behaviour
+
+#[tokio::test]
+async fn settings_for_undocumented_behaviour() {
+    use entitle::sandbox::state::{ClientTokenMismatch, DuplicateGrant, OuGrantScope};
+    let mut state = State::demo();
+    state.settings.duplicate_grant = DuplicateGrant::Allow;
+    state.settings.client_token_mismatch = ClientTokenMismatch::ReturnOriginal;
+    state.settings.ou_grant_scope = OuGrantScope::DirectChildren;
+    state.settings.pending_workflow_reads = 0;
+    state.settings.rate_limit_http_status = 429;
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+    let pilot = account_principal("111111111111");
+    let first = grant_request(&client, "a", &pilot).send().await.unwrap();
+    let second = grant_request(&client, "b", &pilot).send().await.unwrap();
+    assert_ne!(first.grant_arn(), second.grant_arn(), "duplicates allowed");
+    let replay = grant_request(&client, "a", &account_principal("222222222222"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replay.grant_arn(),
+        first.grant_arn(),
+        "token reuse returns the original"
+    );
+
+    let ou = grant_request(&client, "ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap();
+    let children = client
+        .list_received_grants_for_organization()
+        .license_arn(DEMO_ACTIVE_LICENSE)
+        .filters(filter("ParentArn", ou.grant_arn().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(children.grants().len(), 7, "direct children of ML only");
+
+    // A throttled License Manager call with the configured HTTP status.
+    sandbox.set_faults({
+        let mut faults = entitle::sandbox::Faults::default();
+        faults.operations.insert(
+            "GetServiceSettings".into(),
+            entitle::sandbox::FaultRule {
+                throttle_every: Some(1),
+                ..Default::default()
+            },
+        );
+        faults
+    });
+    let error = client.get_service_settings().send().await.unwrap_err();
+    assert_eq!(code(&error), "RateLimitExceededException");
+    assert_eq!(error.raw_response().unwrap().status().as_u16(), 429);
+}
+
+#[tokio::test]
+async fn nested_ou_principals_can_be_refused_and_workflow_can_take_time() {
+    let mut state = State::demo();
+    state.settings.allow_nested_ou_principal = false;
+    state.settings.pending_workflow_reads = 0;
+    state.settings.pending_workflow_millis = Some(150);
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+    let error = grant_request(&client, "nested", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ValidationException");
+    let top = grant_request(&client, "top", &ou_principal("ou-sbx0-workload"))
+        .send()
+        .await
+        .unwrap();
+    let arn = top.grant_arn().unwrap().to_string();
+    let status = client.get_grant().grant_arn(&arn).send().await.unwrap();
+    assert_eq!(
+        status.grant().unwrap().grant_status(),
+        &GrantStatus::PendingWorkflow
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let status = client.get_grant().grant_arn(&arn).send().await.unwrap();
+    assert_eq!(
+        status.grant().unwrap().grant_status(),
+        &GrantStatus::WorkflowCompleted
+    );
+}
+
+#[tokio::test]
+async fn override_behaviour_disables_the_accounts_other_grants() {
+    let mut state = State::demo();
+    state.settings.pending_workflow_reads = 0;
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+    // Two licenses of the same product: a second Sonnet 4.5 subscription.
+    let second_license = "arn:aws:license-manager::294406891311:license:l-5econd";
+    sandbox.with_state(|state| {
+        let mut license = state.licenses[DEMO_ACTIVE_LICENSE].clone();
+        license.arn = second_license.to_string();
+        state.licenses.insert(second_license.to_string(), license);
+    });
+    let first = grant_request(&client, "first", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap();
+    let first_arn = first.grant_arn().unwrap().to_string();
+    client
+        .create_grant_version()
+        .client_token("activate-first")
+        .grant_arn(&first_arn)
+        .status(GrantStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    let second = grant_request(&client, "second", &account_principal("111111111111"))
+        .license_arn(second_license)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_grant_version()
+        .client_token("activate-second")
+        .grant_arn(second.grant_arn().unwrap())
+        .status(GrantStatus::Active)
+        .options(
+            Options::builder()
+                .activation_override_behavior(
+                    ActivationOverrideBehavior::AllGrantsPermittedByIssuer,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let first = client
+        .get_grant()
+        .grant_arn(&first_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.grant().unwrap().grant_status(),
+        &GrantStatus::Disabled
+    );
+
+    // A member cannot see or change another member's grant.
+    let stranger = support::license_manager_as(&sandbox, Some("222222222222"));
+    let error = stranger
+        .get_grant()
+        .grant_arn(&first_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InvalidParameterValueException");
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_requests() {
+    let sandbox = support::start(State::demo()).await;
+    let endpoint = sandbox.endpoint();
+    let json = ("Content-Type", "application/x-amz-json-1.1");
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a [u8], u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec![
+                support::SIGNED,
+                json,
+                ("X-Amz-Target", "AWSLicenseManager.CreateLicense"),
+            ],
+            "/",
+            b"{}",
+            400,
+            "UnknownOperationException",
+        ),
+        (
+            vec![
+                support::SIGNED,
+                json,
+                ("X-Amz-Target", "AWSLicenseManager.GetGrant"),
+            ],
+            "/",
+            b"{not json",
+            400,
+            "SerializationException",
+        ),
+        (
+            vec![support::SIGNED, json],
+            "/nowhere",
+            b"{}",
+            404,
+            "UnknownOperationException",
+        ),
+        (
+            vec![support::SIGNED, ("Content-Type", "application/cbor")],
+            "/service/AWSMPCommerceService_v20200301/operation/SearchAgreements",
+            b"\xa0",
+            400,
+            "SerializationException",
+        ),
+    ];
+    for (headers, path, body, status, code) in cases {
+        let (got_status, head, _) =
+            support::raw_http(&endpoint, "POST", path, &headers, body).await;
+        assert_eq!(got_status, status, "{path} {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("x-amzn-errortype: {}", code.to_ascii_lowercase())),
+            "{head}"
+        );
+    }
 }

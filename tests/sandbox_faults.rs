@@ -1,6 +1,8 @@
 //! Fault injection, call accounting, admin routes, persistence and seeds of the sandbox, driven
 //! through the real AWS SDK clients where a wire is involved.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};
@@ -481,4 +483,20 @@ tags = { owner = "platform" }
             .to_string()
             .contains("12 digits")
     );
+}
+
+#[tokio::test]
+async fn shutdown_is_quick_with_idle_client_connections() {
+    let sandbox = support::start(State::demo()).await;
+    let client = support::organizations(&sandbox);
+    client.list_roots().send().await.unwrap();
+    let started = Instant::now();
+    let state = sandbox.shutdown().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(state.accounts.len(), 40);
+    drop(client);
 }

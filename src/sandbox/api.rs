@@ -185,7 +185,7 @@ pub(crate) fn paginate<T: Clone>(
     let page_size = page_size.max(1);
     if token.is_some() && !empty_served && empty_page_every > 0 {
         let page_number = offset / page_size;
-        if page_number % empty_page_every as usize == 0 {
+        if page_number.is_multiple_of(empty_page_every as usize) {
             return Some(Page {
                 items: Vec::new(),
                 next_token: Some(format!("sbx-{offset}-e")),
@@ -215,6 +215,7 @@ pub(crate) fn now_millis() -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -271,10 +271,8 @@ fn head(out: &mut Vec<u8>, major: u8, value: u64) {
 }
 
 fn encode_into(out: &mut Vec<u8>, value: &Value, timestamp_keys: &[&str], timestamp: bool) {
-    if timestamp {
-        if let Value::Number(_) = value {
-            head(out, 6, 1);
-        }
+    if timestamp && let Value::Number(_) = value {
+        head(out, 6, 1);
     }
     match value {
         Value::Null => out.push(0xf6),
@@ -319,6 +317,7 @@ fn encode_into(out: &mut Vec<u8>, value: &Value, timestamp_keys: &[&str], timest
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -250,6 +250,7 @@ pub(crate) enum Outcome {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -485,10 +485,10 @@ pub(crate) fn parse_principal(state: &State, arn: &str) -> Result<Principal, Api
     if let Some(account) = arn
         .strip_prefix("arn:aws:iam::")
         .and_then(|rest| rest.strip_suffix(":root"))
+        && account.len() == 12
+        && account.bytes().all(|byte| byte.is_ascii_digit())
     {
-        if account.len() == 12 && account.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Ok(Principal::Account(account.to_string()));
-        }
+        return Ok(Principal::Account(account.to_string()));
     }
     Err(invalid_parameter(format!(
         "Principal `{arn}` is not a valid organization, organizational unit or account principal"
@@ -811,10 +811,10 @@ fn distribute(state: &mut State, parent_arn: &str) {
     let (covered, scope) = coverage(state, &principal, &parent.grantor_account_id);
     let mut existing: BTreeMap<String, String> = BTreeMap::new();
     for grant in state.grants.values() {
-        if grant.parent_grant.as_deref() == Some(parent_arn) {
-            if let Some(account) = &grant.grantee_account_id {
-                existing.insert(account.clone(), grant.arn.clone());
-            }
+        if grant.parent_grant.as_deref() == Some(parent_arn)
+            && let Some(account) = &grant.grantee_account_id
+        {
+            existing.insert(account.clone(), grant.arn.clone());
         }
     }
     let child_status = if parent.status == "ACTIVE" {
@@ -850,11 +850,11 @@ fn distribute(state: &mut State, parent_arn: &str) {
         );
     }
     for (account, arn) in existing {
-        if !scope.contains(&account) {
-            if let Some(child) = state.grants.get_mut(&arn) {
-                child.status = "DELETED".to_string();
-                child.status_reason = Some("the account left the principal's scope".to_string());
-            }
+        if !scope.contains(&account)
+            && let Some(child) = state.grants.get_mut(&arn)
+        {
+            child.status = "DELETED".to_string();
+            child.status_reason = Some("the account left the principal's scope".to_string());
         }
     }
 }
@@ -903,13 +903,13 @@ fn create_grant_version(state: &mut State, call: &Call<'_>) -> ApiResult {
         .and_then(|options| options.get("ActivationOverrideBehavior"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    if let Some(source) = call.string("SourceVersion") {
-        if source != grant.version.to_string() {
-            return Err(ApiError::validation(format!(
-                "The source version provided doesn't match the latest version ({}) of grant `{arn}`",
-                grant.version
-            )));
-        }
+    if let Some(source) = call.string("SourceVersion")
+        && source != grant.version.to_string()
+    {
+        return Err(ApiError::validation(format!(
+            "The source version provided doesn't match the latest version ({}) of grant `{arn}`",
+            grant.version
+        )));
     }
     if reason
         .as_ref()
@@ -1011,17 +1011,17 @@ fn create_grant_version(state: &mut State, call: &Call<'_>) -> ApiResult {
                 {
                     child.status = status.clone();
                     child.version += 1;
-                    if status == "ACTIVE" {
-                        if let Some(account) = &child.grantee_account_id {
-                            activated.push(account.clone());
-                        }
+                    if status == "ACTIVE"
+                        && let Some(account) = &child.grantee_account_id
+                    {
+                        activated.push(account.clone());
                     }
                 }
             }
-        } else if status == "ACTIVE" {
-            if let Some(account) = &grant.grantee_account_id {
-                activated.push(account.clone());
-            }
+        } else if status == "ACTIVE"
+            && let Some(account) = &grant.grantee_account_id
+        {
+            activated.push(account.clone());
         }
         if behavior.as_deref() == Some("ALL_GRANTS_PERMITTED_BY_ISSUER") {
             disable_other_grants(state, &arn, &activated, &grant.license_arn);

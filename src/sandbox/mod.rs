@@ -194,6 +194,18 @@ impl Sandbox {
         format!("http://{}", self.address)
     }
 
+    /// The environment that points the AWS SDKs and CLI at this sandbox: the endpoint override
+    /// and dummy credentials of the management account (`AKIDSANDBOX`; `AKID<12 digits>` would
+    /// act as that account), region us-east-1.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "AKIDSANDBOX".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "sandbox-secret".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ]
+    }
+
     /// The bound address.
     pub fn address(&self) -> SocketAddr {
         self.address
@@ -499,10 +511,10 @@ fn respond(
     if protocol == Protocol::RpcV2Cbor {
         headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
     }
-    if let Some(code) = error_code.and_then(|code| HeaderValue::from_str(code).ok()) {
-        if protocol != Protocol::Query {
-            headers.insert("x-amzn-errortype", code);
-        }
+    if let Some(code) = error_code.and_then(|code| HeaderValue::from_str(code).ok())
+        && protocol != Protocol::Query
+    {
+        headers.insert("x-amzn-errortype", code);
     }
     response
 }
@@ -588,18 +600,15 @@ fn dropped_connection() -> Response {
 
 /// `/_sandbox/...`: stats, state, reset, faults, save, and the admin actions.
 fn admin_route(shared: &Shared, method: &Method, route: &str, body: &[u8]) -> Response {
-    let parse_body = || -> Result<Value, Response> {
+    let parse_body = || -> Result<Value, String> {
         if body.is_empty() {
             Ok(Value::Object(Map::new()))
         } else {
-            serde_json::from_slice(body).map_err(|error| {
-                json_response(
-                    StatusCode::BAD_REQUEST,
-                    &json!({"error": format!("malformed JSON: {error}")}),
-                )
-            })
+            serde_json::from_slice(body).map_err(|error| format!("malformed JSON: {error}"))
         }
     };
+    let bad_request =
+        |message: String| json_response(StatusCode::BAD_REQUEST, &json!({"error": message}));
     match (method.as_str(), route) {
         ("GET", "stats") => {
             let stats = lock(&shared.engine).stats.clone();
@@ -626,19 +635,14 @@ fn admin_route(shared: &Shared, method: &Method, route: &str, body: &[u8]) -> Re
         }
         ("POST", "faults") => {
             let faults = parse_body().and_then(|value| {
-                serde_json::from_value::<Faults>(value).map_err(|error| {
-                    json_response(
-                        StatusCode::BAD_REQUEST,
-                        &json!({"error": error.to_string()}),
-                    )
-                })
+                serde_json::from_value::<Faults>(value).map_err(|error| error.to_string())
             });
             match faults {
                 Ok(faults) => {
                     lock(&shared.engine).replace(faults);
                     json_response(StatusCode::OK, &json!({"faults": "replaced"}))
                 }
-                Err(response) => response,
+                Err(message) => bad_request(message),
             }
         }
         ("POST", "save") => match &shared.state_file {
@@ -657,12 +661,12 @@ fn admin_route(shared: &Shared, method: &Method, route: &str, body: &[u8]) -> Re
         ("POST", action) => {
             let mut value = match parse_body() {
                 Ok(value) => value,
-                Err(response) => return response,
+                Err(message) => return bad_request(message),
             };
-            if action != "admin" {
-                if let Value::Object(map) = &mut value {
-                    map.insert("action".to_string(), json!(action.replace('-', "_")));
-                }
+            if action != "admin"
+                && let Value::Object(map) = &mut value
+            {
+                map.insert("action".to_string(), json!(action.replace('-', "_")));
             }
             let action: AdminAction = match serde_json::from_value(value) {
                 Ok(action) => action,

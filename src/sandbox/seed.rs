@@ -400,10 +400,10 @@ impl State {
                 &parent,
                 &tags,
             );
-            if next(100) == 0 {
-                if let Some(account) = state.accounts.get_mut(&id) {
-                    account.state = "SUSPENDED".to_string();
-                }
+            if next(100) == 0
+                && let Some(account) = state.accounts.get_mut(&id)
+            {
+                account.state = "SUSPENDED".to_string();
             }
         }
         add_subscription(

@@ -532,10 +532,7 @@ pub async fn raw_http(
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(end) = data.windows(2).position(|window| window == b"\r\n") else {
-            break;
-        };
+    while let Some(end) = data.windows(2).position(|window| window == b"\r\n") {
         let size =
             usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
         if size == 0 {
