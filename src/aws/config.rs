@@ -82,8 +82,8 @@ impl AwsClients {
         if let Some(endpoint) = &settings.fixed_endpoint {
             loader = loader
                 .credentials_provider(Credentials::new(
-                    "AKIDSANDBOXSANDBOX",
-                    "sandbox-secret-not-a-real-key",
+                    "AKIDSANDBOX",
+                    "sandbox-secret",
                     None,
                     None,
                     "entitle-sandbox",

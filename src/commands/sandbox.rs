@@ -124,7 +124,8 @@ async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Out
     let sandbox = Sandbox::start_with_options(args.addr, options)
         .await
         .with_context(|| format!("could not start the emulator on `{}`", args.addr))?;
-    let serving = ui::sandbox::Serving::new(&sandbox.endpoint(), &args.state);
+    let serving =
+        ui::sandbox::Serving::new(&sandbox.endpoint(), sandbox.environment(), &args.state);
     context
         .printer
         .result(&serving, |out| ui::sandbox::serving(out, &serving))?;

@@ -1,8 +1,8 @@
 //! A client for a running emulator's `/_sandbox/` routes: admin actions and stats over HTTP.
 
-use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
+use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 

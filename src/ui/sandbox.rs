@@ -23,22 +23,17 @@ pub struct Serving {
 }
 
 impl Serving {
-    /// The environment for an emulator at `endpoint`.
-    pub fn new(endpoint: &str, state_file: &Path) -> Self {
-        let environment = BTreeMap::from([
-            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "AKIDSANDBOXSANDBOX".to_owned()),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                "sandbox-secret-not-a-real-key".to_owned(),
-            ),
-            ("AWS_REGION", "us-east-1".to_owned()),
-        ]);
+    /// What to tell about an emulator at `endpoint` with this environment.
+    pub fn new(
+        endpoint: &str,
+        environment: Vec<(&'static str, String)>,
+        state_file: &Path,
+    ) -> Self {
         Self {
             format_version: FORMAT_VERSION,
             endpoint: endpoint.to_owned(),
             state_file: state_file.display().to_string(),
-            environment,
+            environment: environment.into_iter().collect(),
         }
     }
 }
