@@ -205,3 +205,34 @@ fn boto3_speaks_to_the_emulator() {
         result.stdout
     );
 }
+
+#[test]
+fn a_member_account_is_told_which_permission_it_lacks() {
+    let directory = tempfile::tempdir().unwrap();
+    let served = Served::start(&directory.path().join("member.json"), &[]);
+    // The emulator reads the calling account from the access key id: this is pilot member 222222222222.
+    let result = ran(entitle(Some(&served.endpoint))
+        .arg("discover")
+        .env("AWS_ACCESS_KEY_ID", "AKID222222222222"));
+    assert_eq!(result.code, 1);
+    assert_eq!(result.stdout, "");
+    assert!(
+        result
+            .stderr
+            .starts_with("error: could not discover the organisation\n"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("organizations:ListRoots failed with `AccessDeniedException`"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("hint: the identity in use needs `organizations:ListRoots`; run entitle from the management account"),
+        "{}",
+        result.stderr
+    );
+}

@@ -201,6 +201,9 @@ impl State {
     pub fn demo() -> State {
         let root = DEMO_ROOT_ID;
         let mut state = empty(DEMO_MANAGEMENT_ACCOUNT, DEMO_ORGANIZATION_ID, root);
+        // AWS occasionally answers an empty page that still carries a NextToken; the demo does
+        // too, so that every client of it proves it follows the token.
+        state.settings.organizations_empty_page_every = 1;
         let security = add_ou(&mut state, "ou-sbx0-security", "Security", root);
         let infrastructure = add_ou(&mut state, "ou-sbx0-infrastr", "Infrastructure", root);
         let workloads = add_ou(&mut state, "ou-sbx0-workload", "Workloads", root);
