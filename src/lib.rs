@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod model;
+pub mod planner;
 pub mod ui;
 
 use std::process::ExitCode;
