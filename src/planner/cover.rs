@@ -43,6 +43,11 @@ pub fn cover(phase: &ResolvedPhase, tree: &OrgTree) -> Vec<CoverGrant> {
         },
         accounts: phase.targeted.clone(),
     };
+    // Nothing to reach (everything selected is inactive or the management account): no grant,
+    // not even an organisation one.
+    if phase.targeted.is_empty() {
+        return Vec::new();
+    }
     match phase.grant_to {
         GrantTo::Accounts => account_grants(phase.targeted.iter()),
         GrantTo::Ous => {
