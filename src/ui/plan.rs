@@ -219,7 +219,10 @@ pub fn render_human(plan: &Plan, style: &Style, out: &mut dyn Write) -> io::Resu
             writeln!(
                 out,
                 "  {}",
-                style.dim(format!("{unchanged} grants unchanged"))
+                style.dim(format!(
+                    "{unchanged} grant{} unchanged",
+                    if unchanged == 1 { "" } else { "s" }
+                ))
             )?;
         }
         if let Some(phase) = phase
