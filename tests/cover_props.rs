@@ -1,6 +1,8 @@
 //! Property tests of the principal cover over random organisations: the cover reaches exactly the
 //! targeted accounts (no account twice, none more), and never needs more grants than one per
 //! account.
+// Test helpers outside `#[test]` functions panic on a broken fixture, as the tests do.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

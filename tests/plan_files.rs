@@ -1,5 +1,7 @@
 //! Plan files at the library level: every example in `plans/` loads and plans against the demo
 //! organisation, and each kind of bad plan gives one clear error with its location.
+// Test helpers outside `#[test]` functions panic on a broken fixture, as the tests do.
+#![allow(clippy::unwrap_used)]
 
 mod fixtures;
 

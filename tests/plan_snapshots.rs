@@ -1,6 +1,8 @@
 //! Snapshots of `entitle plan` output (human and JSON) for the situations a person meets: the
 //! first plan, a partial apply, drift, an unowned grant, a phase-limited plan, a blocked phase,
 //! superseded grants retired, and a cancelled agreement.
+// Test helpers outside `#[test]` functions panic on a broken fixture, as the tests do.
+#![allow(clippy::unwrap_used)]
 
 mod fixtures;
 

@@ -1,5 +1,7 @@
 //! Saved plans: the fingerprint is stable whatever order AWS lists things in, changes with the
 //! world, and a stale saved plan is refused.
+// Test helpers outside `#[test]` functions panic on a broken fixture, as the tests do.
+#![allow(clippy::unwrap_used)]
 
 mod fixtures;
 

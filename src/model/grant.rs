@@ -102,7 +102,7 @@ impl fmt::Display for Operation {
     }
 }
 
-macro_rules! aws_enum {
+macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -151,7 +151,7 @@ macro_rules! aws_enum {
     };
 }
 
-aws_enum!(
+string_enum!(
     /// The status of a grant (distributed or received), as License Manager spells it.
     GrantStatus {
         /// Being distributed to the principal's accounts.
@@ -185,7 +185,7 @@ impl GrantStatus {
     }
 }
 
-aws_enum!(
+string_enum!(
     /// The status of a license.
     LicenseStatus {
         /// Usable.
@@ -205,7 +205,7 @@ aws_enum!(
     }
 );
 
-aws_enum!(
+string_enum!(
     /// `Options.ActivationOverrideBehavior` of CreateGrantVersion.
     ActivationOverride {
         /// Activate the distributed grant and leave the account's own subscription alone.
