@@ -308,3 +308,66 @@ fn unknown_phase_limit_and_cancelled_license() {
     let error = plan(&rollout, &demo_tree(), &seen, &PlanOptions::default()).unwrap_err();
     assert!(matches!(error, PlanError::LicenseNotAvailable { .. }));
 }
+
+fn principals(text: &str) -> Vec<String> {
+    let rollout = parse_plan(text, "plans/x.toml").unwrap_or_else(|errors| panic!("{errors}"));
+    let planned = plan(
+        &rollout,
+        &demo_tree(),
+        &observed(vec![], vec![]),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    planned
+        .changes
+        .iter()
+        .map(|change| format!("{} {}", change.principal.kind(), change.principal.id()))
+        .collect()
+}
+
+#[test]
+fn organization_with_an_exclusion_splits_into_clean_ous_and_accounts() {
+    let text = BASE.replace(
+        "accounts = [\"111111111111\"]",
+        "organization = true\nexclude = { ous = [\"Workloads/ML/Sandbox\"] }",
+    );
+    // Web is whole; ML loses its sandbox; Sandbox holds a suspended account; 888 sits at the root.
+    assert_eq!(
+        principals(&text),
+        [
+            "ou ou-demo-web",
+            "account 888888888888",
+            "account 666666666666",
+            "account 111111111111",
+            "account 222222222222",
+        ]
+    );
+}
+
+#[test]
+fn grant_to_accounts_and_ous() {
+    let text = BASE.replace(
+        "accounts = [\"111111111111\"]",
+        "ous = [\"Workloads\"]\ngrant_to = \"accounts\"",
+    );
+    assert_eq!(principals(&text).len(), 5);
+    let text = BASE.replace(
+        "accounts = [\"111111111111\"]",
+        "ous = [\"Workloads\", \"Workloads/ML\", \"Sandbox\"]\ngrant_to = \"ous\"",
+    );
+    assert_eq!(
+        principals(&text),
+        ["ou ou-demo-sandbox", "ou ou-demo-workloads"]
+    );
+    let text = BASE.replace("accounts = [\"111111111111\"]", "organization = true");
+    assert_eq!(principals(&text), ["organization o-demo123456"]);
+}
+
+#[test]
+fn accounts_that_fill_an_ou_are_still_granted_one_by_one() {
+    let text = BASE.replace("\"111111111111\"", "\"444444444444\", \"555555555555\"");
+    assert_eq!(
+        principals(&text),
+        ["account 444444444444", "account 555555555555"]
+    );
+}
