@@ -244,3 +244,30 @@ fn plans_are_deterministic() {
     let b = run(&observed(reversed, vec![]), &options());
     assert_eq!(a, b);
 }
+
+#[test]
+fn every_problem_of_a_file_at_once() {
+    let text = r#"version = 1
+name = "Claude Rollout"
+
+[entitlement]
+product = "prod-mxcfnwvpd6kb4"
+operations = ["CheckoutLicense", "CheckoutLicence"]
+activation = "grantr"
+
+[[phase]]
+name = "pilot"
+acounts = ["111111111111"]
+gate = { min_active = "120%", bake = "1 day" }
+
+[[phase]]
+name = "pilot"
+ous = ["Workloads"]
+exclude = { ous = ["Workloads"] }
+grant_to = 3
+"#;
+    let errors = parse_plan(text, "plans/broken.toml").unwrap_err();
+    let mut out = Vec::new();
+    entitle::ui::plan::render_diagnostics(&errors, &Style::new(false), &mut out).unwrap();
+    insta::assert_snapshot!("many_problems", String::from_utf8(out).unwrap());
+}

@@ -406,8 +406,8 @@ struct RawEntitlement {
     license_arn: Option<Spanned<String>>,
     agreement: Option<Spanned<String>>,
     operations: Option<Spanned<Vec<Spanned<String>>>>,
-    activation: Option<Activation>,
-    on_existing_subscription: Option<OnExistingSubscription>,
+    activation: Option<Spanned<String>>,
+    on_existing_subscription: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -419,7 +419,7 @@ struct RawPhase {
     tags: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     organization: Option<bool>,
     exclude: Option<RawExclude>,
-    grant_to: Option<GrantTo>,
+    grant_to: Option<Spanned<String>>,
     gate: Option<Spanned<RawGate>>,
     retire_superseded: Option<bool>,
 }
@@ -518,6 +518,34 @@ impl Parser<'_> {
                 None
             }
         }
+    }
+
+    /// One of a few words, with a near-miss suggestion; the default when absent.
+    fn choice<T: Copy>(
+        &mut self,
+        value: Option<Spanned<String>>,
+        key: &str,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(value) = value else {
+            return default;
+        };
+        if let Some((_, chosen)) = options.iter().find(|(word, _)| *word == value.get_ref()) {
+            return *chosen;
+        }
+        let words: Vec<&str> = options.iter().map(|(word, _)| *word).collect();
+        let message = match nearest(value.get_ref(), words.iter().copied()) {
+            Some(near) => format!(
+                "unknown `{key}` value `{}`, did you mean `{near}`?",
+                value.get_ref()
+            ),
+            None => format!("unknown `{key}` value `{}`", value.get_ref()),
+        };
+        let list: Vec<String> = words.iter().map(|word| format!("`\"{word}\"`")).collect();
+        self.error(value.span(), message).hint =
+            Some(format!("`{key}` is one of {}", list.join(", ")));
+        default
     }
 
     fn check_name(&mut self, name: &Spanned<String>, what: &str) {
@@ -690,10 +718,24 @@ impl Parser<'_> {
             selector,
             operations,
             operations_span,
-            activation: raw.activation.unwrap_or(Activation::Grantor),
-            on_existing_subscription: raw
-                .on_existing_subscription
-                .unwrap_or(OnExistingSubscription::Keep),
+            activation: self.choice(
+                raw.activation,
+                "activation",
+                &[
+                    ("grantor", Activation::Grantor),
+                    ("member", Activation::Member),
+                ],
+                Activation::Grantor,
+            ),
+            on_existing_subscription: self.choice(
+                raw.on_existing_subscription,
+                "on_existing_subscription",
+                &[
+                    ("keep", OnExistingSubscription::Keep),
+                    ("replace", OnExistingSubscription::Replace),
+                ],
+                OnExistingSubscription::Keep,
+            ),
         })
     }
 
@@ -776,7 +818,16 @@ impl Parser<'_> {
         });
         let exclude_accounts = self.account_ids(exclude.accounts);
         let exclude_ous = self.ou_refs(exclude.ous);
-        let grant_to = raw.grant_to.unwrap_or_default();
+        let grant_to = self.choice(
+            raw.grant_to,
+            "grant_to",
+            &[
+                ("auto", GrantTo::Auto),
+                ("accounts", GrantTo::Accounts),
+                ("ous", GrantTo::Ous),
+            ],
+            GrantTo::Auto,
+        );
         let gate = raw.gate.and_then(|gate| self.gate(gate));
         let phase = Phase {
             name,
