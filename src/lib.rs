@@ -7,6 +7,7 @@ pub mod commands;
 pub mod exit;
 pub mod model;
 pub mod sandbox;
+pub mod planner;
 pub mod ui;
 
 use std::process::ExitCode;

@@ -1,9 +1,16 @@
-//! Pure data: identifiers, the organisation tree, and (later) plans and grants. No I/O here.
+//! Pure data: identifiers, the organisation tree, the rollout plan file and grants. No I/O here.
 
+pub mod grant;
 pub mod ids;
 pub mod org;
+pub mod plan;
 
+pub use grant::{
+    ActivationOverride, DistributedGrant, GrantStatus, LicenseInfo, LicenseStatus, Operation,
+    Principal, ReceivedGrant,
+};
 pub use ids::{AccountId, InvalidId, OrgId, OuId, ParentId, RootId};
 pub use org::{
     Account, AccountState, FeatureSet, OrgTree, OrgTreeError, OrgUnit, Organization, Root,
 };
+pub use plan::{Diagnostic, PlanFileErrors, RolloutPlan, parse_plan};

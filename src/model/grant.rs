@@ -1,0 +1,470 @@
+//! License Manager grants as the planner sees them: principals, statuses, operations, observed
+//! grants and licenses, ownership tags and the deterministic names and client tokens of grants.
+//!
+//! The `aws` layer builds these values from SDK responses; the planner only reads them. Every type
+//! is plain data with public fields so that a reader (or a test) can construct it directly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ids::{AccountId, OrgId, OuId};
+
+/// Tag key naming the rollout that owns a grant: the mark of ownership.
+pub const TAG_ROLLOUT: &str = "entitle:rollout";
+/// Tag key naming the phase of the rollout that created a grant.
+pub const TAG_PHASE: &str = "entitle:phase";
+/// Tag key holding the generation of a grant (0 first, +1 each time it is recreated).
+pub const TAG_GENERATION: &str = "entitle:generation";
+/// Tag key saying which tool manages the grant (always `entitle`).
+pub const TAG_MANAGED_BY: &str = "entitle:managed-by";
+
+/// A License Manager operation a grant may allow (`AllowedOperation` in the service model).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum Operation {
+    /// Lets the grantee create grants of its own (never passed on by default).
+    CreateGrant,
+    /// Check a license out.
+    CheckoutLicense,
+    /// Check a license out for offline use.
+    CheckoutBorrowLicense,
+    /// Check a license back in.
+    CheckInLicense,
+    /// Extend a checkout.
+    ExtendConsumptionLicense,
+    /// List purchased licenses.
+    ListPurchasedLicenses,
+    /// Create a license token.
+    CreateToken,
+    /// A value this version of entitle does not know (only ever read from AWS, never planned).
+    Other(String),
+}
+
+impl Operation {
+    /// The seven operations the service model knows, in its order.
+    pub const ALL: [&'static str; 7] = [
+        "CreateGrant",
+        "CheckoutLicense",
+        "CheckoutBorrowLicense",
+        "CheckInLicense",
+        "ExtendConsumptionLicense",
+        "ListPurchasedLicenses",
+        "CreateToken",
+    ];
+
+    /// Maps the AWS spelling to the enum.
+    pub fn from_aws(value: &str) -> Self {
+        match value {
+            "CreateGrant" => Self::CreateGrant,
+            "CheckoutLicense" => Self::CheckoutLicense,
+            "CheckoutBorrowLicense" => Self::CheckoutBorrowLicense,
+            "CheckInLicense" => Self::CheckInLicense,
+            "ExtendConsumptionLicense" => Self::ExtendConsumptionLicense,
+            "ListPurchasedLicenses" => Self::ListPurchasedLicenses,
+            "CreateToken" => Self::CreateToken,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The AWS spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CreateGrant => "CreateGrant",
+            Self::CheckoutLicense => "CheckoutLicense",
+            Self::CheckoutBorrowLicense => "CheckoutBorrowLicense",
+            Self::CheckInLicense => "CheckInLicense",
+            Self::ExtendConsumptionLicense => "ExtendConsumptionLicense",
+            Self::ListPurchasedLicenses => "ListPurchasedLicenses",
+            Self::CreateToken => "CreateToken",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl From<String> for Operation {
+    fn from(value: String) -> Self {
+        Self::from_aws(&value)
+    }
+}
+
+impl From<Operation> for String {
+    fn from(operation: Operation) -> String {
+        operation.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(into = "String", from = "String")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+            /// A value this version of entitle does not know.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Maps the AWS spelling to the enum.
+            pub fn from_aws(value: &str) -> Self {
+                match value {
+                    $($text => Self::$variant,)*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+
+            /// The AWS spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)*
+                    Self::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self::from_aws(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_owned()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// The status of a grant (distributed or received), as License Manager spells it.
+    GrantStatus {
+        /// Being distributed to the principal's accounts.
+        PendingWorkflow = "PENDING_WORKFLOW",
+        /// Waiting for the grantee to accept (organisations without the License Manager link).
+        PendingAccept = "PENDING_ACCEPT",
+        /// The grantee rejected it: it will never become active.
+        Rejected = "REJECTED",
+        /// Active: the grantee can use the license.
+        Active = "ACTIVE",
+        /// Distribution failed.
+        FailedWorkflow = "FAILED_WORKFLOW",
+        /// Deleted: final.
+        Deleted = "DELETED",
+        /// Being deleted.
+        PendingDelete = "PENDING_DELETE",
+        /// Accepted but not active: someone must activate it.
+        Disabled = "DISABLED",
+        /// An organisation or OU grant finished distributing; says nothing about activation.
+        WorkflowCompleted = "WORKFLOW_COMPLETED",
+    }
+);
+
+impl GrantStatus {
+    /// Whether the grant is gone or can never serve again (deleted, rejected, failed, being deleted).
+    pub fn is_dead(&self) -> bool {
+        matches!(
+            self,
+            Self::Rejected | Self::FailedWorkflow | Self::Deleted | Self::PendingDelete
+        )
+    }
+}
+
+string_enum!(
+    /// The status of a license.
+    LicenseStatus {
+        /// Usable.
+        Available = "AVAILABLE",
+        /// Not yet usable.
+        PendingAvailable = "PENDING_AVAILABLE",
+        /// Deactivated by its issuer.
+        Deactivated = "DEACTIVATED",
+        /// Suspended.
+        Suspended = "SUSPENDED",
+        /// Its validity ended.
+        Expired = "EXPIRED",
+        /// Being deleted.
+        PendingDelete = "PENDING_DELETE",
+        /// Deleted: the Marketplace agreement was cancelled.
+        Deleted = "DELETED",
+    }
+);
+
+string_enum!(
+    /// `Options.ActivationOverrideBehavior` of CreateGrantVersion.
+    ActivationOverride {
+        /// Activate the distributed grant and leave the account's own subscription alone.
+        DistributedGrantsOnly = "DISTRIBUTED_GRANTS_ONLY",
+        /// Activate the distributed grant and disable the account's other grants of the product.
+        AllGrantsPermittedByIssuer = "ALL_GRANTS_PERMITTED_BY_ISSUER",
+    }
+);
+
+/// Who a grant is for: exactly one principal per grant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    /// The whole organisation, accounts joining later included.
+    Organization {
+        /// The organisation id.
+        id: OrgId,
+        /// The organisation ARN exactly as Organizations returns it.
+        arn: String,
+    },
+    /// An OU and every OU nested in it.
+    Ou {
+        /// The OU id.
+        id: OuId,
+        /// The OU ARN exactly as Organizations returns it.
+        arn: String,
+    },
+    /// One account.
+    Account {
+        /// The account id; the principal ARN is `arn:aws:iam::<id>:root`.
+        id: AccountId,
+    },
+}
+
+impl Principal {
+    /// The ARN License Manager expects in `Principals` and returns as `GranteePrincipalArn`.
+    pub fn arn(&self) -> String {
+        match self {
+            Self::Organization { arn, .. } | Self::Ou { arn, .. } => arn.clone(),
+            Self::Account { id } => account_principal_arn(id),
+        }
+    }
+
+    /// Reads a principal back from the ARN License Manager reports (`GranteePrincipalArn`).
+    pub fn from_arn(arn: &str) -> Option<Self> {
+        if let Some(id) = account_of_principal_arn(arn) {
+            return Some(Self::Account { id });
+        }
+        let resource = arn.strip_prefix("arn:")?.splitn(5, ':').nth(4)?;
+        if let Some(org) = resource.strip_prefix("organization/") {
+            let id = OrgId::parse(org).ok()?;
+            return Some(Self::Organization {
+                id,
+                arn: arn.to_owned(),
+            });
+        }
+        let unit = resource.strip_prefix("ou/")?.rsplit('/').next()?;
+        let id = OuId::parse(unit).ok()?;
+        Some(Self::Ou {
+            id,
+            arn: arn.to_owned(),
+        })
+    }
+
+    /// A short kind name: `organization`, `ou` or `account`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Organization { .. } => "organization",
+            Self::Ou { .. } => "ou",
+            Self::Account { .. } => "account",
+        }
+    }
+
+    /// The id of the principal (`o-...`, `ou-...` or the account id).
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Organization { id, .. } => id.as_str(),
+            Self::Ou { id, .. } => id.as_str(),
+            Self::Account { id } => id.as_str(),
+        }
+    }
+}
+
+/// The principal ARN of an account: `arn:aws:iam::<id>:root` (not its Organizations ARN).
+pub fn account_principal_arn(id: &AccountId) -> String {
+    format!("arn:aws:iam::{id}:root")
+}
+
+/// The account id inside an account principal ARN, if it is one.
+pub fn account_of_principal_arn(arn: &str) -> Option<AccountId> {
+    let id = arn.strip_prefix("arn:")?.split(':').nth(3)?;
+    (arn.contains(":iam::") && arn.ends_with(":root"))
+        .then(|| AccountId::parse(id).ok())
+        .flatten()
+}
+
+/// A grant of the license as the grantor sees it (ListDistributedGrants, plus its tags).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributedGrant {
+    /// `GrantArn`.
+    pub arn: String,
+    /// `GrantName`.
+    pub name: String,
+    /// `GranteePrincipalArn`: an organisation, OU or `arn:aws:iam::<id>:root` ARN.
+    pub principal_arn: String,
+    /// `GrantStatus`.
+    pub status: GrantStatus,
+    /// `StatusReason`, when AWS gave one (why a grant was rejected or failed).
+    pub status_reason: Option<String>,
+    /// `Version`: DeleteGrant and CreateGrantVersion need the current one.
+    pub version: String,
+    /// `GrantedOperations`.
+    pub granted_operations: BTreeSet<Operation>,
+    /// The grant's tags (ListTagsForResource); ownership is read from them.
+    pub tags: BTreeMap<String, String>,
+    /// `LicenseArn`.
+    pub license_arn: String,
+}
+
+impl DistributedGrant {
+    /// Whether the grant belongs to `rollout`: it carries `entitle:rollout = <rollout>`.
+    pub fn is_owned_by(&self, rollout: &str) -> bool {
+        self.tags
+            .get(TAG_ROLLOUT)
+            .is_some_and(|value| value == rollout)
+    }
+
+    /// The phase recorded in the grant's tags, if any.
+    pub fn phase_tag(&self) -> Option<&str> {
+        self.tags.get(TAG_PHASE).map(String::as_str)
+    }
+
+    /// The generation recorded in the grant's tags (0 when absent or unreadable).
+    pub fn generation(&self) -> u32 {
+        self.tags
+            .get(TAG_GENERATION)
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// One account's copy of a distributed grant (ListReceivedGrantsForOrganization).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReceivedGrant {
+    /// The account that holds it.
+    pub account: AccountId,
+    /// Its own `GrantArn`.
+    pub grant_arn: String,
+    /// `ParentArn`: the distributed grant it comes from.
+    pub parent_arn: String,
+    /// This account's status: an org grant can be ACTIVE in one account and DISABLED in another.
+    pub status: GrantStatus,
+}
+
+/// The Marketplace license being distributed (ListReceivedLicenses / GetLicense).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseInfo {
+    /// `LicenseArn`.
+    pub arn: String,
+    /// `ProductSKU`: the Marketplace product id `prod-...`.
+    pub product_sku: String,
+    /// `ProductName`, for people.
+    pub product_name: String,
+    /// `Status`: only AVAILABLE licenses are distributed.
+    pub status: LicenseStatus,
+    /// `ReceivedMetadata.AllowedOperations`: what grants of it may pass on.
+    pub allowed_operations: BTreeSet<Operation>,
+    /// `Issuer.Name`: `AWS/Marketplace` for Marketplace licenses.
+    pub issuer: String,
+    /// `HomeRegion` (us-east-1 for Marketplace).
+    pub home_region: String,
+}
+
+/// The GrantName of a rollout's grant: `entitle/<rollout>/<phase>`.
+///
+/// GrantName is an unconstrained `String` in the service model; the rollout and phase names are
+/// restricted by the plan file so the name stays readable in the console.
+pub fn grant_name(rollout: &str, phase: &str) -> String {
+    format!("entitle/{rollout}/{phase}")
+}
+
+/// The tags a rollout puts on each grant it creates; the first one is what ownership means.
+pub fn ownership_tags(rollout: &str, phase: &str, generation: u32) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_ROLLOUT.to_owned(), rollout.to_owned()),
+        (TAG_PHASE.to_owned(), phase.to_owned()),
+        (TAG_GENERATION.to_owned(), generation.to_string()),
+        (TAG_MANAGED_BY.to_owned(), "entitle".to_owned()),
+    ])
+}
+
+/// The ClientToken of CreateGrant: `entitle-` and the first 32 hex digits of
+/// SHA-256(rollout, license ARN, principal ARN, generation), NUL-separated.
+///
+/// The service model allows 1 to 2,048 non-blank characters; 40 fit everywhere. The same inputs
+/// always give the same token, so a retry, a re-run or a run after a crash cannot create a second
+/// grant; a recreated grant gets a new generation and so a new token.
+pub fn client_token(
+    rollout: &str,
+    license_arn: &str,
+    principal_arn: &str,
+    generation: u32,
+) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rollout, license_arn, principal_arn, &generation.to_string()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("entitle-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_tokens_are_stable_and_distinct() {
+        let a = client_token("r", "arn:l", "arn:aws:iam::111111111111:root", 0);
+        assert_eq!(
+            a,
+            client_token("r", "arn:l", "arn:aws:iam::111111111111:root", 0)
+        );
+        assert_ne!(
+            a,
+            client_token("r", "arn:l", "arn:aws:iam::111111111111:root", 1)
+        );
+        assert_ne!(
+            a,
+            client_token("r2", "arn:l", "arn:aws:iam::111111111111:root", 0)
+        );
+        assert_eq!(a.len(), 40);
+        assert!(a.starts_with("entitle-"));
+    }
+
+    #[test]
+    fn account_principals_round_trip() {
+        let id = AccountId::parse("111111111111").unwrap();
+        let arn = account_principal_arn(&id);
+        assert_eq!(arn, "arn:aws:iam::111111111111:root");
+        assert_eq!(account_of_principal_arn(&arn), Some(id));
+        assert_eq!(
+            account_of_principal_arn("arn:aws:organizations::100000000001:ou/o-x/ou-ab-cd"),
+            None
+        );
+    }
+
+    #[test]
+    fn statuses_keep_unknown_values() {
+        assert_eq!(GrantStatus::from_aws("ACTIVE"), GrantStatus::Active);
+        assert_eq!(GrantStatus::from_aws("NEW").as_str(), "NEW");
+        assert!(GrantStatus::Rejected.is_dead());
+        assert!(!GrantStatus::WorkflowCompleted.is_dead());
+        let json = serde_json::to_string(&GrantStatus::Disabled).unwrap();
+        assert_eq!(json, "\"DISABLED\"");
+    }
+}

@@ -1,0 +1,1215 @@
+//! The rollout plan file (`plans/*.toml`, version 1): parsing with locations, and validation into
+//! a [`RolloutPlan`] before anything looks at the organisation. `docs/plan-format.md` is the
+//! reference for users; this module is the reference for code.
+//!
+//! Parsing is done in two steps, like ripgrep's low-level and high-level arguments: the TOML text
+//! becomes spanned raw values (serde, `deny_unknown_fields`), then every rule is checked and every
+//! problem is collected, so a person fixes the whole file in one pass. Reading the file is the
+//! caller's job: this module gets the text and a display name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::grant::Operation;
+use super::ids::{AccountId, OuId};
+
+/// The plan file version this build reads.
+pub const PLAN_VERSION: u32 = 1;
+
+/// Longest rollout or phase name: they go into grant names, tag values and client tokens.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A byte range of the plan file.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl From<std::ops::Range<usize>> for Span {
+    fn from(range: std::ops::Range<usize>) -> Self {
+        Self {
+            start: range.start,
+            end: range.end,
+        }
+    }
+}
+
+/// A value of the plan file and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Where it stands in the file.
+    pub span: Span,
+}
+
+impl<T> Located<T> {
+    fn new(value: T, span: impl Into<Span>) -> Self {
+        Self {
+            value,
+            span: span.into(),
+        }
+    }
+}
+
+/// The plan file's name and line starts: turns spans into `file:line:column`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    name: String,
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Indexes a text shown to people as `name`.
+    pub fn new(name: &str, text: &str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(index, _)| index + 1));
+        Self {
+            name: name.to_owned(),
+            text: text.to_owned(),
+            line_starts,
+        }
+    }
+
+    /// The display name of the file.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|start| *start <= offset) - 1;
+        let start = self.line_starts[line];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |prefix| prefix.chars().count());
+        (line + 1, column + 1)
+    }
+
+    /// The location of a span's start.
+    pub fn locate(&self, span: Span) -> Location {
+        let (line, column) = self.line_column(span.start);
+        Location {
+            file: self.name.clone(),
+            line,
+            column,
+        }
+    }
+}
+
+/// `file:line:column`, 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The file's display name.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One problem with a plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// What is wrong, lowercase, values in backticks.
+    pub message: String,
+    /// Where, when the problem has a place in the file.
+    pub location: Option<Location>,
+    /// What a person can do about it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem at a place of the file.
+    pub fn at(source: &SourceFile, span: Span, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            location: Some(source.locate(span)),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a hint when there is one.
+    pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// Rendered like rustc and ripgrep: `error: ...`, `  --> file:line:col`, `  hint: ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(location) = &self.location {
+            write!(f, "\n  --> {location}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a plan file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlanFileErrors {
+    /// The problems, at least one.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for PlanFileErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.diagnostics.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Sorts diagnostics by place (those without a place first) and wraps them, or says "no problem".
+pub fn into_result(mut diagnostics: Vec<Diagnostic>) -> Result<(), PlanFileErrors> {
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    diagnostics.sort_by_key(|diagnostic| {
+        diagnostic
+            .location
+            .as_ref()
+            .map(|location| (location.line, location.column))
+    });
+    Err(PlanFileErrors { diagnostics })
+}
+
+/// The nearest of `candidates` to `wanted` by Jaro-Winkler similarity, when it is close enough to
+/// be a likely typo.
+pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(wanted, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, candidate)| candidate)
+}
+
+fn did_you_mean(wanted: &str, candidates: &[&str]) -> Option<String> {
+    nearest(wanted, candidates.iter().copied()).map(|near| format!("did you mean `{near}`?"))
+}
+
+/// Who activates the grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// entitle activates each grant (CreateGrantVersion Status=ACTIVE) once it is distributed.
+    Grantor,
+    /// Member accounts activate their own received grants; entitle only tracks them.
+    Member,
+}
+
+/// What to do where an account already holds its own subscription of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExistingSubscription {
+    /// Activate the grant and leave the account's own subscription (`DISTRIBUTED_GRANTS_ONLY`).
+    Keep,
+    /// Activate the grant and disable the account's other grants (`ALL_GRANTS_PERMITTED_BY_ISSUER`).
+    Replace,
+}
+
+/// How a phase's targets are turned into grant principals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantTo {
+    /// The smallest honest set: one grant per clean OU subtree, account grants elsewhere.
+    #[default]
+    Auto,
+    /// One grant per account, never an OU or organisation grant.
+    Accounts,
+    /// One grant per selected OU (or the organisation), exactly as written.
+    Ous,
+}
+
+/// How the entitlement is named: exactly one of the three.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum EntitlementSelector {
+    /// A Marketplace product id, `prod-...`: the received license whose ProductSKU it is.
+    Product(String),
+    /// A License Manager license ARN.
+    LicenseArn(String),
+    /// A Marketplace agreement id, `agr-...`: its entitlement's license.
+    Agreement(String),
+}
+
+/// The `[entitlement]` table, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitlement {
+    /// Which license is distributed.
+    pub selector: EntitlementSelector,
+    /// The operations grants allow; `None`: what the license allows minus `CreateGrant`.
+    pub operations: Option<BTreeSet<Operation>>,
+    /// Where `operations` was written (to point at it when the license refuses one).
+    pub operations_span: Option<Span>,
+    /// Who activates.
+    pub activation: Activation,
+    /// What to do with accounts that already subscribe.
+    pub on_existing_subscription: OnExistingSubscription,
+}
+
+/// An OU as the plan names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OuRef {
+    /// Names from the root, e.g. `Workloads/ML`.
+    Path(String),
+    /// An OU id.
+    Id(OuId),
+}
+
+impl fmt::Display for OuRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(path) => f.write_str(path),
+            Self::Id(id) => f.write_str(id.as_str()),
+        }
+    }
+}
+
+/// What must hold for a phase before the next one is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gate {
+    /// Share of the phase's targeted accounts whose received grant must be ACTIVE, 1 to 100.
+    pub min_active_percent: u8,
+    /// How long, in seconds, the phase must have been fully active (its threshold reached).
+    pub bake_seconds: u64,
+}
+
+/// One `[[phase]]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// The phase name, unique in the plan.
+    pub name: Located<String>,
+    /// Accounts selected by id.
+    pub accounts: Vec<Located<AccountId>>,
+    /// OUs selected by path or id, nested OUs included.
+    pub ous: Vec<Located<OuRef>>,
+    /// Accounts whose tags match all of these.
+    pub tags: Vec<(Located<String>, Located<String>)>,
+    /// Whether the whole organisation is selected.
+    pub organization: bool,
+    /// Accounts removed from the selection.
+    pub exclude_accounts: Vec<Located<AccountId>>,
+    /// OUs (and everything under them) removed from the selection.
+    pub exclude_ous: Vec<Located<OuRef>>,
+    /// How targets become principals.
+    pub grant_to: GrantTo,
+    /// What must hold before the next phase.
+    pub gate: Option<Gate>,
+    /// Whether this phase's active grants retire earlier phases' narrower grants.
+    pub retire_superseded: bool,
+}
+
+impl Phase {
+    /// Whether the phase has any exclusion.
+    pub fn has_exclusions(&self) -> bool {
+        !self.exclude_accounts.is_empty() || !self.exclude_ous.is_empty()
+    }
+}
+
+/// A validated plan file: the settings the planner works from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutPlan {
+    /// The rollout's identity: in grant names, tags and client tokens.
+    pub name: String,
+    /// The license and how it is granted.
+    pub entitlement: Entitlement,
+    /// The phases, in order; at least one.
+    pub phases: Vec<Phase>,
+    /// The file, for locating later (semantic) problems.
+    pub source: SourceFile,
+    /// SHA-256 of the file's text, hex: saved plans record it.
+    pub sha256: String,
+}
+
+impl RolloutPlan {
+    /// Index of a phase by name.
+    pub fn phase_index(&self, name: &str) -> Option<usize> {
+        self.phases
+            .iter()
+            .position(|phase| phase.name.value == name)
+    }
+}
+
+/// SHA-256 of a text, as lowercase hex.
+pub fn sha256_hex(text: &[u8]) -> String {
+    Sha256::digest(text)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+// ---- raw, spanned shapes (serde) ----
+
+const TOP_KEYS: &[&str] = &["version", "name", "entitlement", "phase"];
+const ENTITLEMENT_KEYS: &[&str] = &[
+    "product",
+    "license_arn",
+    "agreement",
+    "operations",
+    "activation",
+    "on_existing_subscription",
+];
+const PHASE_KEYS: &[&str] = &[
+    "name",
+    "accounts",
+    "ous",
+    "tags",
+    "organization",
+    "exclude",
+    "grant_to",
+    "gate",
+    "retire_superseded",
+];
+const EXCLUDE_KEYS: &[&str] = &["accounts", "ous"];
+const GATE_KEYS: &[&str] = &["min_active", "bake"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntitlement {
+    product: Option<Spanned<String>>,
+    license_arn: Option<Spanned<String>>,
+    agreement: Option<Spanned<String>>,
+    operations: Option<Spanned<Vec<Spanned<String>>>>,
+    activation: Option<Spanned<String>>,
+    on_existing_subscription: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhase {
+    name: Option<Spanned<String>>,
+    accounts: Option<Vec<Spanned<String>>>,
+    ous: Option<Vec<Spanned<String>>>,
+    tags: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    organization: Option<bool>,
+    exclude: Option<RawExclude>,
+    grant_to: Option<Spanned<String>>,
+    gate: Option<Spanned<RawGate>>,
+    retire_superseded: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExclude {
+    accounts: Option<Vec<Spanned<String>>>,
+    ous: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    min_active: Option<Spanned<String>>,
+    bake: Option<Spanned<String>>,
+}
+
+struct Parser<'s> {
+    source: &'s SourceFile,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Parser<'_> {
+    fn error(&mut self, span: impl Into<Span>, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::at(self.source, span.into(), message));
+        let last = self.diagnostics.len() - 1;
+        &mut self.diagnostics[last]
+    }
+
+    /// Reports (with a suggestion) and removes every key of a table that is not in `known`, so
+    /// that all unknown keys are reported, not only serde's first one.
+    fn drop_unknown_keys(&mut self, table: &mut DeTable<'_>, known: &[&str], context: &str) {
+        let mut unknown = Vec::new();
+        for key in table.keys() {
+            if !known.contains(&key.get_ref().as_ref()) {
+                unknown.push((key.get_ref().to_string(), key.span()));
+            }
+        }
+        for (key, span) in unknown {
+            let hint = did_you_mean(&key, known).unwrap_or_else(|| {
+                format!(
+                    "{context} takes {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+            let message = match nearest(&key, known.iter().copied()) {
+                Some(near) => format!("unknown key `{key}` in {context}, did you mean `{near}`?"),
+                None => format!("unknown key `{key}` in {context}"),
+            };
+            let diagnostic = self.error(span, message);
+            if !hint.starts_with("did you mean") {
+                diagnostic.hint = Some(hint);
+            }
+            table.remove(key.as_str());
+        }
+    }
+
+    fn drop_unknown_nested(
+        &mut self,
+        table: &mut DeTable<'_>,
+        key: &str,
+        known: &[&str],
+        context: &str,
+    ) {
+        if let Some(value) = table.get_mut(key)
+            && let DeValue::Table(inner) = value.get_mut()
+        {
+            self.drop_unknown_keys(inner, known, context);
+        }
+    }
+
+    /// Deserializes one value with serde, reporting its error at its place.
+    fn deserialize<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<T> {
+        let fallback = value.span();
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                let span = error.span().unwrap_or(fallback);
+                let message = error.message().trim().to_owned();
+                let message = message
+                    .strip_prefix("invalid type: ")
+                    .map_or(message.clone(), |rest| {
+                        format!("wrong type in {what}: {rest}")
+                    });
+                self.error(span, message);
+                None
+            }
+        }
+    }
+
+    /// One of a few words, with a near-miss suggestion; the default when absent.
+    fn choice<T: Copy>(
+        &mut self,
+        value: Option<Spanned<String>>,
+        key: &str,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(value) = value else {
+            return default;
+        };
+        if let Some((_, chosen)) = options.iter().find(|(word, _)| *word == value.get_ref()) {
+            return *chosen;
+        }
+        let words: Vec<&str> = options.iter().map(|(word, _)| *word).collect();
+        let message = match nearest(value.get_ref(), words.iter().copied()) {
+            Some(near) => format!(
+                "unknown `{key}` value `{}`, did you mean `{near}`?",
+                value.get_ref()
+            ),
+            None => format!("unknown `{key}` value `{}`", value.get_ref()),
+        };
+        let list: Vec<String> = words.iter().map(|word| format!("`\"{word}\"`")).collect();
+        self.error(value.span(), message).hint =
+            Some(format!("`{key}` is one of {}", list.join(", ")));
+        default
+    }
+
+    fn check_name(&mut self, name: &Spanned<String>, what: &str) {
+        let value = name.get_ref();
+        let valid_chars = value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+        let starts_well = value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if value.is_empty() || value.len() > MAX_NAME_LEN || !valid_chars || !starts_well {
+            self.error(name.span(), format!("{what} `{value}` is not a valid name"))
+                .hint = Some(format!(
+                "use 1 to {MAX_NAME_LEN} lowercase letters, digits, `-`, `_` or `.`, starting with a letter or digit (it goes into grant names, tags and client tokens)"
+            ));
+        }
+    }
+
+    fn account_ids(&mut self, raw: Option<Vec<Spanned<String>>>) -> Vec<Located<AccountId>> {
+        let mut found = Vec::new();
+        for item in raw.unwrap_or_default() {
+            match AccountId::parse(item.get_ref().as_str()) {
+                Ok(id) => found.push(Located::new(id, item.span())),
+                Err(error) => {
+                    self.error(item.span(), error.to_string());
+                }
+            }
+        }
+        found
+    }
+
+    fn ou_refs(&mut self, raw: Option<Vec<Spanned<String>>>) -> Vec<Located<OuRef>> {
+        let mut found = Vec::new();
+        for item in raw.unwrap_or_default() {
+            let text = item.get_ref().trim();
+            if text.starts_with("ou-") {
+                match OuId::parse(text) {
+                    Ok(id) => found.push(Located::new(OuRef::Id(id), item.span())),
+                    Err(error) => {
+                        self.error(item.span(), error.to_string());
+                    }
+                }
+            } else {
+                let path = text.trim_matches('/');
+                if path.is_empty() || path.split('/').any(str::is_empty) {
+                    self.error(item.span(), format!("`{text}` is not an OU path"))
+                        .hint = Some(
+                        "write names from the root separated by `/`, e.g. `Workloads/ML`, or an OU id `ou-...`"
+                            .to_owned(),
+                    );
+                } else {
+                    found.push(Located::new(OuRef::Path(path.to_owned()), item.span()));
+                }
+            }
+        }
+        found
+    }
+
+    fn entitlement(&mut self, value: Spanned<DeValue<'_>>) -> Option<Entitlement> {
+        let span = value.span();
+        let raw: RawEntitlement = self.deserialize(value, "`[entitlement]`")?;
+        let mut selectors = Vec::new();
+        if let Some(product) = raw.product {
+            if !product.get_ref().starts_with("prod-") {
+                self.error(
+                    product.span(),
+                    format!("`{}` is not a Marketplace product id", product.get_ref()),
+                )
+                .hint = Some("product ids look like `prod-mxcfnwvpd6kb4`".to_owned());
+            }
+            selectors.push((
+                "product",
+                product.span(),
+                EntitlementSelector::Product(product.into_inner()),
+            ));
+        }
+        if let Some(arn) = raw.license_arn {
+            if !(arn.get_ref().starts_with("arn:") && arn.get_ref().contains(":license:")) {
+                self.error(
+                    arn.span(),
+                    format!("`{}` is not a license ARN", arn.get_ref()),
+                )
+                .hint = Some(
+                    "license ARNs look like `arn:aws:license-manager::294406891311:license:l-...`"
+                        .to_owned(),
+                );
+            }
+            selectors.push((
+                "license_arn",
+                arn.span(),
+                EntitlementSelector::LicenseArn(arn.into_inner()),
+            ));
+        }
+        if let Some(agreement) = raw.agreement {
+            if !agreement.get_ref().starts_with("agr-") {
+                self.error(
+                    agreement.span(),
+                    format!(
+                        "`{}` is not a Marketplace agreement id",
+                        agreement.get_ref()
+                    ),
+                )
+                .hint = Some("agreement ids look like `agr-...`".to_owned());
+            }
+            selectors.push((
+                "agreement",
+                agreement.span(),
+                EntitlementSelector::Agreement(agreement.into_inner()),
+            ));
+        }
+        if selectors.len() > 1 {
+            let names: Vec<String> = selectors
+                .iter()
+                .map(|(key, _, _)| format!("`{key}`"))
+                .collect();
+            self.error(
+                selectors[1].1.clone(),
+                format!(
+                    "the entitlement is named more than once ({})",
+                    names.join(", ")
+                ),
+            )
+            .hint = Some("keep exactly one of `product`, `license_arn` or `agreement`".to_owned());
+        }
+        let selector = match selectors.into_iter().next() {
+            Some((_, _, selector)) => selector,
+            None => {
+                self.error(span, "`[entitlement]` names no license").hint =
+                    Some("set exactly one of `product`, `license_arn` or `agreement`".to_owned());
+                return None;
+            }
+        };
+        let mut operations_span = None;
+        let operations = match raw.operations {
+            None => None,
+            Some(list) => {
+                operations_span = Some(Span::from(list.span()));
+                if list.get_ref().is_empty() {
+                    self.error(list.span(), "`operations` is empty")
+                        .hint = Some("leave `operations` out to grant what the license allows, minus `CreateGrant`".to_owned());
+                }
+                let mut set = BTreeSet::new();
+                for item in list.into_inner() {
+                    match Operation::from_aws(item.get_ref()) {
+                        Operation::Other(name) => {
+                            let message = match nearest(&name, Operation::ALL) {
+                                Some(near) => {
+                                    format!("unknown operation `{name}`, did you mean `{near}`?")
+                                }
+                                None => format!("unknown operation `{name}`"),
+                            };
+                            self.error(item.span(), message).hint =
+                                Some(format!("operations are {}", Operation::ALL.join(", ")));
+                        }
+                        operation => {
+                            if !set.insert(operation) {
+                                self.error(
+                                    item.span(),
+                                    format!("operation `{}` is listed twice", item.get_ref()),
+                                );
+                            }
+                        }
+                    }
+                }
+                Some(set)
+            }
+        };
+        Some(Entitlement {
+            selector,
+            operations,
+            operations_span,
+            activation: self.choice(
+                raw.activation,
+                "activation",
+                &[
+                    ("grantor", Activation::Grantor),
+                    ("member", Activation::Member),
+                ],
+                Activation::Grantor,
+            ),
+            on_existing_subscription: self.choice(
+                raw.on_existing_subscription,
+                "on_existing_subscription",
+                &[
+                    ("keep", OnExistingSubscription::Keep),
+                    ("replace", OnExistingSubscription::Replace),
+                ],
+                OnExistingSubscription::Keep,
+            ),
+        })
+    }
+
+    fn gate(&mut self, raw: Spanned<RawGate>) -> Option<Gate> {
+        let raw = raw.into_inner();
+        let mut ok = true;
+        let min_active_percent = match raw.min_active {
+            None => 100,
+            Some(text) => match parse_percent(text.get_ref()) {
+                Some(value) => value,
+                None => {
+                    ok = false;
+                    self.error(
+                        text.span(),
+                        format!("`{}` is not a share of accounts", text.get_ref()),
+                    )
+                    .hint = Some("write a percentage from `1%` to `100%`".to_owned());
+                    0
+                }
+            },
+        };
+        let bake_seconds = match raw.bake {
+            None => 0,
+            Some(text) => match parse_duration(text.get_ref()) {
+                Some(value) => value,
+                None => {
+                    ok = false;
+                    self.error(
+                        text.span(),
+                        format!("`{}` is not a duration", text.get_ref()),
+                    )
+                    .hint = Some(
+                        "write a number and a unit: `90s`, `30m`, `24h`, `2d` or `1h30m`"
+                            .to_owned(),
+                    );
+                    0
+                }
+            },
+        };
+        ok.then_some(Gate {
+            min_active_percent,
+            bake_seconds,
+        })
+    }
+
+    fn phase(&mut self, value: Spanned<DeValue<'_>>, index: usize) -> Option<Phase> {
+        let span = value.span();
+        let raw: RawPhase = self.deserialize(value, &format!("phase #{}", index + 1))?;
+        let name = match raw.name {
+            Some(name) => {
+                self.check_name(&name, "phase name");
+                Located::new(name.get_ref().clone(), name.span())
+            }
+            None => {
+                self.error(span.clone(), format!("phase #{} has no `name`", index + 1))
+                    .hint = Some(
+                    "add `name = \"pilot\"` (names are unique and go into grant names and tags)"
+                        .to_owned(),
+                );
+                Located::new(format!("#{}", index + 1), span)
+            }
+        };
+        let accounts = self.account_ids(raw.accounts);
+        let ous = self.ou_refs(raw.ous);
+        let tags: Vec<(Located<String>, Located<String>)> = raw
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    Located::new(key.get_ref().clone(), key.span()),
+                    Located::new(value.get_ref().clone(), value.span()),
+                )
+            })
+            .collect();
+        let organization = raw.organization.unwrap_or(false);
+        let exclude = raw.exclude.unwrap_or(RawExclude {
+            accounts: None,
+            ous: None,
+        });
+        let exclude_accounts = self.account_ids(exclude.accounts);
+        let exclude_ous = self.ou_refs(exclude.ous);
+        let grant_to = self.choice(
+            raw.grant_to,
+            "grant_to",
+            &[
+                ("auto", GrantTo::Auto),
+                ("accounts", GrantTo::Accounts),
+                ("ous", GrantTo::Ous),
+            ],
+            GrantTo::Auto,
+        );
+        let gate = raw.gate.and_then(|gate| self.gate(gate));
+        let phase = Phase {
+            name,
+            accounts,
+            ous,
+            tags,
+            organization,
+            exclude_accounts,
+            exclude_ous,
+            grant_to,
+            gate,
+            retire_superseded: raw.retire_superseded.unwrap_or(false),
+        };
+        let label = phase.name.value.clone();
+        if phase.accounts.is_empty()
+            && phase.ous.is_empty()
+            && phase.tags.is_empty()
+            && !phase.organization
+        {
+            self.error(
+                phase.name.span,
+                format!("phase `{label}` selects no account"),
+            )
+            .hint = Some("give it `accounts`, `ous`, `tags` or `organization = true`".to_owned());
+        }
+        // An exclusion that is also a selector of the same phase contradicts itself.
+        for excluded in &phase.exclude_accounts {
+            if phase
+                .accounts
+                .iter()
+                .any(|selected| selected.value == excluded.value)
+            {
+                self.error(
+                    excluded.span,
+                    format!(
+                        "phase `{label}` both selects and excludes account `{}`",
+                        excluded.value
+                    ),
+                )
+                .hint = Some("remove it from `accounts` or from `exclude.accounts`".to_owned());
+            }
+        }
+        for excluded in &phase.exclude_ous {
+            if phase
+                .ous
+                .iter()
+                .any(|selected| selected.value == excluded.value)
+            {
+                self.error(
+                    excluded.span,
+                    format!(
+                        "phase `{label}` both selects and excludes OU `{}`",
+                        excluded.value
+                    ),
+                )
+                .hint = Some("remove it from `ous` or from `exclude.ous`".to_owned());
+            }
+        }
+        if phase.grant_to == GrantTo::Ous {
+            if !phase.accounts.is_empty() || !phase.tags.is_empty() {
+                self.error(
+                    phase.name.span,
+                    format!("phase `{label}` grants to OUs only (`grant_to = \"ous\"`) but selects accounts or tags"),
+                )
+                .hint = Some("use `grant_to = \"auto\"`, or move the accounts to another phase".to_owned());
+            }
+            if phase.has_exclusions() {
+                self.error(
+                    phase.name.span,
+                    format!("phase `{label}` grants whole OUs (`grant_to = \"ous\"`) and cannot honour exclusions"),
+                )
+                .hint = Some("use `grant_to = \"auto\"`: it grants the clean OUs and the remaining accounts one by one".to_owned());
+            }
+        }
+        Some(phase)
+    }
+}
+
+/// `"100%"` -> 100; 1 to 100.
+fn parse_percent(text: &str) -> Option<u8> {
+    let number: u8 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (1..=100).contains(&number).then_some(number)
+}
+
+/// `"24h"`, `"1h30m"`, `"90s"`, `"2d"`, `"0s"` -> seconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for character in text.chars() {
+        if character.is_ascii_digit() {
+            digits.push(character);
+            continue;
+        }
+        let unit = match character {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            _ => return None,
+        };
+        let number: u64 = digits.parse().ok()?;
+        total = total.checked_add(number.checked_mul(unit)?)?;
+        digits.clear();
+    }
+    digits.is_empty().then_some(total)
+}
+
+/// Seconds as the shortest duration text: `86400` -> `1d`, `5400` -> `1h30m`, `0` -> `0s`.
+pub fn format_duration(seconds: u64) -> String {
+    if seconds == 0 {
+        return "0s".to_owned();
+    }
+    let mut text = String::new();
+    let mut rest = seconds;
+    for (unit, suffix) in [(86_400, 'd'), (3_600, 'h'), (60, 'm'), (1, 's')] {
+        if rest >= unit {
+            text.push_str(&format!("{}{suffix}", rest / unit));
+            rest %= unit;
+        }
+    }
+    text
+}
+
+/// Parses and validates a plan file's text; `file_name` is how locations name it.
+///
+/// Every problem is reported, each with its place and, where one helps, a hint.
+pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileErrors> {
+    let source = SourceFile::new(file_name, text);
+    let mut parser = Parser {
+        source: &source,
+        diagnostics: Vec::new(),
+    };
+    let (document, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        for error in syntax_errors {
+            let span = error.span().unwrap_or(0..0);
+            parser
+                .error(span, format!("invalid TOML: {}", error.message().trim()))
+                .hint = Some("see https://toml.io for the syntax".to_owned());
+        }
+        into_result(std::mem::take(&mut parser.diagnostics))?;
+    }
+    let document_span = document.span();
+    let mut root = document.into_inner();
+    parser.drop_unknown_keys(&mut root, TOP_KEYS, "the plan");
+
+    let mut version_ok = false;
+    if let Some(value) = root.get("version").cloned() {
+        let span = value.span();
+        if let Some(version) = parser.deserialize::<i64>(value, "`version`") {
+            if version == i64::from(PLAN_VERSION) {
+                version_ok = true;
+            } else {
+                parser
+                    .error(span, format!("unsupported plan version `{version}`"))
+                    .hint = Some(format!("this entitle reads `version = {PLAN_VERSION}`"));
+            }
+        }
+    } else {
+        parser
+            .error(
+                document_span.start..document_span.start,
+                "the plan has no `version`",
+            )
+            .hint = Some(format!("start the file with `version = {PLAN_VERSION}`"));
+    }
+    let _ = version_ok;
+
+    let name = match root.get("name").cloned() {
+        Some(value) => match parser.deserialize::<Spanned<String>>(value, "`name`") {
+            Some(name) => {
+                parser.check_name(&name, "rollout name");
+                Some(name.into_inner())
+            }
+            None => None,
+        },
+        None => {
+            parser
+                .error(document_span.start..document_span.start, "the plan has no `name`")
+                .hint = Some("add `name = \"claude-sonnet-4-5\"`: the rollout's identity in grant names, tags and client tokens".to_owned());
+            None
+        }
+    };
+
+    let entitlement = match root.get("entitlement").cloned() {
+        Some(mut value) => {
+            if let DeValue::Table(table) = value.get_mut() {
+                parser.drop_unknown_keys(table, ENTITLEMENT_KEYS, "`[entitlement]`");
+            }
+            parser.entitlement(value)
+        }
+        None => {
+            parser
+                .error(
+                    document_span.start..document_span.start,
+                    "the plan has no `[entitlement]`",
+                )
+                .hint = Some("add `[entitlement]` with `product = \"prod-...\"`".to_owned());
+            None
+        }
+    };
+
+    let mut phases = Vec::new();
+    match root.get("phase").cloned() {
+        Some(value) => {
+            let span = value.span();
+            match value.into_inner() {
+                DeValue::Array(items) => {
+                    if items.is_empty() {
+                        parser.error(span, "the plan has no phases").hint =
+                            Some("add at least one `[[phase]]` table".to_owned());
+                    }
+                    for (index, mut item) in items.into_iter().enumerate() {
+                        if let DeValue::Table(table) = item.get_mut() {
+                            let context = format!("phase #{}", index + 1);
+                            parser.drop_unknown_nested(
+                                table,
+                                "exclude",
+                                EXCLUDE_KEYS,
+                                &format!("`exclude` of {context}"),
+                            );
+                            parser.drop_unknown_nested(
+                                table,
+                                "gate",
+                                GATE_KEYS,
+                                &format!("`gate` of {context}"),
+                            );
+                            parser.drop_unknown_keys(table, PHASE_KEYS, &context);
+                        }
+                        if let Some(phase) = parser.phase(item, index) {
+                            phases.push(phase);
+                        }
+                    }
+                }
+                _ => {
+                    parser
+                        .error(span, "`phase` must be an array of tables")
+                        .hint = Some("write each phase as a `[[phase]]` table".to_owned());
+                }
+            }
+        }
+        None => {
+            let end = text.len();
+            parser.error(end..end, "the plan has no phases").hint = Some(
+                "add at least one `[[phase]]` table with a `name` and what it selects".to_owned(),
+            );
+        }
+    }
+    let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+    for phase in &phases {
+        if let Some(first) = seen.get(&phase.name.value) {
+            let (line, _) = source.line_column(first.start);
+            parser
+                .error(
+                    phase.name.span,
+                    format!("duplicate phase name `{}`", phase.name.value),
+                )
+                .hint = Some(format!(
+                "the first phase of that name is on line {line}; phase names must be unique"
+            ));
+        } else {
+            seen.insert(phase.name.value.clone(), phase.name.span);
+        }
+    }
+    let diagnostics = std::mem::take(&mut parser.diagnostics);
+    into_result(diagnostics)?;
+    match (name, entitlement) {
+        (Some(name), Some(entitlement)) => Ok(RolloutPlan {
+            name,
+            entitlement,
+            phases,
+            sha256: sha256_hex(text.as_bytes()),
+            source,
+        }),
+        // Unreachable in practice: a missing part always leaves a diagnostic.
+        _ => Err(PlanFileErrors {
+            diagnostics: vec![Diagnostic {
+                message: "the plan is incomplete".to_owned(),
+                location: None,
+                hint: None,
+            }],
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"version = 1
+name = "claude-sonnet-4-5"
+
+[entitlement]
+product = "prod-mxcfnwvpd6kb4"
+operations = ["CheckoutLicense", "CheckInLicense"]
+
+[[phase]]
+name = "pilot"
+accounts = ["111111111111"]
+gate = { min_active = "100%", bake = "24h" }
+
+[[phase]]
+name = "ml"
+ous = ["Workloads/ML", "ou-ab12-cccccccc"]
+tags = { bedrock = "approved" }
+exclude = { accounts = ["333333333333"], ous = ["Workloads/ML/Sandbox"] }
+grant_to = "auto"
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        parse_plan(text, "plans/x.toml")
+            .unwrap_err()
+            .diagnostics
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_plan_parses() {
+        let plan = parse_plan(GOOD, "plans/x.toml").unwrap();
+        assert_eq!(plan.name, "claude-sonnet-4-5");
+        assert_eq!(plan.phases.len(), 2);
+        assert_eq!(
+            plan.phases[0].gate,
+            Some(Gate {
+                min_active_percent: 100,
+                bake_seconds: 86_400
+            })
+        );
+        assert_eq!(plan.phases[1].ous.len(), 2);
+        assert_eq!(plan.phases[1].tags[0].0.value, "bedrock");
+        let (line, column) = plan.source.line_column(plan.phases[1].tags[0].0.span.start);
+        assert_eq!((line, column), (16, 10));
+        assert_eq!(plan.entitlement.activation, Activation::Grantor);
+    }
+
+    #[test]
+    fn unknown_keys_are_all_reported_with_suggestions() {
+        let text = GOOD
+            .replace(
+                "accounts = [\"111111111111\"]",
+                "acounts = [\"111111111111\"]\norganisation = true",
+            )
+            .replace("bake = ", "bak = ");
+        let found = errors(&text);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert!(found.iter().any(|e| e.starts_with(
+            "error: unknown key `acounts` in phase #1, did you mean `accounts`?\n  --> plans/x.toml:10:1"
+        )), "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .any(|e| e.contains("`organisation`") && e.contains("`organization`"))
+        );
+        assert!(
+            found.iter().any(
+                |e| e.contains("unknown key `bak` in `gate` of phase #1, did you mean `bake`?")
+            )
+        );
+        // With its only selector misspelt, the phase selects nothing: said too.
+        assert!(
+            found
+                .iter()
+                .any(|e| e.contains("phase `pilot` selects no account"))
+        );
+    }
+
+    #[test]
+    fn durations_and_percentages() {
+        assert_eq!(parse_duration("1h30m"), Some(5_400));
+        assert_eq!(parse_duration("2d"), Some(172_800));
+        assert_eq!(parse_duration("0s"), Some(0));
+        assert_eq!(parse_duration("24"), None);
+        assert_eq!(parse_duration("1w"), None);
+        assert_eq!(format_duration(5_400), "1h30m");
+        assert_eq!(parse_percent("50%"), Some(50));
+        assert_eq!(parse_percent("0%"), None);
+        assert_eq!(parse_percent("150%"), None);
+    }
+}

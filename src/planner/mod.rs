@@ -1,0 +1,15 @@
+//! Pure decisions: which accounts each phase targets, which principals grant them, what must
+//! change against the observed grants, and the saved-plan format. No I/O, no clock, no SDK.
+
+pub mod cover;
+pub mod diff;
+pub mod saved;
+pub mod targets;
+
+pub use cover::{CoverGrant, cover};
+pub use diff::{
+    Action, Change, GateFacts, GrantState, MAX_GRANTS_PER_LICENSE, Observed, PhasePlan, Plan,
+    PlanError, PlanOptions, Summary, UnixSeconds, UnownedGrant, plan,
+};
+pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedPlan, StalePlan, fingerprint};
+pub use targets::{ResolvedPhase, SkipReason, SkippedAccount, resolve_targets};

@@ -1,0 +1,398 @@
+//! Which accounts each phase targets: the union of its selectors minus its exclusions, checked
+//! against the organisation (unknown accounts, OUs and tag keys are errors with near misses).
+//!
+//! Only ACTIVE accounts are granted; the others, and the management account (which holds the
+//! license itself), are reported as skipped with the reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::plan::{
+    Diagnostic, GrantTo, Located, OuRef, Phase, PlanFileErrors, into_result, nearest,
+};
+use crate::model::{AccountId, AccountState, OrgTree, OuId, ParentId, RolloutPlan};
+
+/// Why a selected account gets no grant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "state", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The management account owns the subscription: it is the grantor, never a grantee.
+    Management,
+    /// The account is not ACTIVE (suspended, closing, closed, pending activation).
+    Inactive(AccountState),
+}
+
+impl SkipReason {
+    /// Why, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Management => {
+                "the management account holds the license itself and is never a grantee".to_owned()
+            }
+            Self::Inactive(state) => format!("the account is `{state}`, not ACTIVE"),
+        }
+    }
+}
+
+/// A selected account that is not granted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SkippedAccount {
+    /// The account.
+    pub account: AccountId,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// One phase resolved against the organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPhase {
+    /// The phase's position in the plan.
+    pub index: usize,
+    /// The phase name.
+    pub name: String,
+    /// ACTIVE, non-management accounts selected and not excluded: exactly who must be granted.
+    pub targeted: BTreeSet<AccountId>,
+    /// Selected accounts that are not granted, and why.
+    pub skipped: Vec<SkippedAccount>,
+    /// Whether the whole organisation is selected.
+    pub organization: bool,
+    /// The OUs selected structurally (by path or id), resolved to ids.
+    pub selected_ous: BTreeSet<OuId>,
+    /// The OUs excluded, resolved to ids.
+    pub excluded_ous: BTreeSet<OuId>,
+    /// The accounts excluded.
+    pub excluded_accounts: BTreeSet<AccountId>,
+    /// How the targets become principals.
+    pub grant_to: GrantTo,
+}
+
+impl ResolvedPhase {
+    /// Whether the phase excludes anything.
+    pub fn has_exclusions(&self) -> bool {
+        !self.excluded_ous.is_empty() || !self.excluded_accounts.is_empty()
+    }
+}
+
+/// Whether `unit` is `ancestor` or nested (at any depth) inside it.
+pub fn is_within(tree: &OrgTree, unit: &OuId, ancestor: &OuId) -> bool {
+    let mut current = Some(unit.clone());
+    while let Some(id) = current {
+        if id == *ancestor {
+            return true;
+        }
+        current = tree.unit(&id).and_then(|found| match &found.parent {
+            ParentId::Ou(parent) => Some(parent.clone()),
+            ParentId::Root(_) => None,
+        });
+    }
+    false
+}
+
+/// The OUs an account sits in, from its direct parent up to the top.
+pub fn ancestors_of_account(tree: &OrgTree, account: &AccountId) -> Vec<OuId> {
+    let mut found = Vec::new();
+    let mut parent = tree.account(account).map(|found| found.parent.clone());
+    while let Some(ParentId::Ou(id)) = parent {
+        parent = tree.unit(&id).map(|unit| unit.parent.clone());
+        found.push(id);
+    }
+    found
+}
+
+fn suggest_account(tree: &OrgTree, wanted: &AccountId) -> Option<String> {
+    tree.accounts()
+        .map(|account| {
+            (
+                strsim::levenshtein(wanted.as_str(), account.id.as_str()),
+                account,
+            )
+        })
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, account)| (*distance, account.id.clone()))
+        .map(|(_, account)| format!("did you mean `{}` ({})?", account.id, account.name))
+}
+
+fn suggest_path(tree: &OrgTree, wanted: &str) -> Option<String> {
+    let last = wanted.rsplit('/').next().unwrap_or(wanted).to_lowercase();
+    let same_name: Vec<&str> = tree
+        .all_paths()
+        .filter(|path| path.rsplit('/').next().unwrap_or(path).to_lowercase() == last)
+        .collect();
+    if !same_name.is_empty() {
+        let list: Vec<String> = same_name.iter().map(|path| format!("`{path}`")).collect();
+        return Some(format!(
+            "did you mean {}? (paths start at the root)",
+            list.join(" or ")
+        ));
+    }
+    nearest(wanted, tree.all_paths()).map(|near| format!("did you mean `{near}`?"))
+}
+
+fn resolve_ou(
+    tree: &OrgTree,
+    rollout: &RolloutPlan,
+    reference: &Located<OuRef>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<OuId> {
+    let source = &rollout.source;
+    match &reference.value {
+        OuRef::Id(id) => {
+            if tree.unit(id).is_some() {
+                Some(id.clone())
+            } else {
+                let hint = nearest(id.as_str(), tree.units().map(|unit| unit.id.as_str()))
+                    .map(|near| format!("did you mean `{near}`?"));
+                diagnostics.push(
+                    Diagnostic::at(
+                        source,
+                        reference.span,
+                        format!("OU `{id}` is not in the organisation"),
+                    )
+                    .maybe_hint(hint),
+                );
+                None
+            }
+        }
+        OuRef::Path(path) => match tree.unit_by_path(path) {
+            Some(unit) => Some(unit.id.clone()),
+            None => {
+                diagnostics.push(
+                    Diagnostic::at(source, reference.span, format!("unknown OU path `{path}`"))
+                        .maybe_hint(suggest_path(tree, path)),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn resolve_phase(
+    tree: &OrgTree,
+    rollout: &RolloutPlan,
+    index: usize,
+    phase: &Phase,
+    tag_keys: &BTreeSet<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> ResolvedPhase {
+    let source = &rollout.source;
+    let label = &phase.name.value;
+    let mut selected: BTreeSet<AccountId> = BTreeSet::new();
+    let mut selected_ous = BTreeSet::new();
+    if phase.organization {
+        selected.extend(tree.accounts().map(|account| account.id.clone()));
+    }
+    for account in &phase.accounts {
+        if tree.account(&account.value).is_some() {
+            selected.insert(account.value.clone());
+        } else {
+            diagnostics.push(
+                Diagnostic::at(
+                    source,
+                    account.span,
+                    format!("account `{}` is not in the organisation", account.value),
+                )
+                .maybe_hint(suggest_account(tree, &account.value)),
+            );
+        }
+    }
+    for reference in &phase.ous {
+        if let Some(id) = resolve_ou(tree, rollout, reference, diagnostics) {
+            selected.extend(
+                tree.accounts_under(&ParentId::Ou(id.clone()))
+                    .into_iter()
+                    .map(|account| account.id.clone()),
+            );
+            selected_ous.insert(id);
+        }
+    }
+    let mut tags_ok = true;
+    for (key, _) in &phase.tags {
+        if !tag_keys.contains(key.value.as_str()) {
+            tags_ok = false;
+            let hint = match nearest(&key.value, tag_keys.iter().copied()) {
+                Some(near) => Some(format!("did you mean `{near}`?")),
+                None if tag_keys.is_empty() => Some(
+                    "no account has tags: was the organisation discovered with tags?".to_owned(),
+                ),
+                None => None,
+            };
+            diagnostics.push(
+                Diagnostic::at(
+                    source,
+                    key.span,
+                    format!("no account has the tag key `{}`", key.value),
+                )
+                .maybe_hint(hint),
+            );
+        }
+    }
+    if tags_ok && !phase.tags.is_empty() {
+        selected.extend(
+            tree.accounts()
+                .filter(|account| {
+                    phase
+                        .tags
+                        .iter()
+                        .all(|(key, value)| account.tags.get(&key.value) == Some(&value.value))
+                })
+                .map(|account| account.id.clone()),
+        );
+    }
+
+    // Exclusions must remove something the phase selects: one that removes nothing is a mistake
+    // (a typo, or a phase that changed), and one equal to a selector contradicts itself.
+    let mut excluded_accounts = BTreeSet::new();
+    for account in &phase.exclude_accounts {
+        if tree.account(&account.value).is_none() {
+            diagnostics.push(
+                Diagnostic::at(
+                    source,
+                    account.span,
+                    format!(
+                        "excluded account `{}` is not in the organisation",
+                        account.value
+                    ),
+                )
+                .maybe_hint(suggest_account(tree, &account.value)),
+            );
+        } else if !selected.contains(&account.value) {
+            diagnostics.push(
+                Diagnostic::at(
+                    source,
+                    account.span,
+                    format!(
+                        "exclusion of account `{}` removes nothing: phase `{label}` does not select it",
+                        account.value
+                    ),
+                )
+                .hint("remove the exclusion, or select what contains the account"),
+            );
+        } else {
+            excluded_accounts.insert(account.value.clone());
+        }
+    }
+    let mut excluded_ous = BTreeSet::new();
+    for reference in &phase.exclude_ous {
+        let Some(id) = resolve_ou(tree, rollout, reference, diagnostics) else {
+            continue;
+        };
+        let path = tree.path_of(&id).unwrap_or(id.as_str()).to_owned();
+        if selected_ous.contains(&id) {
+            diagnostics.push(
+                Diagnostic::at(
+                    source,
+                    reference.span,
+                    format!("phase `{label}` both selects and excludes OU `{path}`"),
+                )
+                .hint("remove it from `ous` or from `exclude.ous`"),
+            );
+            continue;
+        }
+        let inside_selection = phase.organization
+            || selected_ous
+                .iter()
+                .any(|selected| is_within(tree, &id, selected))
+            || tree
+                .accounts_under(&ParentId::Ou(id.clone()))
+                .iter()
+                .any(|account| selected.contains(&account.id));
+        if inside_selection {
+            excluded_ous.insert(id);
+        } else {
+            diagnostics.push(
+                Diagnostic::at(
+                    source,
+                    reference.span,
+                    format!("exclusion of OU `{path}` removes nothing: phase `{label}` selects nothing in it"),
+                )
+                .hint("remove the exclusion, or select an OU that contains it"),
+            );
+        }
+    }
+    for id in &excluded_ous {
+        for account in tree.accounts_under(&ParentId::Ou(id.clone())) {
+            selected.remove(&account.id);
+        }
+    }
+    for id in &excluded_accounts {
+        selected.remove(id);
+    }
+
+    let mut targeted = BTreeSet::new();
+    let mut skipped = Vec::new();
+    for id in selected {
+        let Some(account) = tree.account(&id) else {
+            continue;
+        };
+        if tree.is_management(&id) {
+            skipped.push(SkippedAccount {
+                account: id,
+                reason: SkipReason::Management,
+            });
+        } else if account.state != AccountState::Active {
+            skipped.push(SkippedAccount {
+                account: id,
+                reason: SkipReason::Inactive(account.state.clone()),
+            });
+        } else {
+            targeted.insert(id);
+        }
+    }
+    ResolvedPhase {
+        index,
+        name: label.clone(),
+        targeted,
+        skipped,
+        organization: phase.organization,
+        selected_ous,
+        excluded_ous,
+        excluded_accounts,
+        grant_to: phase.grant_to,
+    }
+}
+
+/// Resolves every phase of the plan against the organisation, reporting every unknown account,
+/// OU and tag key (with near misses) and every exclusion that removes nothing.
+pub fn resolve_targets(
+    rollout: &RolloutPlan,
+    tree: &OrgTree,
+) -> Result<Vec<ResolvedPhase>, PlanFileErrors> {
+    let tag_keys: BTreeSet<&str> = tree
+        .accounts()
+        .flat_map(|account| account.tags.keys().map(String::as_str))
+        .collect();
+    let mut diagnostics = Vec::new();
+    let phases: Vec<ResolvedPhase> = rollout
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(index, phase)| {
+            resolve_phase(tree, rollout, index, phase, &tag_keys, &mut diagnostics)
+        })
+        .collect();
+    into_result(diagnostics)?;
+    Ok(phases)
+}
+
+/// For display: each account's name and OU path.
+pub fn account_label(tree: &OrgTree, id: &AccountId) -> (String, String) {
+    match tree.account(id) {
+        Some(account) => (
+            account.name.clone(),
+            tree.parent_path(&account.parent).to_owned(),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// Accounts per OU subtree, counted once: used by the cover and by rendering.
+pub fn subtree_account_counts(tree: &OrgTree) -> BTreeMap<OuId, usize> {
+    let mut counts: BTreeMap<OuId, usize> = BTreeMap::new();
+    for account in tree.accounts() {
+        for ancestor in ancestors_of_account(tree, &account.id) {
+            *counts.entry(ancestor).or_default() += 1;
+        }
+    }
+    counts
+}
