@@ -459,6 +459,26 @@ mod tests {
     }
 
     #[test]
+    fn principals_are_read_back_from_their_arns() {
+        let org = "arn:aws:organizations::100000000001:organization/o-abc123";
+        let ou = "arn:aws:organizations::100000000001:ou/o-abc123/ou-ab12-cd34ef56";
+        assert!(matches!(
+            Principal::from_arn(org),
+            Some(Principal::Organization { .. })
+        ));
+        let Some(Principal::Ou { id, arn }) = Principal::from_arn(ou) else {
+            panic!("an OU principal");
+        };
+        assert_eq!((id.as_str(), arn.as_str()), ("ou-ab12-cd34ef56", ou));
+        let account = Principal::from_arn("arn:aws:iam::111111111111:root").unwrap();
+        assert_eq!(account.arn(), "arn:aws:iam::111111111111:root");
+        assert_eq!(
+            Principal::from_arn("arn:aws:iam::111111111111:user/x"),
+            None
+        );
+    }
+
+    #[test]
     fn statuses_keep_unknown_values() {
         assert_eq!(GrantStatus::from_aws("ACTIVE"), GrantStatus::Active);
         assert_eq!(GrantStatus::from_aws("NEW").as_str(), "NEW");
