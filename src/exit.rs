@@ -6,6 +6,8 @@ use crate::aws::organizations::DiscoverError;
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::commands::NotBuiltYet;
 use crate::model::FeatureSet;
+use crate::planner::PlanError;
+use crate::planner::entitlement::EntitlementError;
 
 /// How a command that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,12 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
             // `Aws` is transparent: the AwsError itself does not appear in the chain.
             Some(DiscoverError::Aws(aws)) => return aws_hint(aws),
             _ => {}
+        }
+        if let Some(error) = cause.downcast_ref::<PlanError>() {
+            return error.hint();
+        }
+        if let Some(error) = cause.downcast_ref::<EntitlementError>() {
+            return error.hint();
         }
         if let Some(aws) = cause.downcast_ref::<AwsError>() {
             return aws_hint(aws);

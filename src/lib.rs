@@ -6,8 +6,8 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod model;
-pub mod sandbox;
 pub mod planner;
+pub mod sandbox;
 pub mod ui;
 
 use std::process::ExitCode;
@@ -34,6 +34,7 @@ pub fn main_with(cli: cli::Cli) -> ExitCode {
     let result = runtime.block_on(commands::run(cli));
     if let Err(error) = &result
         && !exit::is_broken_pipe(error)
+        && !error.is::<commands::Reported>()
     {
         let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
         ui::error(

@@ -1,5 +1,6 @@
 //! The emulator from the command line: `--sandbox` for one command, `entitle sandbox serve` as a
 //! server that other SDKs (boto3) use, and the admin actions on a state file or a running server.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The same organisation, discovered from moto (an independent implementation of Organizations)
 //! and from entitle's own emulator, must come out the same.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

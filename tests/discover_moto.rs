@@ -1,5 +1,6 @@
 //! Discovery against moto's Organizations server: an independent implementation of the API,
 //! driven through the real SDK, with organisations built through the SDK first.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

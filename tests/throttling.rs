@@ -1,6 +1,7 @@
 //! Throttling over the wire: discovery rides out Organizations' TooManyRequestsException, and
 //! License Manager's RateLimitExceededException (which the SDK alone does not retry) is retried
 //! because `aws/config.rs` teaches the client that it is throttling.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod error;
+pub mod license_manager;
+pub mod marketplace;
 pub mod organizations;
 
 pub use config::{AwsClients, AwsSettings};

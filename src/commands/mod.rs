@@ -3,6 +3,7 @@
 mod completions;
 mod discover;
 mod placeholders;
+mod plan;
 mod sandbox;
 
 use crate::aws::{AwsClients, AwsSettings};
@@ -19,6 +20,11 @@ pub struct NotBuiltYet {
     /// Where its work is tracked.
     pub issue: &'static str,
 }
+
+/// An error already reported in full (plan-file diagnostics): exit 1 without another message.
+#[derive(Debug, thiserror::Error)]
+#[error("the problems above stop the command")]
+pub struct Reported;
 
 /// What every command gets: how to print, and how to reach AWS.
 #[derive(Debug)]
@@ -73,7 +79,7 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Discover(args) => discover::run(context, &args).await,
         Command::Completions(args) => completions::run(&args),
         Command::Sandbox(command) => sandbox::run(context, &command).await,
-        Command::Plan(_) => placeholders::not_built("plan", "issue #4 (plan)"),
+        Command::Plan(args) => plan::run(context, &args).await,
         Command::Apply(_) => {
             placeholders::not_built("apply", "issue #5 (apply, activate and status)")
         }

@@ -1,5 +1,6 @@
 //! Pure data: identifiers, the organisation tree, the rollout plan file and grants. No I/O here.
 
+pub mod agreement;
 pub mod grant;
 pub mod ids;
 pub mod org;

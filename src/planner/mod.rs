@@ -3,6 +3,7 @@
 
 pub mod cover;
 pub mod diff;
+pub mod entitlement;
 pub mod saved;
 pub mod targets;
 

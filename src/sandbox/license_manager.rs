@@ -15,7 +15,7 @@ use super::state::{
 };
 
 /// The operations this module answers.
-pub(crate) const OPERATIONS: [&str; 12] = [
+pub(crate) const OPERATIONS: [&str; 13] = [
     "ListReceivedLicenses",
     "GetLicense",
     "CreateGrant",
@@ -28,6 +28,7 @@ pub(crate) const OPERATIONS: [&str; 12] = [
     "ListReceivedGrants",
     "ListReceivedGrantsForOrganization",
     "GetServiceSettings",
+    "ListTagsForResource",
 ];
 
 const GRANT_STATUSES: [&str; 9] = [
@@ -67,6 +68,7 @@ pub(crate) fn handle(state: &mut State, call: &Call<'_>) -> ApiResult {
             Ok(json!({"Grant": grant_json(grant)}))
         }
         "DeleteGrant" => delete_grant(state, call),
+        "ListTagsForResource" => list_tags_for_resource(state, call),
         "AcceptGrant" => respond_to_grant(state, call, true),
         "RejectGrant" => respond_to_grant(state, call, false),
         "ListDistributedGrants" => {
@@ -392,6 +394,27 @@ fn list_received_licenses(state: &mut State, call: &Call<'_>) -> ApiResult {
         out["NextToken"] = json!(next);
     }
     Ok(out)
+}
+
+/// Tags of a grant (set by CreateGrant) or a license (none in the emulator), for the grantor.
+fn list_tags_for_resource(state: &mut State, call: &Call<'_>) -> ApiResult {
+    let arn = call.required("ResourceArn")?;
+    let tags = if let Some(grant) = state
+        .grants
+        .get(arn)
+        .filter(|grant| grant.grantor_account_id == call.caller)
+    {
+        grant.tags.clone()
+    } else if state.licenses.contains_key(arn) {
+        BTreeMap::new()
+    } else {
+        return Err(invalid_parameter(format!("Resource `{arn}` is not found")));
+    };
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|(key, value)| json!({"Key": key, "Value": value}))
+        .collect();
+    Ok(json!({"Tags": tags}))
 }
 
 fn get_license(state: &mut State, call: &Call<'_>) -> ApiResult {

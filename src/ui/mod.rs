@@ -89,6 +89,11 @@ impl Printer {
         }
     }
 
+    /// Plan-file problems on stderr, each with its location and hint (even under `-q`).
+    pub fn diagnostics(&self, errors: &crate::model::plan::PlanFileErrors) {
+        let _ = plan::render_diagnostics(errors, &self.err_style, &mut io::stderr().lock());
+    }
+
     /// A note on stderr, shown with `-v`.
     pub fn info(&self, message: &str) {
         if self.chatty && self.verbose > 0 {

@@ -1,0 +1,61 @@
+//! Marketplace Agreement reads: an agreement's status, product and the licenses it entitles.
+
+use super::config::AwsClients;
+use super::error::AwsError;
+use crate::model::agreement::AgreementInfo;
+
+const SERVICE: &str = "aws-marketplace";
+
+/// Reads one agreement and its entitlements.
+pub async fn agreement(
+    clients: &AwsClients,
+    agreement_id: &str,
+) -> Result<AgreementInfo, AwsError> {
+    let described = clients
+        .marketplace
+        .describe_agreement()
+        .agreement_id(agreement_id)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(SERVICE, "DescribeAgreement", error))?;
+    let products = described
+        .proposal_summary()
+        .map(|summary| {
+            summary
+                .resources()
+                .iter()
+                .filter_map(|resource| resource.id().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut license_arns = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = clients
+            .marketplace
+            .get_agreement_entitlements()
+            .agreement_id(agreement_id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(SERVICE, "GetAgreementEntitlements", error))?;
+        license_arns.extend(
+            page.agreement_entitlements()
+                .iter()
+                .filter_map(|entitlement| entitlement.license_arn().map(str::to_owned)),
+        );
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    Ok(AgreementInfo {
+        id: agreement_id.to_owned(),
+        status: described
+            .status()
+            .map(|status| status.as_str().to_owned())
+            .unwrap_or_default(),
+        products,
+        license_arns,
+    })
+}

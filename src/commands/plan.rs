@@ -1,0 +1,125 @@
+//! `entitle plan`: read the rollout plan, look at the organisation and the license's grants, and
+//! show (or save) what `apply` would change.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::{Context, Reported};
+use crate::aws::organizations::{DiscoverOptions, Discovery, discover};
+use crate::aws::{AwsClients, license_manager, marketplace};
+use crate::cli::PlanArgs;
+use crate::exit::Outcome;
+use crate::model::plan::{EntitlementSelector, RolloutPlan, parse_plan};
+use crate::planner::entitlement::choose_license;
+use crate::planner::{GateFacts, Observed, PlanError, PlanOptions, SavedPlan, fingerprint};
+use crate::ui::progress::DiscoverSpinner;
+use crate::ui::{self, plan::PlanDocument};
+
+/// Plans and prints; exit code 3 with `--detailed-exitcode` when changes are pending.
+pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> {
+    let rollout = read_plan(context, &args.plan)?;
+    let clients = context.clients().await;
+    let (discovery, observed) = observe(context, &clients, &rollout).await?;
+    let options = PlanOptions {
+        phase: args.phase.clone(),
+        now: unix_now(),
+        gate_facts: GateFacts::default(),
+    };
+    let plan = match crate::planner::plan(&rollout, &discovery.tree, &observed, &options) {
+        Ok(plan) => plan,
+        Err(PlanError::PlanFile(errors)) => {
+            context.printer.diagnostics(&errors);
+            return Err(Reported.into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(
+            plan.clone(),
+            &args.plan.display().to_string(),
+            &rollout.sha256,
+            fingerprint(&discovery.tree, &observed),
+        );
+        let text = serde_json::to_string_pretty(&saved)?;
+        std::fs::write(out, text + "\n")
+            .with_context(|| format!("could not write the saved plan `{}`", out.display()))?;
+        context
+            .printer
+            .info(&format!("saved the plan to `{}`", out.display()));
+    }
+    let printer = &context.printer;
+    printer.result(&PlanDocument::new(&plan), |out| {
+        ui::plan::render_human(&plan, &printer.style, out)
+    })?;
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Outcome::ChangesPending
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Reads and checks a plan file; its problems are printed, all at once, as diagnostics.
+pub fn read_plan(context: &Context, path: &Path) -> anyhow::Result<RolloutPlan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the plan file `{}`", path.display()))?;
+    parse_plan(&text, &path.display().to_string()).map_err(|errors| {
+        context.printer.diagnostics(&errors);
+        Reported.into()
+    })
+}
+
+/// Looks at the world a plan is made against: the organisation (tags only when the plan selects
+/// by tag), the license the entitlement means, its distributed grants and received grants.
+pub async fn observe(
+    context: &Context,
+    clients: &AwsClients,
+    rollout: &RolloutPlan,
+) -> anyhow::Result<(Discovery, Observed)> {
+    let needs_tags = rollout.phases.iter().any(|phase| !phase.tags.is_empty());
+    let spinner = DiscoverSpinner::new(context.printer.progress);
+    let discovery = discover(
+        clients,
+        &DiscoverOptions {
+            tags: needs_tags,
+            ..DiscoverOptions::default()
+        },
+        &spinner,
+    )
+    .await
+    .context("could not discover the organisation")?;
+    spinner.finish();
+    let licenses = license_manager::marketplace_licenses(clients)
+        .await
+        .context("could not list the Marketplace licenses")?;
+    let agreement = match &rollout.entitlement.selector {
+        EntitlementSelector::Agreement(id) => Some(
+            marketplace::agreement(clients, id)
+                .await
+                .with_context(|| format!("could not read agreement `{id}`"))?,
+        ),
+        _ => None,
+    };
+    let license = choose_license(&rollout.entitlement.selector, &licenses, agreement.as_ref())?;
+    let grants = license_manager::distributed_grants(clients, &license.arn, 8)
+        .await
+        .context("could not list the license's grants")?;
+    let received = license_manager::received_grants(clients, &license.arn)
+        .await
+        .context("could not list the accounts' received grants")?;
+    Ok((
+        discovery,
+        Observed {
+            license,
+            grants,
+            received,
+        },
+    ))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,193 @@
+//! Which received license a plan's `[entitlement]` means: by product, license ARN or agreement.
+
+use crate::model::agreement::AgreementInfo;
+use crate::model::grant::{LicenseInfo, LicenseStatus};
+use crate::model::plan::EntitlementSelector;
+
+/// Why the entitlement names no usable license.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntitlementError {
+    /// No received Marketplace license has this product id.
+    #[error("no Marketplace license for product `{product}` was received by this account")]
+    NoLicenseForProduct {
+        /// The product id of the plan.
+        product: String,
+        /// The products that do have a license.
+        available: Vec<String>,
+    },
+    /// The license ARN is not among the received Marketplace licenses.
+    #[error("license `{arn}` is not among the Marketplace licenses this account received")]
+    UnknownLicense {
+        /// The ARN of the plan.
+        arn: String,
+    },
+    /// The agreement has ended.
+    #[error("agreement `{id}` is `{status}`, not ACTIVE")]
+    AgreementNotActive {
+        /// The agreement id.
+        id: String,
+        /// Its status.
+        status: String,
+    },
+    /// Neither the agreement's entitlements nor its products lead to a received license.
+    #[error("agreement `{id}` leads to no license this account received")]
+    AgreementWithoutLicense {
+        /// The agreement id.
+        id: String,
+    },
+}
+
+impl EntitlementError {
+    /// What a person can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoLicenseForProduct { available, .. } if available.is_empty() => Some(
+                "subscribe to the product in AWS Marketplace from the management account first; no Marketplace license is \
+                 here at all"
+                    .to_owned(),
+            ),
+            Self::NoLicenseForProduct { available, .. } => {
+                Some(format!("licenses exist for: {}", available.join(", ")))
+            }
+            Self::UnknownLicense { .. } => {
+                Some("use `product = \"prod-...\"` to let entitle find the license".to_owned())
+            }
+            Self::AgreementNotActive { .. } => {
+                Some("`entitle cleanup --agreement ID` deletes the grants an ended agreement left behind".to_owned())
+            }
+            Self::AgreementWithoutLicense { .. } => None,
+        }
+    }
+}
+
+/// Picks the license the entitlement means among the received Marketplace licenses. For a
+/// product with several licenses (an old cancelled subscription and a new one), the AVAILABLE
+/// one wins; the planner refuses a license that is not AVAILABLE, with its own message.
+pub fn choose_license(
+    selector: &EntitlementSelector,
+    licenses: &[LicenseInfo],
+    agreement: Option<&AgreementInfo>,
+) -> Result<LicenseInfo, EntitlementError> {
+    let best_of = |matching: Vec<&LicenseInfo>| {
+        matching
+            .iter()
+            .find(|license| license.status == LicenseStatus::Available)
+            .or(matching.first())
+            .map(|license| (*license).clone())
+    };
+    match selector {
+        EntitlementSelector::Product(product) => best_of(
+            licenses
+                .iter()
+                .filter(|license| &license.product_sku == product)
+                .collect(),
+        )
+        .ok_or_else(|| {
+            let mut available: Vec<String> = licenses
+                .iter()
+                .map(|license| license.product_sku.clone())
+                .collect();
+            available.sort();
+            available.dedup();
+            EntitlementError::NoLicenseForProduct {
+                product: product.clone(),
+                available,
+            }
+        }),
+        EntitlementSelector::LicenseArn(arn) => licenses
+            .iter()
+            .find(|license| &license.arn == arn)
+            .cloned()
+            .ok_or_else(|| EntitlementError::UnknownLicense { arn: arn.clone() }),
+        EntitlementSelector::Agreement(id) => {
+            let Some(agreement) = agreement else {
+                return Err(EntitlementError::AgreementWithoutLicense { id: id.clone() });
+            };
+            if agreement.status != "ACTIVE" {
+                return Err(EntitlementError::AgreementNotActive {
+                    id: id.clone(),
+                    status: agreement.status.clone(),
+                });
+            }
+            let by_entitlement = licenses
+                .iter()
+                .filter(|license| agreement.license_arns.contains(&license.arn))
+                .collect();
+            best_of(by_entitlement)
+                // Older agreements carry no entitlements: the license's ProductSKU is the product id.
+                .or_else(|| {
+                    best_of(
+                        licenses
+                            .iter()
+                            .filter(|license| agreement.products.contains(&license.product_sku))
+                            .collect(),
+                    )
+                })
+                .ok_or_else(|| EntitlementError::AgreementWithoutLicense { id: id.clone() })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn license(arn: &str, product: &str, status: LicenseStatus) -> LicenseInfo {
+        LicenseInfo {
+            arn: arn.into(),
+            product_sku: product.into(),
+            product_name: "Claude".into(),
+            status,
+            allowed_operations: Default::default(),
+            issuer: "AWS/Marketplace".into(),
+            home_region: "us-east-1".into(),
+        }
+    }
+
+    #[test]
+    fn the_available_license_of_a_product_wins() {
+        let licenses = [
+            license("arn:old", "prod-a", LicenseStatus::from_aws("DELETED")),
+            license("arn:new", "prod-a", LicenseStatus::Available),
+        ];
+        let chosen = choose_license(
+            &EntitlementSelector::Product("prod-a".into()),
+            &licenses,
+            None,
+        )
+        .unwrap();
+        assert_eq!(chosen.arn, "arn:new");
+        let missing = choose_license(
+            &EntitlementSelector::Product("prod-b".into()),
+            &licenses,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(missing.hint().unwrap(), "licenses exist for: prod-a");
+    }
+
+    #[test]
+    fn agreements_must_be_active_and_lead_to_a_license() {
+        let licenses = [license("arn:new", "prod-a", LicenseStatus::Available)];
+        let mut agreement = AgreementInfo {
+            id: "agmt-1".into(),
+            status: "ACTIVE".into(),
+            products: vec!["prod-a".into()],
+            license_arns: vec![],
+        };
+        let selector = EntitlementSelector::Agreement("agmt-1".into());
+        assert_eq!(
+            choose_license(&selector, &licenses, Some(&agreement))
+                .unwrap()
+                .arn,
+            "arn:new"
+        );
+        agreement.status = "CANCELLED".into();
+        assert_eq!(
+            choose_license(&selector, &licenses, Some(&agreement))
+                .unwrap_err()
+                .to_string(),
+            "agreement `agmt-1` is `CANCELLED`, not ACTIVE"
+        );
+    }
+}

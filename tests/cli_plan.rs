@@ -1,0 +1,291 @@
+//! `entitle plan` through the real binary against the built-in emulator: the demo rollout, JSON,
+//! saved plans, `--detailed-exitcode`, and every kind of bad plan file reported with its location.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use entitle::sandbox::GenerateOptions;
+use entitle::sandbox::State;
+use support::{Ran, entitle, ran};
+
+fn repository(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Runs `entitle --sandbox=STATE plan ARGS...` with a fresh demo state in `directory`.
+fn plan(directory: &Path, args: &[&str]) -> Ran {
+    let state = format!("--sandbox={}", directory.join("state.json").display());
+    ran(entitle(None).arg(state).arg("plan").args(args))
+}
+
+#[test]
+fn the_demo_rollout_plans_ou_grants_where_whole_ous_are_targeted_and_account_grants_where_exclusions_cut_in()
+ {
+    let directory = tempfile::tempdir().unwrap();
+    let file = repository("plans/claude-sonnet-4-5.toml");
+    let file = file.to_str().unwrap();
+    let human = plan(directory.path(), &[file]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let out = &human.stdout;
+    assert!(
+        out.starts_with("Rollout claude-sonnet-4-5 of Claude Sonnet 4.5 (prod-mxcfnwvpd6kb4)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ account ml-pilot-a 111111111111 (Workloads/ML)"),
+        "{out}"
+    );
+    // Workloads/Web is targeted whole: one OU grant. Workloads/ML loses its Sandbox to an
+    // exclusion: its accounts are granted one by one.
+    assert!(
+        out.contains("+ OU Workloads/Web (ou-sbx0-wkldweb0, 8 accounts) (blocked)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ account ml-research 333333333333 (Workloads/ML) (blocked)"),
+        "{out}"
+    );
+    assert!(!out.contains("OU Workloads/ML "), "{out}");
+    assert!(
+        out.contains("+ organization o-sbx0demo01 (every account) (blocked)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("! 100000000405 skipped: SUSPENDED, not granted"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "Plan: 2 to create, 0 to activate, 0 to update, 0 to delete. 9 more blocked by gates.\n"
+        ),
+        "{out}"
+    );
+
+    let pending = plan(
+        directory.path(),
+        &[
+            file,
+            "--detailed-exitcode",
+            "--phase",
+            "pilot",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(pending.code, 3, "{}", pending.stderr);
+    let document: serde_json::Value = serde_json::from_str(&pending.stdout).unwrap();
+    assert_eq!(document["format_version"], 1);
+    let changes = document["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "--phase pilot plans the pilot only");
+    assert!(
+        changes
+            .iter()
+            .all(|change| change["action"] == "create" && change["reason"].as_str().is_some())
+    );
+
+    let saved = directory.path().join("saved.json");
+    let out_flag = saved.to_str().unwrap();
+    let written = plan(directory.path(), &[file, "--out", out_flag]);
+    assert_eq!(written.code, 0, "{}", written.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["plan_file"], file);
+    assert_eq!(saved["plan_file_sha256"].as_str().unwrap().len(), 64);
+    assert!(!saved["observed_fingerprint"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn a_plan_for_a_cancelled_subscription_is_refused_with_a_cleanup_hint() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("old.toml");
+    std::fs::write(
+        &file,
+        "version = 1\nname = \"old\"\n[entitlement]\nproduct = \"prod-cx7ovbu5wex7g\"\n[[phase]]\nname = \"all\"\norganization = true\n",
+    )
+    .unwrap();
+    let result = plan(directory.path(), &[file.to_str().unwrap()]);
+    assert_eq!(result.code, 1);
+    assert!(
+        result.stderr.contains("is `DELETED`, not AVAILABLE"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains("hint: a cancelled or expired agreement leaves its grants behind: `entitle cleanup --license"));
+    let unknown = ran(entitle(None)
+        .arg(format!(
+            "--sandbox={}",
+            directory.path().join("state.json").display()
+        ))
+        .args(["plan", "plans/none.toml"]));
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown
+            .stderr
+            .starts_with("error: could not read the plan file `plans/none.toml`"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+const BASE: &str = "version = 1
+name = \"demo\"
+
+[entitlement]
+product = \"prod-mxcfnwvpd6kb4\"
+
+[[phase]]
+name = \"pilot\"
+accounts = [\"111111111111\"]
+";
+
+/// (kind, plan text, what stderr must start with, where it must point)
+fn bad_plans() -> Vec<(&'static str, String, &'static str, &'static str)> {
+    vec![
+        (
+            "syntax",
+            BASE.replace("name = \"pilot\"", "name = \"pilot"),
+            "error: invalid TOML",
+            "bad.toml:8:",
+        ),
+        (
+            "unknown key",
+            BASE.replace("accounts =", "organization = true\nacounts ="),
+            "error: unknown key `acounts`",
+            "bad.toml:10:1",
+        ),
+        (
+            "wrong type",
+            BASE.replace("[\"111111111111\"]", "111111111111"),
+            "error: wrong type in phase #1",
+            "bad.toml:9:12",
+        ),
+        (
+            "no phases",
+            BASE.split("[[phase]]").next().unwrap().to_owned(),
+            "error: ",
+            "bad.toml",
+        ),
+        (
+            "duplicate phase names",
+            format!("{BASE}\n[[phase]]\nname = \"pilot\"\nous = [\"Sandbox\"]\n"),
+            "error: ",
+            "bad.toml:12:8",
+        ),
+        (
+            "unknown OU path",
+            BASE.replace("accounts = [\"111111111111\"]", "ous = [\"Workload/Web\"]"),
+            "error: ",
+            "bad.toml:9:8",
+        ),
+        (
+            "unknown account",
+            BASE.replace("111111111111", "111111111112"),
+            "error: ",
+            "bad.toml:9:13",
+        ),
+        (
+            "overlapping exclusions",
+            BASE.replace(
+                "accounts = [\"111111111111\"]",
+                "ous = [\"Sandbox\"]\nexclude = { ous = [\"Sandbox\"] }",
+            ),
+            "error: phase `pilot` both selects and excludes OU `Sandbox`",
+            "bad.toml:10:",
+        ),
+        (
+            "unknown operation",
+            BASE.replace(
+                "product = \"prod-mxcfnwvpd6kb4\"",
+                "product = \"prod-mxcfnwvpd6kb4\"\noperations = [\"CheckoutLicence\"]",
+            ),
+            "error: ",
+            "bad.toml:6:",
+        ),
+        (
+            "operation the license refuses",
+            BASE.replace(
+                "product = \"prod-mxcfnwvpd6kb4\"",
+                "product = \"prod-mxcfnwvpd6kb4\"\noperations = [\"CreateGrant\"]",
+            ),
+            "error: ",
+            "bad.toml:6:",
+        ),
+    ]
+}
+
+#[test]
+fn every_kind_of_bad_plan_gets_one_clear_error_with_its_location() {
+    let directory = tempfile::tempdir().unwrap();
+    for (kind, text, start, location) in bad_plans() {
+        let file = directory.path().join("bad.toml");
+        std::fs::write(&file, &text).unwrap();
+        let result = plan(directory.path(), &[file.to_str().unwrap()]);
+        assert_eq!(result.code, 1, "{kind}: {}", result.stderr);
+        assert_eq!(result.stdout, "", "{kind}");
+        assert!(
+            result.stderr.starts_with(start),
+            "{kind}: {}",
+            result.stderr
+        );
+        assert_eq!(
+            result.stderr.matches("error:").count(),
+            1,
+            "{kind}: one error:\n{}",
+            result.stderr
+        );
+        assert!(
+            result.stderr.contains("  --> "),
+            "{kind}: a location:\n{}",
+            result.stderr
+        );
+        assert!(
+            result.stderr.contains(location),
+            "{kind}: at {location}:\n{}",
+            result.stderr
+        );
+        assert!(
+            result.stderr.ends_with("1 problem in the plan file\n"),
+            "{kind}: {}",
+            result.stderr
+        );
+    }
+}
+
+#[test]
+fn a_plan_past_two_thousand_grants_is_refused_with_a_suggestion() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = State::generate(GenerateOptions {
+        accounts: 2100,
+        ous: 20,
+        depth: 2,
+        seed: 3,
+    });
+    state.save(&directory.path().join("state.json")).unwrap();
+    let file = directory.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        BASE.replace(
+            "accounts = [\"111111111111\"]",
+            "organization = true\ngrant_to = \"accounts\"",
+        ),
+    )
+    .unwrap();
+    let result = plan(directory.path(), &[file.to_str().unwrap()]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result.stderr.starts_with("error: the plan needs 2"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("more than the 2000 License Manager allows per license"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains("hint: "), "{}", result.stderr);
+}
