@@ -289,3 +289,70 @@ fn a_plan_past_two_thousand_grants_is_refused_with_a_suggestion() {
     );
     assert!(result.stderr.contains("hint: "), "{}", result.stderr);
 }
+
+#[test]
+fn an_agreement_leads_to_its_license_and_an_ended_one_is_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("by-agreement.toml");
+    let by_agreement = |agreement: &str| {
+        BASE.replace(
+            "product = \"prod-mxcfnwvpd6kb4\"",
+            &format!("agreement = \"{agreement}\""),
+        )
+    };
+    std::fs::write(&file, by_agreement("agmt-sbx0sonnet45active000001")).unwrap();
+    let active = plan(directory.path(), &[file.to_str().unwrap()]);
+    assert_eq!(active.code, 0, "{}", active.stderr);
+    assert!(
+        active
+            .stdout
+            .contains("license:l-0a1b2c3d4e5f4a5b8c9d0e1f2a3b4c5d"),
+        "{}",
+        active.stdout
+    );
+    assert!(
+        active.stdout.contains("+ account ml-pilot-a 111111111111"),
+        "{}",
+        active.stdout
+    );
+
+    std::fs::write(&file, by_agreement("agmt-sbx0sonnet35cancelled01")).unwrap();
+    let ended = plan(directory.path(), &[file.to_str().unwrap()]);
+    assert_eq!(ended.code, 1);
+    assert!(
+        ended.stderr.starts_with(
+            "error: agreement `agmt-sbx0sonnet35cancelled01` is `CANCELLED`, not ACTIVE\n"
+        ),
+        "{}",
+        ended.stderr
+    );
+    assert!(
+        ended
+            .stderr
+            .contains("hint: `entitle cleanup --agreement ID`"),
+        "{}",
+        ended.stderr
+    );
+}
+
+#[test]
+fn every_example_plan_plans_against_the_sandbox() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut planned = 0;
+    for entry in std::fs::read_dir(repository("plans")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "toml") {
+            continue;
+        }
+        let result = plan(directory.path(), &[path.to_str().unwrap()]);
+        assert_eq!(result.code, 0, "{}: {}", path.display(), result.stderr);
+        assert!(
+            result.stdout.contains("\nPlan: "),
+            "{}: {}",
+            path.display(),
+            result.stdout
+        );
+        planned += 1;
+    }
+    assert!(planned >= 3, "the three example plans, found {planned}");
+}

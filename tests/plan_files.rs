@@ -149,7 +149,7 @@ fn unknown_operation() {
 fn two_entitlement_selectors() {
     let error = parse_error(&BASE.replace(
         "product = \"prod-mxcfnwvpd6kb4\"",
-        "product = \"prod-mxcfnwvpd6kb4\"\nagreement = \"agr-123\"",
+        "product = \"prod-mxcfnwvpd6kb4\"\nagreement = \"agmt-123\"",
     ));
     assert!(
         error.contains("the entitlement is named more than once"),

@@ -264,7 +264,7 @@ pub enum EntitlementSelector {
     Product(String),
     /// A License Manager license ARN.
     LicenseArn(String),
-    /// A Marketplace agreement id, `agr-...`: its entitlement's license.
+    /// A Marketplace agreement id, `agmt-...`: its entitlement's license.
     Agreement(String),
 }
 
@@ -641,7 +641,7 @@ impl Parser<'_> {
             ));
         }
         if let Some(agreement) = raw.agreement {
-            if !agreement.get_ref().starts_with("agr-") {
+            if !agreement.get_ref().starts_with("agmt-") {
                 self.error(
                     agreement.span(),
                     format!(
@@ -649,7 +649,7 @@ impl Parser<'_> {
                         agreement.get_ref()
                     ),
                 )
-                .hint = Some("agreement ids look like `agr-...`".to_owned());
+                .hint = Some("agreement ids look like `agmt-...`".to_owned());
             }
             selectors.push((
                 "agreement",
