@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::config::AwsClients;
 use super::error::{AwsError, AwsErrorKind};
+use super::paging::all_pages;
 use crate::model::grant::{
     DistributedGrant, GrantStatus, LicenseInfo, LicenseStatus, Operation, ReceivedGrant,
     account_of_principal_arn,
@@ -29,57 +30,51 @@ fn filter(name: &str, value: &str) -> Filter {
 /// Every license the caller received from AWS Marketplace, in any status.
 pub async fn marketplace_licenses(clients: &AwsClients) -> Result<Vec<LicenseInfo>, AwsError> {
     let operation = "ListReceivedLicenses";
-    let mut licenses = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    all_pages(|token| async move {
         let page = clients
             .license_manager
             .list_received_licenses()
             .filters(filter("IssuerName", MARKETPLACE_ISSUER))
             .max_results(PAGE_SIZE)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-        for license in page.licenses() {
-            let Some(arn) = license.license_arn() else {
-                continue;
-            };
-            let allowed_operations: BTreeSet<Operation> = license
-                .received_metadata()
-                .map(|metadata| {
-                    metadata
-                        .allowed_operations()
-                        .iter()
-                        .map(|op| Operation::from_aws(op.as_str()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            licenses.push(LicenseInfo {
-                arn: arn.to_owned(),
-                product_sku: license.product_sku().unwrap_or_default().to_owned(),
-                product_name: license.product_name().unwrap_or_default().to_owned(),
-                status: LicenseStatus::from_aws(
-                    license
-                        .status()
-                        .map(|status| status.as_str())
-                        .unwrap_or("UNKNOWN"),
-                ),
-                allowed_operations,
-                issuer: license
-                    .issuer()
-                    .and_then(|issuer| issuer.name())
-                    .unwrap_or_default()
-                    .to_owned(),
-                home_region: license.home_region().unwrap_or_default().to_owned(),
-            });
-        }
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    Ok(licenses)
+        let licenses = page.licenses().iter().filter_map(convert_license).collect();
+        Ok((licenses, page.next_token().map(str::to_owned)))
+    })
+    .await
+}
+
+fn convert_license(license: &aws_sdk_licensemanager::types::GrantedLicense) -> Option<LicenseInfo> {
+    let allowed_operations: BTreeSet<Operation> = license
+        .received_metadata()
+        .map(|metadata| {
+            metadata
+                .allowed_operations()
+                .iter()
+                .map(|op| Operation::from_aws(op.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(LicenseInfo {
+        arn: license.license_arn()?.to_owned(),
+        product_sku: license.product_sku().unwrap_or_default().to_owned(),
+        product_name: license.product_name().unwrap_or_default().to_owned(),
+        status: LicenseStatus::from_aws(
+            license
+                .status()
+                .map(|status| status.as_str())
+                .unwrap_or("UNKNOWN"),
+        ),
+        allowed_operations,
+        issuer: license
+            .issuer()
+            .and_then(|issuer| issuer.name())
+            .unwrap_or_default()
+            .to_owned(),
+        home_region: license.home_region().unwrap_or_default().to_owned(),
+    })
 }
 
 /// Every grant distributed from `license_arn`, each with its tags (one ListTagsForResource per
@@ -90,20 +85,20 @@ pub async fn distributed_grants(
     concurrency: usize,
 ) -> Result<Vec<DistributedGrant>, AwsError> {
     let operation = "ListDistributedGrants";
-    let mut grants = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let mut grants = all_pages(|token| async move {
         let page = clients
             .license_manager
             .list_distributed_grants()
             .filters(filter("LicenseArn", license_arn))
             .max_results(PAGE_SIZE)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-        for grant in page.grants() {
-            grants.push(DistributedGrant {
+        let grants = page
+            .grants()
+            .iter()
+            .map(|grant| DistributedGrant {
                 arn: grant.grant_arn().to_owned(),
                 name: grant.grant_name().to_owned(),
                 principal_arn: grant.grantee_principal_arn().to_owned(),
@@ -117,13 +112,11 @@ pub async fn distributed_grants(
                     .collect(),
                 tags: BTreeMap::new(),
                 license_arn: grant.license_arn().to_owned(),
-            });
-        }
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
+            })
+            .collect();
+        Ok((grants, page.next_token().map(str::to_owned)))
+    })
+    .await?;
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for (index, grant) in grants.iter().enumerate() {
@@ -174,33 +167,29 @@ pub async fn received_grants(
     license_arn: &str,
 ) -> Result<Vec<ReceivedGrant>, AwsError> {
     let operation = "ListReceivedGrantsForOrganization";
-    let mut grants = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    all_pages(|token| async move {
         let page = clients
             .license_manager
             .list_received_grants_for_organization()
             .license_arn(license_arn)
             .max_results(PAGE_SIZE)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-        for grant in page.grants() {
-            let Some(account) = account_of_principal_arn(grant.grantee_principal_arn()) else {
-                continue;
-            };
-            grants.push(ReceivedGrant {
-                account,
-                grant_arn: grant.grant_arn().to_owned(),
-                parent_arn: grant.parent_arn().to_owned(),
-                status: GrantStatus::from_aws(grant.grant_status().as_str()),
-            });
-        }
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
-    Ok(grants)
+        let grants = page
+            .grants()
+            .iter()
+            .filter_map(|grant| {
+                Some(ReceivedGrant {
+                    account: account_of_principal_arn(grant.grantee_principal_arn())?,
+                    grant_arn: grant.grant_arn().to_owned(),
+                    parent_arn: grant.parent_arn().to_owned(),
+                    status: GrantStatus::from_aws(grant.grant_status().as_str()),
+                })
+            })
+            .collect();
+        Ok((grants, page.next_token().map(str::to_owned)))
+    })
+    .await
 }

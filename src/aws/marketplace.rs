@@ -2,6 +2,7 @@
 
 use super::config::AwsClients;
 use super::error::AwsError;
+use super::paging::all_pages;
 use crate::model::agreement::AgreementInfo;
 
 const SERVICE: &str = "aws-marketplace";
@@ -28,27 +29,23 @@ pub async fn agreement(
                 .collect()
         })
         .unwrap_or_default();
-    let mut license_arns = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let license_arns = all_pages(|token| async move {
         let page = clients
             .marketplace
             .get_agreement_entitlements()
             .agreement_id(agreement_id)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk(SERVICE, "GetAgreementEntitlements", error))?;
-        license_arns.extend(
-            page.agreement_entitlements()
-                .iter()
-                .filter_map(|entitlement| entitlement.license_arn().map(str::to_owned)),
-        );
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
+        let arns = page
+            .agreement_entitlements()
+            .iter()
+            .filter_map(|entitlement| entitlement.license_arn().map(str::to_owned))
+            .collect();
+        Ok((arns, page.next_token().map(str::to_owned)))
+    })
+    .await?;
     Ok(AgreementInfo {
         id: agreement_id.to_owned(),
         status: described

@@ -6,6 +6,7 @@ pub mod error;
 pub mod license_manager;
 pub mod marketplace;
 pub mod organizations;
+mod paging;
 
 pub use config::{AwsClients, AwsSettings};
 pub use error::{AwsError, AwsErrorKind};

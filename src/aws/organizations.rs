@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::config::AwsClients;
 use super::error::{AwsError, AwsErrorKind};
+use super::paging::all_pages;
 use crate::model::{
     Account, AccountId, AccountState, FeatureSet, InvalidId, OrgId, OrgTree, OrgTreeError, OrgUnit,
     Organization, OuId, ParentId, Root, RootId,
@@ -256,38 +257,26 @@ fn spawn_units(
     let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
     tasks.spawn(async move {
         let operation = "ListOrganizationalUnitsForParent";
-        let mut units = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let (client, counter, semaphore, parent) = (&client, &counter, &semaphore, &parent);
+        let units = all_pages(|token| async move {
             let _permit = semaphore.acquire().await;
             counter.add(operation);
             let page = client
                 .list_organizational_units_for_parent()
                 .parent_id(parent.as_str())
                 .max_results(PAGE_SIZE)
-                .set_next_token(token.take())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-            for unit in page.organizational_units() {
-                units.push(OrgUnit {
-                    id: OuId::parse(unit.id().ok_or(DiscoverError::Missing("an OU", "its Id"))?)?,
-                    arn: unit
-                        .arn()
-                        .ok_or(DiscoverError::Missing("an OU", "its Arn"))?
-                        .to_owned(),
-                    name: unit
-                        .name()
-                        .ok_or(DiscoverError::Missing("an OU", "its Name"))?
-                        .to_owned(),
-                    parent: parent.clone(),
-                });
-            }
-            match page.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => break,
-            }
-        }
+            let units = page
+                .organizational_units()
+                .iter()
+                .map(|unit| convert_unit(unit, parent))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, DiscoverError>((units, page.next_token().map(str::to_owned)))
+        })
+        .await?;
         Ok(Found::Units(units))
     });
 }
@@ -302,27 +291,26 @@ fn spawn_accounts(
     let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
     tasks.spawn(async move {
         let operation = "ListAccountsForParent";
-        let mut accounts = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let (client, counter, semaphore, parent) = (&client, &counter, &semaphore, &parent);
+        let accounts = all_pages(|token| async move {
             let _permit = semaphore.acquire().await;
             counter.add(operation);
             let page = client
                 .list_accounts_for_parent()
                 .parent_id(parent.as_str())
                 .max_results(PAGE_SIZE)
-                .set_next_token(token.take())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-            for account in page.accounts() {
-                accounts.push(convert_account(account, Some(&parent))?);
-            }
-            match page.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => break,
-            }
-        }
+            let accounts = page
+                .accounts()
+                .iter()
+                .map(|account| convert_account(account, Some(parent)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, DiscoverError>((accounts, page.next_token().map(str::to_owned)))
+        })
+        .await?;
         Ok(Found::Accounts(accounts))
     });
 }
@@ -337,27 +325,26 @@ fn spawn_tags(
     let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
     tasks.spawn(async move {
         let operation = "ListTagsForResource";
-        let mut tags = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
+        let (client, counter, semaphore, id) = (&client, &counter, &semaphore, account.as_str());
+        let tags = all_pages(|token| async move {
             let _permit = semaphore.acquire().await;
             counter.add(operation);
             let page = client
                 .list_tags_for_resource()
-                .resource_id(account.as_str())
-                .set_next_token(token.take())
+                .resource_id(id)
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-            for tag in page.tags() {
-                tags.insert(tag.key().to_owned(), tag.value().to_owned());
-            }
-            match page.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => break,
-            }
-        }
-        Ok(Found::Tags(account, tags))
+            let tags = page
+                .tags()
+                .iter()
+                .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+                .collect();
+            Ok::<_, DiscoverError>((tags, page.next_token().map(str::to_owned)))
+        })
+        .await?;
+        Ok(Found::Tags(account, tags.into_iter().collect()))
     });
 }
 
@@ -403,23 +390,18 @@ async fn describe_organization(
 
 async fn list_roots(client: &Client, counter: &Counter) -> Result<Root, DiscoverError> {
     let operation = "ListRoots";
-    let mut token: Option<String> = None;
-    let mut roots = Vec::new();
-    loop {
+    let roots = all_pages(|token| async move {
         counter.add(operation);
         let page = client
             .list_roots()
             .max_results(PAGE_SIZE)
-            .set_next_token(token.take())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-        roots.extend(page.roots().iter().cloned());
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => break,
-        }
-    }
+        Ok::<_, DiscoverError>((page.roots().to_vec(), page.next_token().map(str::to_owned)))
+    })
+    .await?;
     // An organisation has exactly one root.
     let root = roots
         .first()
@@ -450,6 +432,20 @@ async fn list_accounts_page(
         page.accounts().to_vec(),
         page.next_token().map(str::to_owned),
     ))
+}
+
+/// Converts an SDK OU listed under `parent`.
+fn convert_unit(
+    unit: &sdk::OrganizationalUnit,
+    parent: &ParentId,
+) -> Result<OrgUnit, DiscoverError> {
+    let missing = |what| DiscoverError::Missing("an OU", what);
+    Ok(OrgUnit {
+        id: OuId::parse(unit.id().ok_or(missing("its Id"))?)?,
+        arn: unit.arn().ok_or(missing("its Arn"))?.to_owned(),
+        name: unit.name().ok_or(missing("its Name"))?.to_owned(),
+        parent: parent.clone(),
+    })
 }
 
 /// Converts an SDK account; its parent is the one it was listed under, or read from its path.
