@@ -1,6 +1,7 @@
 //! entitle: roll an AWS Marketplace subscription out across an AWS Organization with License
 //! Manager grants. The library holds everything; `main.rs` only parses and maps the exit code.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod commands;

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod grants;
 pub mod license_manager;
 pub mod marketplace;
 pub mod organizations;

@@ -1,5 +1,6 @@
 //! One module per subcommand: glue between the command line, the core and the printer.
 
+mod apply;
 mod completions;
 mod discover;
 mod placeholders;
@@ -25,6 +26,11 @@ pub struct NotBuiltYet {
 #[derive(Debug, thiserror::Error)]
 #[error("the problems above stop the command")]
 pub struct Reported;
+
+/// A command that changes grants was run without `--auto-approve` and without a terminal to ask on.
+#[derive(Debug, thiserror::Error)]
+#[error("refusing to change grants without confirmation: there is no terminal to ask on")]
+pub struct NoTerminal;
 
 /// What every command gets: how to print, and how to reach AWS.
 #[derive(Debug)]
@@ -80,9 +86,7 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Completions(args) => completions::run(&args),
         Command::Sandbox(command) => sandbox::run(context, &command).await,
         Command::Plan(args) => plan::run(context, &args).await,
-        Command::Apply(_) => {
-            placeholders::not_built("apply", "issue #5 (apply, activate and status)")
-        }
+        Command::Apply(args) => apply::run(context, &args).await,
         Command::Status(_) => {
             placeholders::not_built("status", "issue #5 (apply, activate and status)")
         }

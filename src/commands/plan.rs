@@ -117,7 +117,8 @@ pub async fn observe(
     ))
 }
 
-fn unix_now() -> i64 {
+/// Seconds since the epoch, for bake gates.
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))

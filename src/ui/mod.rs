@@ -4,6 +4,7 @@
 //! decides how they look: human text with optional colour, or versioned JSON.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod apply;
 pub mod discover;
 pub mod plan;
 pub mod progress;
@@ -111,6 +112,15 @@ pub fn error(style: &Style, message: &str, causes: &[String], hint: Option<&str>
     if let Some(hint) = hint {
         eprintln!("  {} {hint}", style.hint("hint:"));
     }
+}
+
+/// Asks a question on stderr and reads one line of the answer from stdin.
+pub fn ask(question: &str) -> io::Result<String> {
+    eprint!("{question}");
+    io::stderr().flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(answer)
 }
 
 /// Writes text to stdout as it is (completion scripts).

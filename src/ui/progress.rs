@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::apply::executor::{ApplyEvents, ChangeResult, Outcome};
 use crate::aws::organizations::DiscoverProgress;
+use crate::planner::Change;
+use crate::ui::Printer;
 
 /// A spinner that counts what discovery has read so far.
 #[derive(Debug)]
@@ -47,5 +50,67 @@ impl DiscoverProgress for DiscoverSpinner {
 impl Drop for DiscoverSpinner {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Progress of an apply: a bar on a terminal, one line per finished change otherwise.
+#[derive(Debug)]
+pub struct ApplyProgress {
+    bar: Option<ProgressBar>,
+    lines: bool,
+}
+
+impl ApplyProgress {
+    /// A bar over `total` changes when the printer allows progress; plain lines on stderr when
+    /// it does not (unless `-q`).
+    pub fn new(printer: &Printer, total: usize) -> Self {
+        let bar = printer.progress.then(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} changes ({per_sec}, eta {eta}) {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Self { lines: bar.is_none() && printer.chatty, bar }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn label(change: &Change) -> String {
+    if change.principal_path.is_empty() {
+        change.principal_name.clone()
+    } else {
+        format!("{} ({})", change.principal_name, change.principal_path)
+    }
+}
+
+impl ApplyEvents for ApplyProgress {
+    fn started(&self, change: &Change) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(label(change));
+        }
+    }
+
+    fn finished(&self, result: &ChangeResult) {
+        let (word, detail) = match &result.outcome {
+            Outcome::Done { what, .. } => ("done", what.clone()),
+            Outcome::Failed { step, error } => ("failed", format!("{step}: {error}")),
+            Outcome::Skipped { why } => ("skipped", why.clone()),
+        };
+        if let Some(bar) = &self.bar {
+            if !matches!(result.outcome, Outcome::Skipped { .. }) {
+                bar.inc(1);
+            }
+        } else if self.lines {
+            eprintln!("{word}: {} [{}]: {detail}", label(&result.change), result.change.phase);
+        }
     }
 }

@@ -1,0 +1,158 @@
+//! License Manager writes: create a grant, make a new version of it (activate, change its
+//! operations), read it, and delete it with its current version.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_licensemanager::types::{
+    ActivationOverrideBehavior, AllowedOperation, GrantStatus as SdkGrantStatus, Options, Tag,
+};
+use aws_types::request_id::RequestId;
+
+use super::config::{AwsClients, HOME_REGION};
+use super::error::AwsError;
+use crate::model::grant::{ActivationOverride, GrantStatus, Operation};
+
+const SERVICE: &str = "license-manager";
+
+/// What a write left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The grant.
+    pub grant_arn: String,
+    /// Its status right after the call.
+    pub status: GrantStatus,
+    /// Its version right after the call.
+    pub version: String,
+    /// The request id AWS gave the call, for the journal.
+    pub request_id: Option<String>,
+}
+
+/// A grant to create.
+#[derive(Debug, Clone)]
+pub struct NewGrant<'a> {
+    /// Derived from (rollout, license, principal, generation): a retry or a re-run of the same
+    /// intent sends the same token, so AWS creates the grant once.
+    pub client_token: &'a str,
+    /// The grant's name.
+    pub name: &'a str,
+    /// The license distributed.
+    pub license_arn: &'a str,
+    /// The one principal.
+    pub principal_arn: &'a str,
+    /// What grantees may do.
+    pub operations: &'a BTreeSet<Operation>,
+    /// Ownership tags.
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+fn sdk_operations(operations: &BTreeSet<Operation>) -> Vec<AllowedOperation> {
+    operations.iter().map(|operation| AllowedOperation::from(operation.as_str())).collect()
+}
+
+/// CreateGrant.
+pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<Written, AwsError> {
+    let tags: Vec<Tag> = grant.tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect();
+    let output = clients
+        .license_manager
+        .create_grant()
+        .client_token(grant.client_token)
+        .grant_name(grant.name)
+        .license_arn(grant.license_arn)
+        .principals(grant.principal_arn)
+        .home_region(HOME_REGION)
+        .set_allowed_operations(Some(sdk_operations(grant.operations)))
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(SERVICE, "CreateGrant", error))?;
+    Ok(Written {
+        grant_arn: output.grant_arn().unwrap_or_default().to_owned(),
+        status: GrantStatus::from_aws(output.status().map(|status| status.as_str()).unwrap_or("UNKNOWN")),
+        version: output.version().unwrap_or_default().to_owned(),
+        request_id: output.request_id().map(str::to_owned),
+    })
+}
+
+/// A new version of a grant: a status (ACTIVE to activate), operations, or both.
+#[derive(Debug, Clone)]
+pub struct GrantVersion<'a> {
+    /// Derived from the intent and the source version, so a retry is not a second version.
+    pub client_token: &'a str,
+    /// The grant.
+    pub grant_arn: &'a str,
+    /// The version this one replaces.
+    pub source_version: Option<&'a str>,
+    /// The new status.
+    pub status: Option<GrantStatus>,
+    /// The new operations.
+    pub operations: Option<&'a BTreeSet<Operation>>,
+    /// For an activation: what happens to the account's own subscription.
+    pub activation_override: Option<ActivationOverride>,
+}
+
+/// CreateGrantVersion.
+pub async fn create_grant_version(clients: &AwsClients, version: &GrantVersion<'_>) -> Result<Written, AwsError> {
+    let options = version.activation_override.as_ref().map(|behavior| {
+        Options::builder().activation_override_behavior(ActivationOverrideBehavior::from(behavior.as_str())).build()
+    });
+    let output = clients
+        .license_manager
+        .create_grant_version()
+        .client_token(version.client_token)
+        .grant_arn(version.grant_arn)
+        .set_source_version(version.source_version.map(str::to_owned))
+        .set_status(version.status.as_ref().map(|status| SdkGrantStatus::from(status.as_str())))
+        .set_allowed_operations(version.operations.map(sdk_operations))
+        .set_options(options)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(SERVICE, "CreateGrantVersion", error))?;
+    Ok(Written {
+        grant_arn: output.grant_arn().unwrap_or(version.grant_arn).to_owned(),
+        status: GrantStatus::from_aws(output.status().map(|status| status.as_str()).unwrap_or("UNKNOWN")),
+        version: output.version().unwrap_or_default().to_owned(),
+        request_id: output.request_id().map(str::to_owned),
+    })
+}
+
+/// GetGrant: the grant's current status and version.
+pub async fn get_grant(clients: &AwsClients, grant_arn: &str) -> Result<Written, AwsError> {
+    let output = clients
+        .license_manager
+        .get_grant()
+        .grant_arn(grant_arn)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(SERVICE, "GetGrant", error))?;
+    let grant = output.grant();
+    Ok(Written {
+        grant_arn: grant_arn.to_owned(),
+        status: GrantStatus::from_aws(grant.map(|grant| grant.grant_status().as_str()).unwrap_or("UNKNOWN")),
+        version: grant.map(|grant| grant.version().to_owned()).unwrap_or_default(),
+        request_id: output.request_id().map(str::to_owned),
+    })
+}
+
+/// DeleteGrant with the version given; AWS refuses a stale one.
+pub async fn delete_grant(clients: &AwsClients, grant_arn: &str, version: &str) -> Result<Written, AwsError> {
+    let output = clients
+        .license_manager
+        .delete_grant()
+        .grant_arn(grant_arn)
+        .version(version)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(SERVICE, "DeleteGrant", error))?;
+    Ok(Written {
+        grant_arn: output.grant_arn().unwrap_or(grant_arn).to_owned(),
+        status: GrantStatus::from_aws(output.status().map(|status| status.as_str()).unwrap_or("DELETED")),
+        version: output.version().unwrap_or_default().to_owned(),
+        request_id: output.request_id().map(str::to_owned),
+    })
+}
+
+/// Whether an error is DeleteGrant's refusal of a stale version (the failure Terraform users hit):
+/// re-read the grant and delete with its current version.
+pub fn is_stale_version(error: &AwsError) -> bool {
+    error.message.contains("version provided doesn't match") || error.message.contains("latest version")
+}

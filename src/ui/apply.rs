@@ -1,0 +1,133 @@
+//! Rendering of `entitle apply`'s outcome: a table of what was done, failed or skipped.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{FORMAT_VERSION, Style};
+use crate::apply::executor::{ChangeResult, Outcome};
+use crate::planner::Plan;
+
+/// The JSON document of `entitle apply --output json`.
+#[derive(Debug, Serialize)]
+pub struct ApplyReport {
+    /// Bumped on incompatible changes.
+    pub format_version: u32,
+    /// The rollout.
+    pub rollout: String,
+    /// The license distributed.
+    pub license_arn: String,
+    /// Every change attempted or skipped, in plan order.
+    pub changes: Vec<ChangeReport>,
+    /// Counts per outcome (`done`, `failed`, `skipped`).
+    pub totals: BTreeMap<&'static str, usize>,
+}
+
+/// One change's outcome.
+#[derive(Debug, Serialize)]
+pub struct ChangeReport {
+    /// Its phase.
+    pub phase: String,
+    /// The principal's ARN.
+    pub principal_arn: String,
+    /// For people: name and path.
+    pub principal: String,
+    /// The planned action.
+    pub action: String,
+    /// `done`, `failed` or `skipped`.
+    pub outcome: &'static str,
+    /// What was done, why it failed, or why it was skipped.
+    pub detail: String,
+    /// The grant, when known.
+    pub grant_arn: Option<String>,
+    /// Its status after the last call, when known.
+    pub grant_status: Option<String>,
+    /// The AWS error code of a failure.
+    pub error_code: Option<String>,
+    /// The request id of a failure.
+    pub request_id: Option<String>,
+}
+
+impl ApplyReport {
+    /// The report of a finished apply, in the plan's order.
+    pub fn new(plan: &Plan, results: &[ChangeResult]) -> Self {
+        let order = |result: &ChangeResult| {
+            plan.changes.iter().position(|change| change.principal_arn == result.change.principal_arn && change.action == result.change.action)
+        };
+        let mut sorted: Vec<&ChangeResult> = results.iter().collect();
+        sorted.sort_by_key(|result| order(result));
+        let mut totals = BTreeMap::from([("done", 0), ("failed", 0), ("skipped", 0)]);
+        let changes = sorted
+            .into_iter()
+            .map(|result| {
+                let change = &result.change;
+                let principal = if change.principal_path.is_empty() {
+                    change.principal_name.clone()
+                } else {
+                    format!("{} ({})", change.principal_name, change.principal_path)
+                };
+                let mut report = ChangeReport {
+                    phase: change.phase.clone(),
+                    principal_arn: change.principal_arn.clone(),
+                    principal,
+                    action: format!("{:?}", change.action).to_lowercase(),
+                    outcome: "done",
+                    detail: String::new(),
+                    grant_arn: None,
+                    grant_status: None,
+                    error_code: None,
+                    request_id: None,
+                };
+                match &result.outcome {
+                    Outcome::Done { what, grant } => {
+                        report.detail = what.clone();
+                        report.grant_arn = Some(grant.grant_arn.clone());
+                        report.grant_status = Some(grant.status.as_str().to_owned());
+                    }
+                    Outcome::Failed { step, error } => {
+                        report.outcome = "failed";
+                        report.detail = format!("{step}: {error}");
+                        report.error_code = error.code.clone();
+                        report.request_id = error.request_id.clone();
+                    }
+                    Outcome::Skipped { why } => {
+                        report.outcome = "skipped";
+                        report.detail = why.clone();
+                    }
+                }
+                *totals.entry(report.outcome).or_default() += 1;
+                report
+            })
+            .collect();
+        Self {
+            format_version: FORMAT_VERSION,
+            rollout: plan.rollout.clone(),
+            license_arn: plan.license_arn.clone(),
+            changes,
+            totals,
+        }
+    }
+}
+
+/// The table and a one-line summary.
+pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    for change in &report.changes {
+        let mark = match change.outcome {
+            "done" => style.good("done   "),
+            "failed" => style.bad("failed "),
+            _ => style.dim("skipped"),
+        };
+        writeln!(out, "  {mark}  {:<10} {:<40} {}", change.phase, change.principal, change.detail)?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        style.bold(format!(
+            "Apply: {} done, {} failed, {} skipped.",
+            report.totals["done"], report.totals["failed"], report.totals["skipped"]
+        ))
+    )
+}
