@@ -74,7 +74,10 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
             Some(DiscoverError::Aws(aws)) => return aws_hint(aws),
             _ => {}
         }
-        if cause.downcast_ref::<crate::commands::NoTerminal>().is_some() {
+        if cause
+            .downcast_ref::<crate::commands::NoTerminal>()
+            .is_some()
+        {
             return Some("pass `--auto-approve` to apply without asking (in CI, after reviewing `entitle plan`)".to_owned());
         }
         if let Some(stale) = cause.downcast_ref::<crate::planner::StalePlan>() {

@@ -26,7 +26,10 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        Self { concurrency: 8, workflow_timeout: Duration::from_secs(300) }
+        Self {
+            concurrency: 8,
+            workflow_timeout: Duration::from_secs(300),
+        }
     }
 }
 
@@ -83,8 +86,17 @@ pub async fn execute(
     let mut results = Vec::new();
     // (phase, whether --phase includes it, why its gate blocks it); deletes of grants of no
     // current phase (the `-` phase, or a phase removed from the plan) come last, as `None`.
-    let mut groups: Vec<(Option<&str>, bool, Option<String>)> =
-        plan.phases.iter().map(|phase| (Some(phase.name.as_str()), phase.included, phase.blocked.clone())).collect();
+    let mut groups: Vec<(Option<&str>, bool, Option<String>)> = plan
+        .phases
+        .iter()
+        .map(|phase| {
+            (
+                Some(phase.name.as_str()),
+                phase.included,
+                phase.blocked.clone(),
+            )
+        })
+        .collect();
     groups.push((None, true, None));
     let in_group = |change: &Change, phase: Option<&str>| match phase {
         Some(name) => change.phase == name,
@@ -93,17 +105,21 @@ pub async fn execute(
     for (phase, included, blocked) in groups {
         for deleting in [false, true] {
             let mut tasks = JoinSet::new();
-            let changes = plan
-                .changes
-                .iter()
-                .filter(|change| in_group(change, phase) && (change.action == Action::Delete) == deleting);
+            let changes = plan.changes.iter().filter(|change| {
+                in_group(change, phase) && (change.action == Action::Delete) == deleting
+            });
             for change in changes {
                 if change.action == Action::NoOp {
                     continue;
                 }
                 if change.blocked || !included {
-                    let why = blocked.clone().unwrap_or_else(|| "outside --phase".to_owned());
-                    let result = ChangeResult { change: change.clone(), outcome: Outcome::Skipped { why } };
+                    let why = blocked
+                        .clone()
+                        .unwrap_or_else(|| "outside --phase".to_owned());
+                    let result = ChangeResult {
+                        change: change.clone(),
+                        outcome: Outcome::Skipped { why },
+                    };
                     events.finished(&result);
                     results.push(result);
                     continue;
@@ -116,7 +132,8 @@ pub async fn execute(
                     activation_override: plan.activation_override.clone(),
                     workflow_timeout: options.workflow_timeout,
                 };
-                let (change, semaphore, events) = (change.clone(), semaphore.clone(), events.clone());
+                let (change, semaphore, events) =
+                    (change.clone(), semaphore.clone(), events.clone());
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire().await;
                     events.started(&change);
@@ -150,19 +167,28 @@ impl Step {
     async fn carry_out(&self, change: &Change) -> Outcome {
         match change.action {
             Action::Create | Action::Recreate => self.create(change).await,
-            Action::Activate => match change.before.as_ref().and_then(|before| before.arn.clone()) {
-                Some(arn) => self.activate(&arn, "activated").await,
-                None => Outcome::Skipped { why: "the plan names no grant to activate".to_owned() },
-            },
+            Action::Activate => {
+                match change.before.as_ref().and_then(|before| before.arn.clone()) {
+                    Some(arn) => self.activate(&arn, "activated").await,
+                    None => Outcome::Skipped {
+                        why: "the plan names no grant to activate".to_owned(),
+                    },
+                }
+            }
             Action::UpdateOperations => self.update_operations(change).await,
             Action::Delete => self.delete(change).await,
-            Action::NoOp => Outcome::Skipped { why: "nothing to do".to_owned() },
+            Action::NoOp => Outcome::Skipped {
+                why: "nothing to do".to_owned(),
+            },
         }
     }
 
     async fn create(&self, change: &Change) -> Outcome {
-        let (Some(token), Some(after)) = (change.client_token.as_deref(), change.after.as_ref()) else {
-            return Outcome::Skipped { why: "the plan gives no client token for this create".to_owned() };
+        let (Some(token), Some(after)) = (change.client_token.as_deref(), change.after.as_ref())
+        else {
+            return Outcome::Skipped {
+                why: "the plan gives no client token for this create".to_owned(),
+            };
         };
         let new = NewGrant {
             client_token: token,
@@ -174,11 +200,22 @@ impl Step {
         };
         let created = match grants::create_grant(&self.clients, &new).await {
             Ok(created) => created,
-            Err(error) => return Outcome::Failed { step: "CreateGrant", error },
+            Err(error) => {
+                return Outcome::Failed {
+                    step: "CreateGrant",
+                    error,
+                };
+            }
         };
         match self.activation {
-            Activation::Member => Outcome::Done { what: "created (members activate)".to_owned(), grant: created },
-            Activation::Grantor => self.activate(&created.grant_arn, "created and activated").await,
+            Activation::Member => Outcome::Done {
+                what: "created (members activate)".to_owned(),
+                grant: created,
+            },
+            Activation::Grantor => {
+                self.activate(&created.grant_arn, "created and activated")
+                    .await
+            }
         }
     }
 
@@ -186,11 +223,19 @@ impl Step {
     async fn activate(&self, grant_arn: &str, what: &str) -> Outcome {
         let settled = match self.settled(grant_arn).await {
             Ok(settled) => settled,
-            Err(error) => return Outcome::Failed { step: "GetGrant", error },
+            Err(error) => {
+                return Outcome::Failed {
+                    step: "GetGrant",
+                    error,
+                };
+            }
         };
         if settled.status == GrantStatus::Active {
             // A re-run after a crash between create and activate, or activated by someone else.
-            return Outcome::Done { what: format!("{what} (already active)"), grant: settled };
+            return Outcome::Done {
+                what: format!("{what} (already active)"),
+                grant: settled,
+            };
         }
         let token = version_token(&self.rollout, grant_arn, "activate", &settled.version);
         let version = GrantVersion {
@@ -202,21 +247,36 @@ impl Step {
             activation_override: Some(self.activation_override.clone()),
         };
         match grants::create_grant_version(&self.clients, &version).await {
-            Ok(grant) => Outcome::Done { what: what.to_owned(), grant },
-            Err(error) => Outcome::Failed { step: "CreateGrantVersion", error },
+            Ok(grant) => Outcome::Done {
+                what: what.to_owned(),
+                grant,
+            },
+            Err(error) => Outcome::Failed {
+                step: "CreateGrantVersion",
+                error,
+            },
         }
     }
 
     async fn update_operations(&self, change: &Change) -> Outcome {
         let (Some(before), Some(after)) = (change.before.as_ref(), change.after.as_ref()) else {
-            return Outcome::Skipped { why: "the plan names no grant to update".to_owned() };
+            return Outcome::Skipped {
+                why: "the plan names no grant to update".to_owned(),
+            };
         };
         let Some(arn) = before.arn.as_deref() else {
-            return Outcome::Skipped { why: "the plan names no grant to update".to_owned() };
+            return Outcome::Skipped {
+                why: "the plan names no grant to update".to_owned(),
+            };
         };
         let current = match grants::get_grant(&self.clients, arn).await {
             Ok(current) => current,
-            Err(error) => return Outcome::Failed { step: "GetGrant", error },
+            Err(error) => {
+                return Outcome::Failed {
+                    step: "GetGrant",
+                    error,
+                };
+            }
         };
         let token = version_token(&self.rollout, arn, "operations", &current.version);
         let version = GrantVersion {
@@ -228,31 +288,61 @@ impl Step {
             activation_override: None,
         };
         match grants::create_grant_version(&self.clients, &version).await {
-            Ok(grant) => Outcome::Done { what: "operations updated".to_owned(), grant },
-            Err(error) => Outcome::Failed { step: "CreateGrantVersion", error },
+            Ok(grant) => Outcome::Done {
+                what: "operations updated".to_owned(),
+                grant,
+            },
+            Err(error) => Outcome::Failed {
+                step: "CreateGrantVersion",
+                error,
+            },
         }
     }
 
     /// Deletes with the planned version, re-reading the grant when AWS says it is stale.
     async fn delete(&self, change: &Change) -> Outcome {
         let Some(before) = change.before.as_ref() else {
-            return Outcome::Skipped { why: "the plan names no grant to delete".to_owned() };
+            return Outcome::Skipped {
+                why: "the plan names no grant to delete".to_owned(),
+            };
         };
         let Some(arn) = before.arn.as_deref() else {
-            return Outcome::Skipped { why: "the plan names no grant to delete".to_owned() };
+            return Outcome::Skipped {
+                why: "the plan names no grant to delete".to_owned(),
+            };
         };
         let mut version = before.version.clone().unwrap_or_else(|| "1".to_owned());
         for _ in 0..3 {
             match grants::delete_grant(&self.clients, arn, &version).await {
-                Ok(grant) => return Outcome::Done { what: "deleted".to_owned(), grant },
-                Err(error) if grants::is_stale_version(&error) => match grants::get_grant(&self.clients, arn).await {
-                    Ok(current) if current.status == GrantStatus::Deleted => {
-                        return Outcome::Done { what: "already deleted".to_owned(), grant: current };
+                Ok(grant) => {
+                    return Outcome::Done {
+                        what: "deleted".to_owned(),
+                        grant,
+                    };
+                }
+                Err(error) if grants::is_stale_version(&error) => {
+                    match grants::get_grant(&self.clients, arn).await {
+                        Ok(current) if current.status == GrantStatus::Deleted => {
+                            return Outcome::Done {
+                                what: "already deleted".to_owned(),
+                                grant: current,
+                            };
+                        }
+                        Ok(current) => version = current.version,
+                        Err(error) => {
+                            return Outcome::Failed {
+                                step: "GetGrant",
+                                error,
+                            };
+                        }
                     }
-                    Ok(current) => version = current.version,
-                    Err(error) => return Outcome::Failed { step: "GetGrant", error },
-                },
-                Err(error) => return Outcome::Failed { step: "DeleteGrant", error },
+                }
+                Err(error) => {
+                    return Outcome::Failed {
+                        step: "DeleteGrant",
+                        error,
+                    };
+                }
             }
         }
         Outcome::Failed {
@@ -274,7 +364,9 @@ impl Step {
         let mut pause = Duration::from_millis(100);
         loop {
             let current = grants::get_grant(&self.clients, grant_arn).await?;
-            if current.status != GrantStatus::PendingWorkflow || started.elapsed() >= self.workflow_timeout {
+            if current.status != GrantStatus::PendingWorkflow
+                || started.elapsed() >= self.workflow_timeout
+            {
                 return Ok(current);
             }
             tokio::time::sleep(pause).await;
@@ -292,7 +384,11 @@ pub fn version_token(rollout: &str, grant_arn: &str, intent: &str, source_versio
         hash.update([0]);
     }
     let digest = hash.finalize();
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    let hex: String = digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     format!("entitle-v-{hex}")
 }
 

@@ -46,12 +46,19 @@ pub struct NewGrant<'a> {
 }
 
 fn sdk_operations(operations: &BTreeSet<Operation>) -> Vec<AllowedOperation> {
-    operations.iter().map(|operation| AllowedOperation::from(operation.as_str())).collect()
+    operations
+        .iter()
+        .map(|operation| AllowedOperation::from(operation.as_str()))
+        .collect()
 }
 
 /// CreateGrant.
 pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<Written, AwsError> {
-    let tags: Vec<Tag> = grant.tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect();
+    let tags: Vec<Tag> = grant
+        .tags
+        .iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect();
     let output = clients
         .license_manager
         .create_grant()
@@ -67,7 +74,12 @@ pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<
         .map_err(|error| AwsError::from_sdk(SERVICE, "CreateGrant", error))?;
     Ok(Written {
         grant_arn: output.grant_arn().unwrap_or_default().to_owned(),
-        status: GrantStatus::from_aws(output.status().map(|status| status.as_str()).unwrap_or("UNKNOWN")),
+        status: GrantStatus::from_aws(
+            output
+                .status()
+                .map(|status| status.as_str())
+                .unwrap_or("UNKNOWN"),
+        ),
         version: output.version().unwrap_or_default().to_owned(),
         request_id: output.request_id().map(str::to_owned),
     })
@@ -91,9 +103,14 @@ pub struct GrantVersion<'a> {
 }
 
 /// CreateGrantVersion.
-pub async fn create_grant_version(clients: &AwsClients, version: &GrantVersion<'_>) -> Result<Written, AwsError> {
+pub async fn create_grant_version(
+    clients: &AwsClients,
+    version: &GrantVersion<'_>,
+) -> Result<Written, AwsError> {
     let options = version.activation_override.as_ref().map(|behavior| {
-        Options::builder().activation_override_behavior(ActivationOverrideBehavior::from(behavior.as_str())).build()
+        Options::builder()
+            .activation_override_behavior(ActivationOverrideBehavior::from(behavior.as_str()))
+            .build()
     });
     let output = clients
         .license_manager
@@ -101,7 +118,12 @@ pub async fn create_grant_version(clients: &AwsClients, version: &GrantVersion<'
         .client_token(version.client_token)
         .grant_arn(version.grant_arn)
         .set_source_version(version.source_version.map(str::to_owned))
-        .set_status(version.status.as_ref().map(|status| SdkGrantStatus::from(status.as_str())))
+        .set_status(
+            version
+                .status
+                .as_ref()
+                .map(|status| SdkGrantStatus::from(status.as_str())),
+        )
         .set_allowed_operations(version.operations.map(sdk_operations))
         .set_options(options)
         .send()
@@ -109,7 +131,12 @@ pub async fn create_grant_version(clients: &AwsClients, version: &GrantVersion<'
         .map_err(|error| AwsError::from_sdk(SERVICE, "CreateGrantVersion", error))?;
     Ok(Written {
         grant_arn: output.grant_arn().unwrap_or(version.grant_arn).to_owned(),
-        status: GrantStatus::from_aws(output.status().map(|status| status.as_str()).unwrap_or("UNKNOWN")),
+        status: GrantStatus::from_aws(
+            output
+                .status()
+                .map(|status| status.as_str())
+                .unwrap_or("UNKNOWN"),
+        ),
         version: output.version().unwrap_or_default().to_owned(),
         request_id: output.request_id().map(str::to_owned),
     })
@@ -127,14 +154,24 @@ pub async fn get_grant(clients: &AwsClients, grant_arn: &str) -> Result<Written,
     let grant = output.grant();
     Ok(Written {
         grant_arn: grant_arn.to_owned(),
-        status: GrantStatus::from_aws(grant.map(|grant| grant.grant_status().as_str()).unwrap_or("UNKNOWN")),
-        version: grant.map(|grant| grant.version().to_owned()).unwrap_or_default(),
+        status: GrantStatus::from_aws(
+            grant
+                .map(|grant| grant.grant_status().as_str())
+                .unwrap_or("UNKNOWN"),
+        ),
+        version: grant
+            .map(|grant| grant.version().to_owned())
+            .unwrap_or_default(),
         request_id: output.request_id().map(str::to_owned),
     })
 }
 
 /// DeleteGrant with the version given; AWS refuses a stale one.
-pub async fn delete_grant(clients: &AwsClients, grant_arn: &str, version: &str) -> Result<Written, AwsError> {
+pub async fn delete_grant(
+    clients: &AwsClients,
+    grant_arn: &str,
+    version: &str,
+) -> Result<Written, AwsError> {
     let output = clients
         .license_manager
         .delete_grant()
@@ -145,7 +182,12 @@ pub async fn delete_grant(clients: &AwsClients, grant_arn: &str, version: &str) 
         .map_err(|error| AwsError::from_sdk(SERVICE, "DeleteGrant", error))?;
     Ok(Written {
         grant_arn: output.grant_arn().unwrap_or(grant_arn).to_owned(),
-        status: GrantStatus::from_aws(output.status().map(|status| status.as_str()).unwrap_or("DELETED")),
+        status: GrantStatus::from_aws(
+            output
+                .status()
+                .map(|status| status.as_str())
+                .unwrap_or("DELETED"),
+        ),
         version: output.version().unwrap_or_default().to_owned(),
         request_id: output.request_id().map(str::to_owned),
     })
@@ -154,5 +196,6 @@ pub async fn delete_grant(clients: &AwsClients, grant_arn: &str, version: &str) 
 /// Whether an error is DeleteGrant's refusal of a stale version (the failure Terraform users hit):
 /// re-read the grant and delete with its current version.
 pub fn is_stale_version(error: &AwsError) -> bool {
-    error.message.contains("version provided doesn't match") || error.message.contains("latest version")
+    error.message.contains("version provided doesn't match")
+        || error.message.contains("latest version")
 }

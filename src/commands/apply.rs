@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
-use super::{Context, NoTerminal};
 use super::plan::{observe, read_plan, unix_now};
+use super::{Context, NoTerminal};
 use crate::apply::executor::{ApplyOptions, Outcome as ChangeOutcome, execute};
 use crate::cli::ApplyArgs;
 use crate::exit::Outcome;
@@ -23,13 +23,20 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
             let rollout = read_plan(context, Path::new(&saved.plan_file))
                 .with_context(|| format!("the saved plan was made from `{}`", saved.plan_file))?;
             let (discovery, observed) = observe(context, &clients, &rollout).await?;
-            saved.check_fresh(Some(&rollout.sha256), &fingerprint(&discovery.tree, &observed))?;
+            saved.check_fresh(
+                Some(&rollout.sha256),
+                &fingerprint(&discovery.tree, &observed),
+            )?;
             saved.plan
         }
         None => {
             let rollout = read_plan(context, &args.plan)?;
             let (discovery, observed) = observe(context, &clients, &rollout).await?;
-            let options = PlanOptions { phase: args.phase.clone(), now: unix_now(), gate_facts: GateFacts::default() };
+            let options = PlanOptions {
+                phase: args.phase.clone(),
+                now: unix_now(),
+                gate_facts: GateFacts::default(),
+            };
             match crate::planner::plan(&rollout, &discovery.tree, &observed, &options) {
                 Ok(plan) => plan,
                 Err(PlanError::PlanFile(errors)) => {
@@ -42,21 +49,36 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
     };
     let printer = &context.printer;
     if !plan.has_changes() {
-        printer.result(&PlanDocument::new(&plan), |out| ui::plan::render_human(&plan, &printer.style, out))?;
+        printer.result(&PlanDocument::new(&plan), |out| {
+            ui::plan::render_human(&plan, &printer.style, out)
+        })?;
         return Ok(Outcome::Success);
     }
     if !args.auto_approve {
-        printer.result(&PlanDocument::new(&plan), |out| ui::plan::render_human(&plan, &printer.style, out))?;
+        printer.result(&PlanDocument::new(&plan), |out| {
+            ui::plan::render_human(&plan, &printer.style, out)
+        })?;
         confirm(&plan)?;
     }
     let progress = Arc::new(ApplyProgress::new(printer, applicable(&plan)));
-    let options = ApplyOptions { concurrency: usize::from(args.concurrency), ..ApplyOptions::default() };
+    let options = ApplyOptions {
+        concurrency: usize::from(args.concurrency),
+        ..ApplyOptions::default()
+    };
     let results = execute(&clients, &plan, &options, progress.clone()).await;
     progress.finish();
     let report = ApplyReport::new(&plan, &results);
-    printer.result(&report, |out| ui::apply::render_human(&report, &printer.style, out))?;
-    let failed = results.iter().any(|result| matches!(result.outcome, ChangeOutcome::Failed { .. }));
-    Ok(if failed { Outcome::PartialFailure } else { Outcome::Success })
+    printer.result(&report, |out| {
+        ui::apply::render_human(&report, &printer.style, out)
+    })?;
+    let failed = results
+        .iter()
+        .any(|result| matches!(result.outcome, ChangeOutcome::Failed { .. }));
+    Ok(if failed {
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    })
 }
 
 /// Changes the executor will attempt.
@@ -69,12 +91,17 @@ fn applicable(plan: &Plan) -> usize {
 
 /// A saved plan, if the file is one (JSON with a `format_version`); `None` for a rollout plan.
 fn load_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("could not read `{}`", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read `{}`", path.display()))?;
     if !text.trim_start().starts_with('{') {
         return Ok(None);
     }
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("`{}` is not a plan saved by `entitle plan --out`", path.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "`{}` is not a plan saved by `entitle plan --out`",
+            path.display()
+        )
+    })?;
     Ok(Some(saved))
 }
 
@@ -83,7 +110,10 @@ fn confirm(plan: &Plan) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(NoTerminal.into());
     }
-    let question = format!("Apply these changes to rollout `{}`? Only `yes` goes on: ", plan.rollout);
+    let question = format!(
+        "Apply these changes to rollout `{}`? Only `yes` goes on: ",
+        plan.rollout
+    );
     if ui::ask(&question)?.trim() != "yes" {
         bail!("apply cancelled: nothing was changed");
     }

@@ -53,7 +53,10 @@ impl ApplyReport {
     /// The report of a finished apply, in the plan's order.
     pub fn new(plan: &Plan, results: &[ChangeResult]) -> Self {
         let order = |result: &ChangeResult| {
-            plan.changes.iter().position(|change| change.principal_arn == result.change.principal_arn && change.action == result.change.action)
+            plan.changes.iter().position(|change| {
+                change.principal_arn == result.change.principal_arn
+                    && change.action == result.change.action
+            })
         };
         let mut sorted: Vec<&ChangeResult> = results.iter().collect();
         sorted.sort_by_key(|result| order(result));
@@ -119,7 +122,11 @@ pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) ->
             "failed" => style.bad("failed "),
             _ => style.dim("skipped"),
         };
-        writeln!(out, "  {mark}  {:<10} {:<40} {}", change.phase, change.principal, change.detail)?;
+        writeln!(
+            out,
+            "  {mark}  {:<10} {:<40} {}",
+            change.phase, change.principal, change.detail
+        )?;
     }
     writeln!(out)?;
     writeln!(

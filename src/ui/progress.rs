@@ -73,7 +73,10 @@ impl ApplyProgress {
             }
             bar
         });
-        Self { lines: bar.is_none() && printer.chatty, bar }
+        Self {
+            lines: bar.is_none() && printer.chatty,
+            bar,
+        }
     }
 
     /// Removes the bar.
@@ -110,7 +113,11 @@ impl ApplyEvents for ApplyProgress {
                 bar.inc(1);
             }
         } else if self.lines {
-            eprintln!("{word}: {} [{}]: {detail}", label(&result.change), result.change.phase);
+            eprintln!(
+                "{word}: {} [{}]: {detail}",
+                label(&result.change),
+                result.change.phase
+            );
         }
     }
 }
