@@ -157,6 +157,13 @@ pub struct ApplyArgs {
     /// Changes carried out at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Apply phases whose predecessor's gate (min_active, bake) does not hold yet. Recorded in
+    /// the journal.
+    #[arg(long)]
+    pub ignore_gates: bool,
+    /// The journal to append to [default: .entitle/journal/<rollout>.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 }
 
 /// `entitle status`.
@@ -174,6 +181,15 @@ pub struct StatusArgs {
     /// How long --watch waits, e.g. `30m`, `2h`.
     #[arg(long, value_name = "DURATION", requires = "watch")]
     pub timeout: Option<String>,
+    /// Seconds between refreshes with --watch.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "watch", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub interval: u64,
+    /// Group accounts by OU in a tree instead of listing them per phase.
+    #[arg(long)]
+    pub tree: bool,
+    /// The journal to read and record sightings in [default: .entitle/journal/<rollout>.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 }
 
 /// `entitle activate`.
@@ -188,6 +204,15 @@ pub struct ActivateArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Changes carried out at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Activate phases whose predecessor's gate does not hold yet. Recorded in the journal.
+    #[arg(long)]
+    pub ignore_gates: bool,
+    /// The journal to append to [default: .entitle/journal/<rollout>.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 }
 
 /// `entitle cleanup`.

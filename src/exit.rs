@@ -80,6 +80,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         {
             return Some("pass `--auto-approve` to apply without asking (in CI, after reviewing `entitle plan`)".to_owned());
         }
+        if let Some(closed) = cause.downcast_ref::<crate::commands::GateClosed>() {
+            return Some(closed.hint());
+        }
         if let Some(stale) = cause.downcast_ref::<crate::planner::StalePlan>() {
             return Some(stale.hint().to_owned());
         }

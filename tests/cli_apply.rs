@@ -46,7 +46,7 @@ fn the_pilot_is_applied_and_activated_once_and_a_second_run_changes_nothing() {
     let directory = tempfile::tempdir().unwrap();
     let state_file = directory.path().join("state.json");
     let plan = repository("plans/claude-sonnet-4-5.toml");
-    let first = ran(entitle(None).args([
+    let first = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "apply",
         &plan,
@@ -88,7 +88,7 @@ fn the_pilot_is_applied_and_activated_once_and_a_second_run_changes_nothing() {
         assert_eq!(grants[principal][0].1, "ACTIVE", "{principal} activated");
     }
 
-    let second = ran(entitle(None).args([
+    let second = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "apply",
         &plan,
@@ -98,7 +98,7 @@ fn the_pilot_is_applied_and_activated_once_and_a_second_run_changes_nothing() {
     ]));
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(second.stdout.contains("No changes."), "{}", second.stdout);
-    let planned = ran(entitle(None).args([
+    let planned = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "plan",
         &plan,
@@ -122,7 +122,7 @@ fn the_pilot_is_applied_and_activated_once_and_a_second_run_changes_nothing() {
 fn without_a_terminal_and_without_auto_approve_nothing_is_changed() {
     let directory = tempfile::tempdir().unwrap();
     let state_file = directory.path().join("state.json");
-    let result = ran(entitle(None).args([
+    let result = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "apply",
         &repository("plans/org-wide.toml"),
@@ -147,7 +147,7 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_exactly() {
     let state_file = directory.path().join("state.json");
     let saved: PathBuf = directory.path().join("saved.json");
     let plan = repository("plans/org-wide.toml");
-    let wrote = ran(entitle(None).args([
+    let wrote = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "plan",
         &plan,
@@ -157,7 +157,7 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_exactly() {
     assert_eq!(wrote.code, 0, "{}", wrote.stderr);
 
     // The world moves on: an account joins.
-    let joined = ran(entitle(None).args([
+    let joined = ran(entitle(None).current_dir(directory.path()).args([
         "sandbox",
         "join-account",
         "999999999999",
@@ -165,7 +165,7 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_exactly() {
         state_file.to_str().unwrap(),
     ]));
     assert_eq!(joined.code, 0, "{}", joined.stderr);
-    let stale = ran(entitle(None).args([
+    let stale = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "apply",
         saved.to_str().unwrap(),
@@ -179,7 +179,7 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_exactly() {
         "a stale plan changes nothing"
     );
 
-    let fresh = ran(entitle(None).args([
+    let fresh = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "plan",
         &plan,
@@ -187,7 +187,7 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_exactly() {
         saved.to_str().unwrap(),
     ]));
     assert_eq!(fresh.code, 0);
-    let applied = ran(entitle(None).args([
+    let applied = ran(entitle(None).current_dir(directory.path()).args([
         &sandbox_flag(&state_file),
         "apply",
         saved.to_str().unwrap(),
@@ -235,10 +235,11 @@ fn throttling_server_errors_and_dropped_connections_lose_and_double_nothing() {
 
     // The workloads phase (after the pilot) makes OU grants and account grants.
     let plan = repository("plans/claude-sonnet-4-5.toml");
-    let applied =
-        ran(entitle(Some(&endpoint)).args(["apply", &plan, "--phase", "pilot", "--auto-approve"]));
+    let applied = ran(entitle(Some(&endpoint))
+        .current_dir(directory.path())
+        .args(["apply", &plan, "--phase", "pilot", "--auto-approve"]));
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
-    let stats = ran(entitle(None).args([
+    let stats = ran(entitle(None).current_dir(directory.path()).args([
         "sandbox",
         "stats",
         "--endpoint",

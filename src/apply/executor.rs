@@ -1,14 +1,22 @@
 //! Carrying out a plan: each change becomes the License Manager calls it needs, phase by phase,
 //! with bounded concurrency, idempotent tokens, waiting out PENDING_WORKFLOW, and deletes that
-//! re-read a stale version. Reports events; prints nothing.
+//! re-read a stale version. Every call is paced by a per-operation adaptive rate limiter,
+//! retried with backoff and jitter when throttled or transient, and every mutating call is
+//! journalled before and after. Reports events; prints nothing.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::journal::{Call, CallOutcome, Event, Journal};
+use super::limiter::{LimiterConfig, RateLimiter};
+use super::retry::{Decision, RetryPolicy, SystemRandom, decide};
 use crate::aws::grants::{self, GrantVersion, NewGrant, Written};
 use crate::aws::{AwsClients, AwsError, AwsErrorKind};
 use crate::model::grant::{ActivationOverride, GrantStatus};
@@ -22,6 +30,11 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// How long a new grant may stay in PENDING_WORKFLOW before activation gives up on it.
     pub workflow_timeout: Duration,
+    /// How each operation's rate starts and adapts (one limiter per License Manager operation:
+    /// AWS limits each operation apart).
+    pub limiter: LimiterConfig,
+    /// How persistent one call is.
+    pub retry: RetryPolicy,
 }
 
 impl Default for ApplyOptions {
@@ -29,8 +42,36 @@ impl Default for ApplyOptions {
         Self {
             concurrency: 8,
             workflow_timeout: Duration::from_secs(300),
+            limiter: LimiterConfig::default(),
+            // Throttles are expected (the limiter probes for the rate) and cost nothing but time;
+            // ten attempts, 250 ms doubling to 20 s, ride out minutes of them.
+            retry: RetryPolicy {
+                max_attempts: 10,
+                base_delay: Duration::from_millis(250),
+                max_delay: Duration::from_secs(20),
+            },
         }
     }
+}
+
+/// What the calls of a run added up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallCounts {
+    /// Attempts sent, reads included.
+    pub calls: u64,
+    /// Attempts the service throttled (each retried after the limiter slowed down).
+    pub throttled: u64,
+    /// Attempts that failed otherwise and were retried (5xx, dropped connections).
+    pub retried: u64,
+}
+
+/// A finished run: every change's result and what the calls added up to.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// One result per attempted or skipped change, in the order they ended.
+    pub results: Vec<ChangeResult>,
+    /// Call counts.
+    pub counts: CallCounts,
 }
 
 /// How one change ended.
@@ -80,9 +121,11 @@ pub async fn execute(
     clients: &AwsClients,
     plan: &Plan,
     options: &ApplyOptions,
+    journal: Arc<Journal>,
     events: Arc<dyn ApplyEvents>,
-) -> Vec<ChangeResult> {
+) -> Execution {
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let pacing = Arc::new(Pacing::new(options, journal));
     let mut results = Vec::new();
     // (phase, whether --phase includes it, why its gate blocks it); deletes of grants of no
     // current phase (the `-` phase, or a phase removed from the plan) come last, as `None`.
@@ -112,10 +155,14 @@ pub async fn execute(
                 if change.action == Action::NoOp {
                     continue;
                 }
-                if change.blocked || !included {
-                    let why = blocked
-                        .clone()
-                        .unwrap_or_else(|| "outside --phase".to_owned());
+                if change.blocked || !included || pacing.journal_broken() {
+                    let why = if pacing.journal_broken() {
+                        "the journal could not be written, so nothing more is changed".to_owned()
+                    } else {
+                        blocked
+                            .clone()
+                            .unwrap_or_else(|| "outside --phase".to_owned())
+                    };
                     let result = ChangeResult {
                         change: change.clone(),
                         outcome: Outcome::Skipped { why },
@@ -131,11 +178,23 @@ pub async fn execute(
                     activation: plan.activation,
                     activation_override: plan.activation_override.clone(),
                     workflow_timeout: options.workflow_timeout,
+                    pacing: pacing.clone(),
                 };
                 let (change, semaphore, events) =
                     (change.clone(), semaphore.clone(), events.clone());
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire().await;
+                    if context.pacing.journal_broken() {
+                        let result = ChangeResult {
+                            change,
+                            outcome: Outcome::Skipped {
+                                why: "the journal could not be written, so nothing more is changed"
+                                    .to_owned(),
+                            },
+                        };
+                        events.finished(&result);
+                        return result;
+                    }
                     events.started(&change);
                     let outcome = context.carry_out(&change).await;
                     let result = ChangeResult { change, outcome };
@@ -150,7 +209,157 @@ pub async fn execute(
             }
         }
     }
-    results
+    Execution {
+        results,
+        counts: pacing.counts(),
+    }
+}
+
+/// What every call of a run shares: the rate limiters, the retry policy, the journal, the counts.
+struct Pacing {
+    limiters: Mutex<BTreeMap<&'static str, Arc<RateLimiter>>>,
+    limiter: LimiterConfig,
+    retry: RetryPolicy,
+    journal: Arc<Journal>,
+    journal_failed: std::sync::atomic::AtomicBool,
+    calls: AtomicU64,
+    throttled: AtomicU64,
+    retried: AtomicU64,
+}
+
+/// One call as the journal sees it; `None` for reads, which are not journalled.
+struct CallSpec<'a> {
+    operation: &'static str,
+    change: &'a Change,
+    client_token: Option<&'a str>,
+    grant_arn: Option<&'a str>,
+}
+
+impl Pacing {
+    fn new(options: &ApplyOptions, journal: Arc<Journal>) -> Self {
+        Self {
+            limiters: Mutex::new(BTreeMap::new()),
+            limiter: options.limiter,
+            retry: options.retry,
+            journal,
+            journal_failed: std::sync::atomic::AtomicBool::new(false),
+            calls: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+        }
+    }
+
+    fn counts(&self) -> CallCounts {
+        CallCounts {
+            calls: self.calls.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+        }
+    }
+
+    fn journal_broken(&self) -> bool {
+        self.journal_failed.load(Ordering::Relaxed)
+    }
+
+    fn limiter(&self, operation: &'static str) -> Arc<RateLimiter> {
+        let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
+        limiters
+            .entry(operation)
+            .or_insert_with(|| Arc::new(RateLimiter::new(self.limiter)))
+            .clone()
+    }
+
+    fn record(&self, event: Event) {
+        if let Err(error) = self.journal.record(event) {
+            tracing::error!(journal = %self.journal.path().display(), %error, "could not write the journal");
+            self.journal_failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends one call until it succeeds, fails for good, or needs a re-read (a stale version,
+    /// returned as the error for the caller to handle): paced by the operation's limiter,
+    /// retried with backoff and jitter, journalled before and after when `journalled` is given.
+    async fn send<F, Fut>(
+        &self,
+        operation: &'static str,
+        journalled: Option<CallSpec<'_>>,
+        mut request: F,
+    ) -> Result<Written, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Written, AwsError>>,
+    {
+        let limiter = self.limiter(operation);
+        let mut random = SystemRandom::default();
+        let mut attempt = 1;
+        loop {
+            limiter.acquire().await;
+            let call = journalled.as_ref().map(|spec| Call {
+                operation: spec.operation.to_owned(),
+                phase: spec.change.phase.clone(),
+                principal: spec.change.principal_arn.clone(),
+                client_token: spec.client_token.map(str::to_owned),
+                grant_arn: spec.grant_arn.map(str::to_owned),
+                attempt,
+            });
+            if let Some(call) = &call {
+                self.record(Event::CallStarted(call.clone()));
+            }
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let result = request().await;
+            let throttled = matches!(&result, Err(error) if error.kind == AwsErrorKind::Throttled);
+            if throttled {
+                limiter.on_throttle();
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+            } else if result.is_ok() {
+                limiter.on_success();
+            }
+            if let Some(call) = call {
+                self.record(finished(call, &result, throttled));
+            }
+            let error = match result {
+                Ok(written) => return Ok(written),
+                Err(error) => error,
+            };
+            match decide(&error, attempt, &self.retry, &mut random) {
+                Decision::Retry { after } => {
+                    if !throttled {
+                        self.retried.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tracing::debug!(operation, attempt, ?after, %error, "retrying");
+                    tokio::time::sleep(after).await;
+                    attempt += 1;
+                }
+                Decision::RereadAndRetry | Decision::GiveUp(_) => return Err(error),
+            }
+        }
+    }
+}
+
+/// The journal line after a call.
+fn finished(call: Call, result: &Result<Written, AwsError>, throttled: bool) -> Event {
+    match result {
+        Ok(written) => Event::CallFinished {
+            call,
+            outcome: CallOutcome::Ok,
+            request_id: written.request_id.clone(),
+            status: Some(written.status.as_str().to_owned()),
+            version: Some(written.version.clone()),
+            error: None,
+        },
+        Err(error) => Event::CallFinished {
+            call,
+            outcome: if throttled {
+                CallOutcome::Throttled
+            } else {
+                CallOutcome::Failed
+            },
+            request_id: error.request_id.clone(),
+            status: None,
+            version: None,
+            error: Some(error.to_string()),
+        },
+    }
 }
 
 /// What a change needs to know besides itself.
@@ -161,6 +370,7 @@ struct Step {
     activation: Activation,
     activation_override: ActivationOverride,
     workflow_timeout: Duration,
+    pacing: Arc<Pacing>,
 }
 
 impl Step {
@@ -169,7 +379,7 @@ impl Step {
             Action::Create | Action::Recreate => self.create(change).await,
             Action::Activate => {
                 match change.before.as_ref().and_then(|before| before.arn.clone()) {
-                    Some(arn) => self.activate(&arn, "activated").await,
+                    Some(arn) => self.activate(change, &arn, "activated").await,
                     None => Outcome::Skipped {
                         why: "the plan names no grant to activate".to_owned(),
                     },
@@ -198,7 +408,19 @@ impl Step {
             operations: &after.operations,
             tags: &change.tags,
         };
-        let created = match grants::create_grant(&self.clients, &new).await {
+        let spec = CallSpec {
+            operation: "CreateGrant",
+            change,
+            client_token: Some(token),
+            grant_arn: None,
+        };
+        let created = match self
+            .pacing
+            .send("CreateGrant", Some(spec), || {
+                grants::create_grant(&self.clients, &new)
+            })
+            .await
+        {
             Ok(created) => created,
             Err(error) => {
                 return Outcome::Failed {
@@ -213,14 +435,14 @@ impl Step {
                 grant: created,
             },
             Activation::Grantor => {
-                self.activate(&created.grant_arn, "created and activated")
+                self.activate(change, &created.grant_arn, "created and activated")
                     .await
             }
         }
     }
 
     /// Waits for the grant to finish distributing, then activates it unless it already is.
-    async fn activate(&self, grant_arn: &str, what: &str) -> Outcome {
+    async fn activate(&self, change: &Change, grant_arn: &str, what: &str) -> Outcome {
         let settled = match self.settled(grant_arn).await {
             Ok(settled) => settled,
             Err(error) => {
@@ -246,7 +468,16 @@ impl Step {
             operations: None,
             activation_override: Some(self.activation_override.clone()),
         };
-        match grants::create_grant_version(&self.clients, &version).await {
+        let spec = CallSpec {
+            operation: "CreateGrantVersion",
+            change,
+            client_token: Some(&token),
+            grant_arn: Some(grant_arn),
+        };
+        let sent = self.pacing.send("CreateGrantVersion", Some(spec), || {
+            grants::create_grant_version(&self.clients, &version)
+        });
+        match sent.await {
             Ok(grant) => Outcome::Done {
                 what: what.to_owned(),
                 grant,
@@ -269,7 +500,7 @@ impl Step {
                 why: "the plan names no grant to update".to_owned(),
             };
         };
-        let current = match grants::get_grant(&self.clients, arn).await {
+        let current = match self.get_grant(arn).await {
             Ok(current) => current,
             Err(error) => {
                 return Outcome::Failed {
@@ -287,7 +518,16 @@ impl Step {
             operations: Some(&after.operations),
             activation_override: None,
         };
-        match grants::create_grant_version(&self.clients, &version).await {
+        let spec = CallSpec {
+            operation: "CreateGrantVersion",
+            change,
+            client_token: Some(&token),
+            grant_arn: Some(arn),
+        };
+        let sent = self.pacing.send("CreateGrantVersion", Some(spec), || {
+            grants::create_grant_version(&self.clients, &version)
+        });
+        match sent.await {
             Ok(grant) => Outcome::Done {
                 what: "operations updated".to_owned(),
                 grant,
@@ -313,30 +553,37 @@ impl Step {
         };
         let mut version = before.version.clone().unwrap_or_else(|| "1".to_owned());
         for _ in 0..3 {
-            match grants::delete_grant(&self.clients, arn, &version).await {
+            let spec = CallSpec {
+                operation: "DeleteGrant",
+                change,
+                client_token: None,
+                grant_arn: Some(arn),
+            };
+            let sent = self.pacing.send("DeleteGrant", Some(spec), || {
+                grants::delete_grant(&self.clients, arn, &version)
+            });
+            match sent.await {
                 Ok(grant) => {
                     return Outcome::Done {
                         what: "deleted".to_owned(),
                         grant,
                     };
                 }
-                Err(error) if grants::is_stale_version(&error) => {
-                    match grants::get_grant(&self.clients, arn).await {
-                        Ok(current) if current.status == GrantStatus::Deleted => {
-                            return Outcome::Done {
-                                what: "already deleted".to_owned(),
-                                grant: current,
-                            };
-                        }
-                        Ok(current) => version = current.version,
-                        Err(error) => {
-                            return Outcome::Failed {
-                                step: "GetGrant",
-                                error,
-                            };
-                        }
+                Err(error) if grants::is_stale_version(&error) => match self.get_grant(arn).await {
+                    Ok(current) if current.status == GrantStatus::Deleted => {
+                        return Outcome::Done {
+                            what: "already deleted".to_owned(),
+                            grant: current,
+                        };
                     }
-                }
+                    Ok(current) => version = current.version,
+                    Err(error) => {
+                        return Outcome::Failed {
+                            step: "GetGrant",
+                            error,
+                        };
+                    }
+                },
                 Err(error) => {
                     return Outcome::Failed {
                         step: "DeleteGrant",
@@ -358,12 +605,21 @@ impl Step {
         }
     }
 
+    /// GetGrant, paced and retried like the writes (not journalled: it changes nothing).
+    async fn get_grant(&self, grant_arn: &str) -> Result<Written, AwsError> {
+        self.pacing
+            .send("GetGrant", None, || {
+                grants::get_grant(&self.clients, grant_arn)
+            })
+            .await
+    }
+
     /// Reads the grant until it leaves PENDING_WORKFLOW (backing off to 2 s between reads).
     async fn settled(&self, grant_arn: &str) -> Result<Written, AwsError> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
-            let current = grants::get_grant(&self.clients, grant_arn).await?;
+            let current = self.get_grant(grant_arn).await?;
             if current.status != GrantStatus::PendingWorkflow
                 || started.elapsed() >= self.workflow_timeout
             {

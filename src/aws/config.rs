@@ -59,6 +59,10 @@ impl Default for AwsSettings {
 pub struct AwsClients {
     pub(crate) organizations: aws_sdk_organizations::Client,
     pub(crate) license_manager: aws_sdk_licensemanager::Client,
+    /// License Manager without the SDK's retries: for the grant writes (and their reads) that
+    /// apply paces with its own adaptive rate limiter and retries itself, so that every throttle
+    /// reaches the limiter instead of being retried blind inside the SDK (see `apply::executor`).
+    pub(crate) license_manager_paced: aws_sdk_licensemanager::Client,
     pub(crate) marketplace: aws_sdk_marketplaceagreement::Client,
     pub(crate) sts: aws_sdk_sts::Client,
 }
@@ -122,9 +126,15 @@ impl AwsClients {
             marketplace = marketplace.endpoint_url(endpoint);
             sts = sts.endpoint_url(endpoint);
         }
+        let license_manager = license_manager.build();
+        let paced = license_manager
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
             organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
-            license_manager: aws_sdk_licensemanager::Client::from_conf(license_manager.build()),
+            license_manager: aws_sdk_licensemanager::Client::from_conf(license_manager),
+            license_manager_paced: aws_sdk_licensemanager::Client::from_conf(paced),
             marketplace: aws_sdk_marketplaceagreement::Client::from_conf(marketplace.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
         }

@@ -1,5 +1,6 @@
 //! License Manager writes: create a grant, make a new version of it (activate, change its
-//! operations), read it, and delete it with its current version.
+//! operations), read it, and delete it with its current version. One attempt each: the caller
+//! (`apply::executor`) paces, retries and journals them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +10,7 @@ use aws_sdk_licensemanager::types::{
 use aws_types::request_id::RequestId;
 
 use super::config::{AwsClients, HOME_REGION};
-use super::error::AwsError;
+use super::error::{AwsError, AwsErrorKind};
 use crate::model::grant::{ActivationOverride, GrantStatus, Operation};
 
 const SERVICE: &str = "license-manager";
@@ -60,7 +61,7 @@ pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<
         .map(|(key, value)| Tag::builder().key(key).value(value).build())
         .collect();
     let output = clients
-        .license_manager
+        .license_manager_paced
         .create_grant()
         .client_token(grant.client_token)
         .grant_name(grant.name)
@@ -113,7 +114,7 @@ pub async fn create_grant_version(
             .build()
     });
     let output = clients
-        .license_manager
+        .license_manager_paced
         .create_grant_version()
         .client_token(version.client_token)
         .grant_arn(version.grant_arn)
@@ -145,7 +146,7 @@ pub async fn create_grant_version(
 /// GetGrant: the grant's current status and version.
 pub async fn get_grant(clients: &AwsClients, grant_arn: &str) -> Result<Written, AwsError> {
     let output = clients
-        .license_manager
+        .license_manager_paced
         .get_grant()
         .grant_arn(grant_arn)
         .send()
@@ -173,7 +174,7 @@ pub async fn delete_grant(
     version: &str,
 ) -> Result<Written, AwsError> {
     let output = clients
-        .license_manager
+        .license_manager_paced
         .delete_grant()
         .grant_arn(grant_arn)
         .version(version)
@@ -193,9 +194,16 @@ pub async fn delete_grant(
     })
 }
 
-/// Whether an error is DeleteGrant's refusal of a stale version (the failure Terraform users hit):
-/// re-read the grant and delete with its current version.
+/// Whether an error is License Manager refusing a stale grant version (DeleteGrant's `Version`,
+/// CreateGrantVersion's `SourceVersion`: the failure Terraform users hit). AWS answers it as a
+/// `ValidationException` saying "version provided doesn't match the latest version"; a
+/// `ConflictException` saying the same is treated alike. Re-read the grant and repeat the call
+/// with its current version.
 pub fn is_stale_version(error: &AwsError) -> bool {
-    error.message.contains("version provided doesn't match")
-        || error.message.contains("latest version")
+    matches!(error.kind, AwsErrorKind::Invalid | AwsErrorKind::Conflict)
+        && matches!(error.operation, "DeleteGrant" | "CreateGrantVersion")
+        && error
+            .message
+            .to_ascii_lowercase()
+            .contains("version provided doesn't match")
 }

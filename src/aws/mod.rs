@@ -4,6 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod grants;
+pub mod identity;
 pub mod license_manager;
 pub mod marketplace;
 pub mod organizations;

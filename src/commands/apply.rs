@@ -1,84 +1,400 @@
-//! `entitle apply`: plan (or load a saved plan and refuse it if stale), show the plan, confirm,
-//! carry it out, and report every change's outcome.
+//! `entitle apply`: plan (or load a saved plan and refuse it if stale), hold it against the
+//! phase gates, show it, confirm, carry it out with a journal, and report every change's outcome.
+//! The carrying out is shared with `entitle activate`.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
 use super::plan::{observe, read_plan, unix_now};
-use super::{Context, NoTerminal};
-use crate::apply::executor::{ApplyOptions, Outcome as ChangeOutcome, execute};
+use super::{Context, NoTerminal, Reported};
+use crate::apply::executor::{ApplyOptions, ChangeResult, Outcome as ChangeOutcome, execute};
+use crate::apply::journal::{self, Event, History, Journal};
+use crate::aws::{AwsClients, identity, license_manager};
 use crate::cli::ApplyArgs;
 use crate::exit::Outcome;
-use crate::planner::{GateFacts, Plan, PlanError, PlanOptions, SavedPlan, fingerprint};
-use crate::ui::{self, apply::ApplyReport, plan::PlanDocument, progress::ApplyProgress};
+use crate::model::OrgTree;
+use crate::model::grant::DistributedGrant;
+use crate::model::plan::RolloutPlan;
+use crate::planner::status::status;
+use crate::planner::{Observed, Plan, PlanError, PlanOptions, SavedPlan, fingerprint};
+use crate::ui::{self, Printer, apply::ApplyReport, plan::PlanDocument, progress::ApplyProgress};
+
+/// A later phase was to be applied while an earlier phase's gate does not hold.
+#[derive(Debug, thiserror::Error)]
+#[error("phase `{phase}` is held back by its gate: {reason}")]
+pub struct GateClosed {
+    /// The phase held back.
+    pub phase: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl GateClosed {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        format!(
+            "apply up to an earlier phase with `--phase`, watch the gate with `entitle status --watch`, \
+             or pass `--ignore-gates` to apply `{}` anyway (the journal records it)",
+            self.phase
+        )
+    }
+}
 
 /// Applies a rollout plan or a saved plan.
 pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let clients = context.clients().await;
-    let plan = match load_saved(&args.plan)? {
+    let saved = load_saved(&args.plan)?;
+    let plan_file = match &saved {
+        Some(saved) => PathBuf::from(&saved.plan_file),
+        None => args.plan.clone(),
+    };
+    let rollout = read_plan(context, &plan_file).with_context(|| match &saved {
+        Some(_) => format!("the saved plan was made from `{}`", plan_file.display()),
+        None => format!("could not read `{}`", plan_file.display()),
+    })?;
+    let session = Session::open(context, &rollout, args.journal.as_deref())?;
+    let (discovery, observed) = observe(context, &clients, &rollout).await?;
+    let plan = match saved {
         Some(saved) => {
-            let rollout = read_plan(context, Path::new(&saved.plan_file))
-                .with_context(|| format!("the saved plan was made from `{}`", saved.plan_file))?;
-            let (discovery, observed) = observe(context, &clients, &rollout).await?;
             saved.check_fresh(
                 Some(&rollout.sha256),
                 &fingerprint(&discovery.tree, &observed),
             )?;
             saved.plan
         }
-        None => {
-            let rollout = read_plan(context, &args.plan)?;
-            let (discovery, observed) = observe(context, &clients, &rollout).await?;
-            let options = PlanOptions {
+        None => session.plan(
+            context,
+            &rollout,
+            &discovery.tree,
+            &observed,
+            args.phase.clone(),
+        )?,
+    };
+    session
+        .carry_out(
+            context,
+            &clients,
+            Job {
+                command: "apply",
+                rollout: &rollout,
+                tree: &discovery.tree,
+                observed: &observed,
                 phase: args.phase.clone(),
-                now: unix_now(),
-                gate_facts: GateFacts::default(),
-            };
-            match crate::planner::plan(&rollout, &discovery.tree, &observed, &options) {
-                Ok(plan) => plan,
-                Err(PlanError::PlanFile(errors)) => {
-                    context.printer.diagnostics(&errors);
-                    return Err(super::Reported.into());
-                }
-                Err(other) => return Err(other.into()),
+                auto_approve: args.auto_approve,
+                ignore_gates: args.ignore_gates,
+                concurrency: args.concurrency,
+            },
+            plan,
+        )
+        .await
+}
+
+/// What `apply` and `activate` set out to do.
+pub(super) struct Job<'a> {
+    /// `apply` or `activate`, for the journal.
+    pub command: &'static str,
+    /// The rollout plan.
+    pub rollout: &'a RolloutPlan,
+    /// The organisation.
+    pub tree: &'a OrgTree,
+    /// The grants as they were before.
+    pub observed: &'a Observed,
+    /// `--phase`.
+    pub phase: Option<String>,
+    /// `--auto-approve`.
+    pub auto_approve: bool,
+    /// `--ignore-gates`.
+    pub ignore_gates: bool,
+    /// `--concurrency`.
+    pub concurrency: u16,
+}
+
+/// A run that may change grants: its journal, and what the journal said before it began.
+pub(super) struct Session {
+    journal: Arc<Journal>,
+    history: History,
+}
+
+impl Session {
+    /// Opens the rollout's journal and says where the previous run stopped, if it did not finish.
+    pub fn open(
+        context: &Context,
+        rollout: &RolloutPlan,
+        path: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let path = path.map_or_else(|| journal::default_path(&rollout.name), Path::to_owned);
+        let history = History::read(&path)
+            .with_context(|| format!("could not read the journal `{}`", path.display()))?;
+        let journal = Journal::open(&path)
+            .with_context(|| format!("could not open the journal `{}`", path.display()))?;
+        report_previous_run(&context.printer, &history, &path);
+        Ok(Self {
+            journal: Arc::new(journal),
+            history,
+        })
+    }
+
+    /// The plan, with bake gates counted from the journal.
+    pub fn plan(
+        &self,
+        context: &Context,
+        rollout: &RolloutPlan,
+        tree: &OrgTree,
+        observed: &Observed,
+        phase: Option<String>,
+    ) -> anyhow::Result<Plan> {
+        let options = PlanOptions {
+            phase,
+            now: unix_now(),
+            gate_facts: self.history.gate_facts(),
+        };
+        match crate::planner::plan(rollout, tree, observed, &options) {
+            Ok(plan) => Ok(plan),
+            Err(PlanError::PlanFile(errors)) => {
+                context.printer.diagnostics(&errors);
+                Err(Reported.into())
             }
+            Err(other) => Err(other.into()),
         }
-    };
-    let printer = &context.printer;
-    if !plan.has_changes() {
-        printer.result(&PlanDocument::new(&plan), |out| {
-            ui::plan::render_human(&plan, &printer.style, out)
-        })?;
-        return Ok(Outcome::Success);
     }
-    if !args.auto_approve {
-        printer.result(&PlanDocument::new(&plan), |out| {
-            ui::plan::render_human(&plan, &printer.style, out)
-        })?;
-        confirm(&plan)?;
+
+    /// Records what the observation shows that the journal does not know yet (account statuses,
+    /// phases reaching their share), so that bake times count from the first sighting.
+    fn record_sightings(
+        &mut self,
+        rollout: &RolloutPlan,
+        tree: &OrgTree,
+        observed: &Observed,
+    ) -> anyhow::Result<()> {
+        let facts = self.history.gate_facts();
+        let Ok(report) = status(rollout, tree, observed, None, &facts, unix_now()) else {
+            return Ok(());
+        };
+        for event in self.history.sightings(&report) {
+            let entry = self.journal.record(event).with_context(|| {
+                format!(
+                    "could not write the journal `{}`",
+                    self.journal.path().display()
+                )
+            })?;
+            self.history.entries.push(entry);
+        }
+        Ok(())
     }
-    let progress = Arc::new(ApplyProgress::new(printer, applicable(&plan)));
-    let options = ApplyOptions {
-        concurrency: usize::from(args.concurrency),
-        ..ApplyOptions::default()
-    };
-    let results = execute(&clients, &plan, &options, progress.clone()).await;
-    progress.finish();
-    let report = ApplyReport::new(&plan, &results);
-    printer.result(&report, |out| {
-        ui::apply::render_human(&report, &printer.style, out)
-    })?;
-    let failed = results
+
+    /// Holds the plan against the gates, shows it, confirms, executes with the journal, records
+    /// what the accounts look like afterwards, and reports.
+    pub async fn carry_out(
+        mut self,
+        context: &Context,
+        clients: &AwsClients,
+        job: Job<'_>,
+        mut plan: Plan,
+    ) -> anyhow::Result<Outcome> {
+        let printer = &context.printer;
+        self.record_sightings(job.rollout, job.tree, job.observed)?;
+        let closed: Vec<(String, String)> = plan
+            .phases
+            .iter()
+            .filter(|phase| phase.included)
+            .filter_map(|phase| Some((phase.name.clone(), phase.blocked.clone()?)))
+            .filter(|(name, _)| {
+                plan.changes.iter().any(|change| {
+                    change.phase == *name
+                        && change.blocked
+                        && change.action != crate::planner::Action::NoOp
+                })
+            })
+            .collect();
+        if let Some((phase, reason)) = closed.first()
+            && !job.ignore_gates
+        {
+            printer.result(&PlanDocument::new(&plan), |out| {
+                ui::plan::render_human(&plan, &printer.style, out)
+            })?;
+            return Err(GateClosed {
+                phase: phase.clone(),
+                reason: reason.clone(),
+            }
+            .into());
+        }
+        for (phase, reason) in &closed {
+            self.journal.record(Event::GateIgnored {
+                phase: phase.clone(),
+                reason: reason.clone(),
+            })?;
+            printer.warn(
+                &format!("--ignore-gates: applying phase `{phase}` although {reason}"),
+                None,
+            );
+        }
+        open_gates(&mut plan);
+        if !plan.has_changes() {
+            printer.result(&PlanDocument::new(&plan), |out| {
+                ui::plan::render_human(&plan, &printer.style, out)
+            })?;
+            return Ok(Outcome::Success);
+        }
+        if !job.auto_approve {
+            printer.result(&PlanDocument::new(&plan), |out| {
+                ui::plan::render_human(&plan, &printer.style, out)
+            })?;
+            confirm(&plan, job.command)?;
+        }
+        // Who is making the change, for the audit trail; a failure here is not worth stopping for.
+        let caller = identity::caller(clients)
+            .await
+            .ok()
+            .map(|caller| caller.arn);
+        self.journal.record(Event::RunStarted {
+            command: job.command.to_owned(),
+            rollout: plan.rollout.clone(),
+            phase: job.phase.clone(),
+            user: std::env::var("USER").ok(),
+            caller,
+            changes: applicable(&plan),
+        })?;
+        let progress = Arc::new(ApplyProgress::new(printer, applicable(&plan)));
+        let options = ApplyOptions {
+            concurrency: usize::from(job.concurrency),
+            ..ApplyOptions::default()
+        };
+        let execution = execute(
+            clients,
+            &plan,
+            &options,
+            self.journal.clone(),
+            progress.clone(),
+        )
+        .await;
+        progress.finish();
+        let report = ApplyReport::new(&plan, &execution.results, execution.counts);
+        self.journal.record(Event::RunFinished {
+            done: report.totals["done"],
+            failed: report.totals["failed"],
+            skipped: report.totals["skipped"],
+        })?;
+        // How the accounts look now: the sightings that start bake clocks. The rollout's grants
+        // are what was observed plus what this run wrote (no second tag read per grant).
+        match license_manager::received_grants(clients, &plan.license_arn).await {
+            Ok(received) => {
+                let after = Observed {
+                    grants: grants_after(job.observed, &execution.results),
+                    received,
+                    license: job.observed.license.clone(),
+                };
+                self.record_sightings(job.rollout, job.tree, &after)?;
+            }
+            Err(error) => printer.warn(
+                &format!("could not read the accounts' grants after the apply: {error}"),
+                Some(
+                    "`entitle status` reads them again and records when each account became active",
+                ),
+            ),
+        }
+        printer.result(&report, |out| {
+            ui::apply::render_human(&report, &printer.style, out)
+        })?;
+        let failed = execution
+            .results
+            .iter()
+            .any(|result| matches!(result.outcome, ChangeOutcome::Failed { .. }));
+        Ok(if failed {
+            Outcome::PartialFailure
+        } else {
+            Outcome::Success
+        })
+    }
+}
+
+/// The distributed grants after a run: those observed before, with what the run wrote.
+fn grants_after(observed: &Observed, results: &[ChangeResult]) -> Vec<DistributedGrant> {
+    let mut grants: BTreeMap<String, DistributedGrant> = observed
+        .grants
         .iter()
-        .any(|result| matches!(result.outcome, ChangeOutcome::Failed { .. }));
-    Ok(if failed {
-        Outcome::PartialFailure
-    } else {
-        Outcome::Success
-    })
+        .map(|grant| (grant.arn.clone(), grant.clone()))
+        .collect();
+    for result in results {
+        let ChangeOutcome::Done { grant: written, .. } = &result.outcome else {
+            continue;
+        };
+        let change = &result.change;
+        let entry = grants
+            .entry(written.grant_arn.clone())
+            .or_insert_with(|| DistributedGrant {
+                arn: written.grant_arn.clone(),
+                name: change
+                    .after
+                    .as_ref()
+                    .map(|after| after.name.clone())
+                    .unwrap_or_default(),
+                principal_arn: change.principal_arn.clone(),
+                status: written.status.clone(),
+                status_reason: None,
+                version: written.version.clone(),
+                granted_operations: change
+                    .after
+                    .as_ref()
+                    .map(|after| after.operations.clone())
+                    .unwrap_or_default(),
+                tags: change.tags.clone(),
+                license_arn: observed.license.arn.clone(),
+            });
+        entry.status = written.status.clone();
+        entry.version = written.version.clone();
+    }
+    grants.into_values().collect()
+}
+
+/// Lets every phase through (after `--ignore-gates` has been journalled).
+fn open_gates(plan: &mut Plan) {
+    for phase in &mut plan.phases {
+        phase.blocked = None;
+    }
+    for change in &mut plan.changes {
+        change.blocked = false;
+    }
+    plan.summary = crate::planner::diff::Summary::of(&plan.changes);
+}
+
+/// Says where the previous run stopped, when it did not finish.
+fn report_previous_run(printer: &Printer, history: &History, path: &Path) {
+    if history.unreadable > 0 {
+        printer.warn(
+            &format!(
+                "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
+                history.unreadable,
+                path.display()
+            ),
+            None,
+        );
+    }
+    let Some(last) = history.last_run() else {
+        return;
+    };
+    if last.finished.is_some() {
+        return;
+    }
+    let mut message = format!(
+        "the previous `{}` (run {}, started {}) stopped before it finished: {} call(s) answered",
+        last.command, last.run, last.started_at, last.calls_finished
+    );
+    for (call, at) in &last.unanswered {
+        message.push_str(&format!(
+            "; {} for {} (sent {at}, token {}) never answered",
+            call.operation,
+            call.principal,
+            call.client_token.as_deref().unwrap_or("none")
+        ));
+    }
+    printer.warn(
+        &message,
+        Some("this run plans again from what AWS shows now; repeated calls reuse their client tokens, so nothing is made twice"),
+    );
 }
 
 /// Changes the executor will attempt.
@@ -106,16 +422,25 @@ fn load_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
 }
 
 /// Asks on the terminal; refuses without one.
-fn confirm(plan: &Plan) -> anyhow::Result<()> {
+fn confirm(plan: &Plan, command: &str) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(NoTerminal.into());
     }
     let question = format!(
-        "Apply these changes to rollout `{}`? Only `yes` goes on: ",
+        "{} these changes to rollout `{}`? Only `yes` goes on: ",
+        capitalised(command),
         plan.rollout
     );
     if ui::ask(&question)?.trim() != "yes" {
-        bail!("apply cancelled: nothing was changed");
+        bail!("{command} cancelled: nothing was changed");
     }
     Ok(())
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -1,11 +1,15 @@
 //! One module per subcommand: glue between the command line, the core and the printer.
 
+mod activate;
 mod apply;
 mod completions;
 mod discover;
 mod placeholders;
 mod plan;
 mod sandbox;
+mod status;
+
+pub use apply::GateClosed;
 
 use crate::aws::{AwsClients, AwsSettings};
 use crate::cli::{Cli, Command};
@@ -87,12 +91,8 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Sandbox(command) => sandbox::run(context, &command).await,
         Command::Plan(args) => plan::run(context, &args).await,
         Command::Apply(args) => apply::run(context, &args).await,
-        Command::Status(_) => {
-            placeholders::not_built("status", "issue #5 (apply, activate and status)")
-        }
-        Command::Activate(_) => {
-            placeholders::not_built("activate", "issue #5 (apply, activate and status)")
-        }
+        Command::Status(args) => status::run(context, &args).await,
+        Command::Activate(args) => activate::run(context, &args).await,
         Command::Cleanup(_) => placeholders::not_built("cleanup", "issue #6 (cleanup and doctor)"),
         Command::Doctor(_) => placeholders::not_built("doctor", "issue #6 (cleanup and doctor)"),
     }

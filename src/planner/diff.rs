@@ -205,6 +205,31 @@ pub struct Summary {
     pub blocked: usize,
 }
 
+impl Summary {
+    /// Counts `changes` (blocked ones apart).
+    pub fn of(changes: &[Change]) -> Self {
+        let mut summary = Summary::default();
+        for change in changes {
+            if change.blocked && change.action != Action::NoOp {
+                summary.blocked += 1;
+                continue;
+            }
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Recreate => {
+                    summary.create += 1;
+                    summary.recreate += 1;
+                }
+                Action::Activate => summary.activate += 1,
+                Action::UpdateOperations => summary.update += 1,
+                Action::Delete => summary.delete += 1,
+                Action::NoOp => summary.unchanged += 1,
+            }
+        }
+        summary
+    }
+}
+
 /// The plan: every change, in phase order, and what was seen on the way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -497,8 +522,8 @@ pub fn plan(
         live.first().copied()
     };
 
-    // Which accounts are active now: a received grant of one of our live grants that is ACTIVE,
-    // or (where no received grants were read) our ACTIVE account grant itself.
+    // Which accounts are active now: an ACTIVE received grant that is (or comes from) one of our
+    // live grants, or (where no received grant of the account was read) our ACTIVE account grant.
     let our_arns: BTreeSet<&str> = owned
         .values()
         .flatten()
@@ -509,8 +534,11 @@ pub fn plan(
         .received
         .iter()
         .filter(|received| {
+            // An org or OU grant reaches the account as a child (ParentArn is ours); a direct
+            // account grant is listed as itself (GrantArn is ours).
             received.status == GrantStatus::Active
-                && our_arns.contains(received.parent_arn.as_str())
+                && (our_arns.contains(received.parent_arn.as_str())
+                    || our_arns.contains(received.grant_arn.as_str()))
         })
         .map(|received| received.account.clone())
         .collect();
@@ -916,24 +944,7 @@ pub fn plan(
     };
     changes.sort_by_key(order);
 
-    let mut summary = Summary::default();
-    for change in &changes {
-        if change.blocked && change.action != Action::NoOp {
-            summary.blocked += 1;
-            continue;
-        }
-        match change.action {
-            Action::Create => summary.create += 1,
-            Action::Recreate => {
-                summary.create += 1;
-                summary.recreate += 1;
-            }
-            Action::Activate => summary.activate += 1,
-            Action::UpdateOperations => summary.update += 1,
-            Action::Delete => summary.delete += 1,
-            Action::NoOp => summary.unchanged += 1,
-        }
-    }
+    let summary = Summary::of(&changes);
 
     Ok(Plan {
         rollout: rollout.name.clone(),

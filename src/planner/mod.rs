@@ -5,6 +5,7 @@ pub mod cover;
 pub mod diff;
 pub mod entitlement;
 pub mod saved;
+pub mod status;
 pub mod targets;
 
 pub use cover::{CoverGrant, cover};

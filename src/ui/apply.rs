@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{FORMAT_VERSION, Style};
-use crate::apply::executor::{ChangeResult, Outcome};
+use crate::apply::executor::{CallCounts, ChangeResult, Outcome};
 use crate::planner::Plan;
 
 /// The JSON document of `entitle apply --output json`.
@@ -22,6 +22,9 @@ pub struct ApplyReport {
     pub changes: Vec<ChangeReport>,
     /// Counts per outcome (`done`, `failed`, `skipped`).
     pub totals: BTreeMap<&'static str, usize>,
+    /// License Manager calls sent, throttled and retried: throttles are absorbed (the rate
+    /// limiter slows down and the call is repeated), they fail nothing.
+    pub calls: CallCounts,
 }
 
 /// One change's outcome.
@@ -51,7 +54,7 @@ pub struct ChangeReport {
 
 impl ApplyReport {
     /// The report of a finished apply, in the plan's order.
-    pub fn new(plan: &Plan, results: &[ChangeResult]) -> Self {
+    pub fn new(plan: &Plan, results: &[ChangeResult], calls: CallCounts) -> Self {
         let order = |result: &ChangeResult| {
             plan.changes.iter().position(|change| {
                 change.principal_arn == result.change.principal_arn
@@ -109,6 +112,7 @@ impl ApplyReport {
             license_arn: plan.license_arn.clone(),
             changes,
             totals,
+            calls,
         }
     }
 }
@@ -129,6 +133,14 @@ pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) ->
         )?;
     }
     writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        style.dim(format!(
+            "{} License Manager calls, {} throttled and {} failed transiently (all retried).",
+            report.calls.calls, report.calls.throttled, report.calls.retried
+        ))
+    )?;
     writeln!(
         out,
         "{}",

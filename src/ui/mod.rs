@@ -9,6 +9,7 @@ pub mod discover;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;
+pub mod status;
 pub mod style;
 
 use std::io::{self, IsTerminal, Write};

@@ -1,0 +1,544 @@
+//! The local journal: one JSON line per event of every run that changes grants, written before and
+//! after each mutating call. It is the audit trail (who granted what, when, and when each account
+//! became active), the record bake gates count from, and how a run learns where the last one
+//! stopped.
+//!
+//! Lines are appended with one `write` each to a file opened in append mode, so a process killed
+//! at any point leaves at most its last line torn; readers skip a torn line and say so. The
+//! journal survives a crashed process, not a crashed machine: lines are not synced to disk.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::planner::GateFacts;
+use crate::planner::status::StatusReport;
+
+/// Where a rollout's journal lives unless `--journal` says otherwise.
+pub fn default_path(rollout: &str) -> PathBuf {
+    Path::new(".entitle")
+        .join("journal")
+        .join(format!("{rollout}.jsonl"))
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When, in RFC 3339 UTC with milliseconds.
+    pub at: String,
+    /// The run that wrote it (one per command invocation).
+    pub run: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Entry {
+    /// When, as seconds since the epoch (0 when the line's time does not parse).
+    pub fn unix_seconds(&self) -> i64 {
+        humantime::parse_rfc3339(&self.at)
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |elapsed| {
+                i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+            })
+    }
+}
+
+/// What a journal line records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A command that may change grants began.
+    RunStarted {
+        /// `apply`, `activate`, ...
+        command: String,
+        /// The rollout.
+        rollout: String,
+        /// `--phase`, if given.
+        phase: Option<String>,
+        /// Who ran it: the local user (`$USER`), for the audit trail.
+        user: Option<String>,
+        /// The AWS identity it ran as (STS caller ARN), when known.
+        caller: Option<String>,
+        /// Changes it set out to make.
+        changes: usize,
+    },
+    /// `--ignore-gates` let a phase through although its predecessor's gate does not hold.
+    GateIgnored {
+        /// The phase let through.
+        phase: String,
+        /// Why its gate did not hold.
+        reason: String,
+    },
+    /// A mutating call is about to be sent.
+    CallStarted(Call),
+    /// A mutating call came back (or failed).
+    CallFinished {
+        /// The call.
+        #[serde(flatten)]
+        call: Call,
+        /// `ok`, `throttled`, `failed`.
+        outcome: CallOutcome,
+        /// The request id AWS gave the response.
+        request_id: Option<String>,
+        /// The grant's status after the call, when it succeeded.
+        status: Option<String>,
+        /// The grant's version after the call, when it succeeded.
+        version: Option<String>,
+        /// The AWS error, when it failed.
+        error: Option<String>,
+    },
+    /// An account's received grant was seen in a new status (by `status`, or `apply` as it plans).
+    AccountStatus {
+        /// The account.
+        account: String,
+        /// Its best received grant's status from this rollout; `None` when it has none.
+        status: Option<String>,
+    },
+    /// A phase's `min_active` share was seen reached (bake gates count from the first sighting).
+    PhaseActive {
+        /// The phase.
+        phase: String,
+    },
+    /// A phase's `min_active` share was seen lost again (its bake starts over).
+    PhaseInactive {
+        /// The phase.
+        phase: String,
+    },
+    /// The run ended normally.
+    RunFinished {
+        /// Changes done.
+        done: usize,
+        /// Changes failed.
+        failed: usize,
+        /// Changes skipped.
+        skipped: usize,
+    },
+}
+
+/// A mutating call: what, to whom, with which idempotency token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// `CreateGrant`, `CreateGrantVersion`, `DeleteGrant`.
+    pub operation: String,
+    /// The phase of the change.
+    pub phase: String,
+    /// The grant's principal.
+    pub principal: String,
+    /// The ClientToken sent, if the operation takes one.
+    pub client_token: Option<String>,
+    /// The grant, when it exists already.
+    pub grant_arn: Option<String>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// It worked.
+    Ok,
+    /// Throttled: it will be retried.
+    Throttled,
+    /// Failed (it may be retried if the failure is transient).
+    Failed,
+}
+
+/// An open journal, shared by the tasks of one run.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    run: String,
+    file: Option<Mutex<File>>,
+}
+
+impl Journal {
+    /// Opens (creating it and its directory if needed) the journal at `path` for a new run.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            run: new_run_id(),
+            file: Some(Mutex::new(file)),
+        })
+    }
+
+    /// A journal that records nothing (benchmarks, library callers that keep their own).
+    pub fn disabled() -> Self {
+        Self {
+            path: PathBuf::new(),
+            run: new_run_id(),
+            file: None,
+        }
+    }
+
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This run's id.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// Appends one event. A journal that cannot be written stops the run: changing grants without
+    /// an audit trail is worse than not changing them.
+    pub fn record(&self, event: Event) -> std::io::Result<Entry> {
+        let entry = Entry {
+            at: now_rfc3339(),
+            run: self.run.clone(),
+            event,
+        };
+        let Some(file) = &self.file else {
+            return Ok(entry);
+        };
+        let mut line = serde_json::to_string(&entry).map_err(std::io::Error::other)?;
+        line.push('\n');
+        let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.write_all(line.as_bytes())?;
+        Ok(entry)
+    }
+}
+
+/// The current time in RFC 3339 UTC, to the millisecond.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// A run id: the start time and the process id, unique enough for one machine's journal.
+fn new_run_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    format!("{:x}-{:x}", now.as_millis(), std::process::id())
+}
+
+/// What a journal file holds: its entries and how many lines could not be read (a torn last line
+/// after a crash, or someone's edit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// Entries in file order.
+    pub entries: Vec<Entry>,
+    /// Lines skipped as unreadable.
+    pub unreadable: usize,
+}
+
+impl History {
+    /// Reads the journal at `path`; a missing file is an empty history.
+    pub fn read(path: &Path) -> std::io::Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(error) => return Err(error),
+        };
+        let mut history = Self::default();
+        for line in text.lines().filter(|line| !line.trim().is_empty()) {
+            match serde_json::from_str(line) {
+                Ok(entry) => history.entries.push(entry),
+                Err(_) => history.unreadable += 1,
+            }
+        }
+        Ok(history)
+    }
+
+    /// The bake clock of every phase: when its `min_active` share was first seen reached, unless
+    /// it was seen lost again since.
+    pub fn gate_facts(&self) -> GateFacts {
+        let mut facts = GateFacts::default();
+        for entry in &self.entries {
+            match &entry.event {
+                Event::PhaseActive { phase } => {
+                    facts
+                        .fully_active_since
+                        .entry(phase.clone())
+                        .or_insert_with(|| entry.unix_seconds());
+                }
+                Event::PhaseInactive { phase } => {
+                    facts.fully_active_since.remove(phase);
+                }
+                _ => {}
+            }
+        }
+        facts
+    }
+
+    /// What `report` shows that the journal does not know yet: accounts whose status changed,
+    /// phases whose share was reached (their gate's `min_active`, or every account for a phase
+    /// without a gate) or lost.
+    pub fn sightings(&self, report: &StatusReport) -> Vec<Event> {
+        let mut events = Vec::new();
+        let known = self.gate_facts();
+        for phase in &report.phases {
+            let reached = match &phase.gate {
+                Some(gate) => gate.min_active_holds,
+                None => !phase.accounts.is_empty() && phase.active == phase.accounts.len(),
+            };
+            let recorded = known.fully_active_since.contains_key(&phase.name);
+            if reached && !recorded {
+                events.push(Event::PhaseActive {
+                    phase: phase.name.clone(),
+                });
+            } else if !reached && recorded {
+                events.push(Event::PhaseInactive {
+                    phase: phase.name.clone(),
+                });
+            }
+        }
+        let last = self.account_status();
+        let mut seen = BTreeMap::new();
+        for account in report.phases.iter().flat_map(|phase| &phase.accounts) {
+            seen.insert(
+                account.account.as_str().to_owned(),
+                account
+                    .status
+                    .as_ref()
+                    .map(|status| status.as_str().to_owned()),
+            );
+        }
+        for (account, status) in seen {
+            let changed = match last.get(&account) {
+                Some((previous, _)) => *previous != status,
+                None => status.is_some(),
+            };
+            if changed {
+                events.push(Event::AccountStatus { account, status });
+            }
+        }
+        events
+    }
+
+    /// Each account's last recorded status and since when (RFC 3339).
+    pub fn account_status(&self) -> BTreeMap<String, (Option<String>, String)> {
+        let mut latest = BTreeMap::new();
+        for entry in &self.entries {
+            if let Event::AccountStatus { account, status } = &entry.event {
+                latest.insert(account.clone(), (status.clone(), entry.at.clone()));
+            }
+        }
+        latest
+    }
+
+    /// The most recent run of a command that changes grants, and how it ended.
+    pub fn last_run(&self) -> Option<RunSummary> {
+        let start = self
+            .entries
+            .iter()
+            .rposition(|entry| matches!(entry.event, Event::RunStarted { .. }))?;
+        let started = &self.entries[start];
+        let Event::RunStarted { command, .. } = &started.event else {
+            return None;
+        };
+        let mut summary = RunSummary {
+            run: started.run.clone(),
+            command: command.clone(),
+            started_at: started.at.clone(),
+            finished: None,
+            calls_finished: 0,
+            unanswered: Vec::new(),
+        };
+        let mut open: BTreeMap<(String, String, u32), (Call, String)> = BTreeMap::new();
+        let key = |call: &Call| (call.operation.clone(), call.principal.clone(), call.attempt);
+        for entry in self.entries[start..]
+            .iter()
+            .filter(|entry| entry.run == summary.run)
+        {
+            match &entry.event {
+                Event::CallStarted(call) => {
+                    open.insert(key(call), (call.clone(), entry.at.clone()));
+                }
+                Event::CallFinished { call, .. } => {
+                    open.remove(&key(call));
+                    summary.calls_finished += 1;
+                }
+                Event::RunFinished {
+                    done,
+                    failed,
+                    skipped,
+                } => summary.finished = Some((*done, *failed, *skipped)),
+                _ => {}
+            }
+        }
+        summary.unanswered = open.into_values().collect();
+        Some(summary)
+    }
+}
+
+/// The most recent run as the journal tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Its id.
+    pub run: String,
+    /// Its command.
+    pub command: String,
+    /// When it started.
+    pub started_at: String,
+    /// (done, failed, skipped) if it finished.
+    pub finished: Option<(usize, usize, usize)>,
+    /// Calls it saw answered.
+    pub calls_finished: usize,
+    /// Calls it sent and never saw answered (with when they were sent): the process stopped while
+    /// they were in flight. AWS may or may not have carried them out; the next run finds out.
+    pub unanswered: Vec<(Call, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn call(operation: &str, principal: &str) -> Call {
+        Call {
+            operation: operation.to_owned(),
+            phase: "pilot".to_owned(),
+            principal: principal.to_owned(),
+            client_token: Some("entitle-abc".to_owned()),
+            grant_arn: None,
+            attempt: 1,
+        }
+    }
+
+    fn started(changes: usize) -> Event {
+        Event::RunStarted {
+            command: "apply".to_owned(),
+            rollout: "r".to_owned(),
+            phase: None,
+            user: None,
+            caller: None,
+            changes,
+        }
+    }
+
+    #[test]
+    fn lines_round_trip_and_a_torn_last_line_is_skipped() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("deep/er/r.jsonl");
+        let journal = Journal::open(&path).unwrap();
+        journal.record(started(1)).unwrap();
+        journal
+            .record(Event::CallStarted(call("CreateGrant", "arn:a")))
+            .unwrap();
+        // A crash in the middle of a write.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"at\":\"2026-").unwrap();
+        let history = History::read(&path).unwrap();
+        assert_eq!(history.entries.len(), 2);
+        assert_eq!(history.unreadable, 1);
+        assert_eq!(
+            history.entries[1].event,
+            Event::CallStarted(call("CreateGrant", "arn:a"))
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"event\":\"call_started\""), "{text}");
+        assert!(text.contains("\"operation\":\"CreateGrant\""), "{text}");
+    }
+
+    #[test]
+    fn the_last_run_says_which_calls_were_never_answered() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("r.jsonl");
+        let first = Journal::open(&path).unwrap();
+        first.record(started(1)).unwrap();
+        first
+            .record(Event::RunFinished {
+                done: 1,
+                failed: 0,
+                skipped: 0,
+            })
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        let second = Journal::open(&path).unwrap();
+        assert_ne!(first.run(), second.run());
+        second.record(started(2)).unwrap();
+        second
+            .record(Event::CallStarted(call("CreateGrant", "arn:a")))
+            .unwrap();
+        second
+            .record(Event::CallStarted(call("CreateGrant", "arn:b")))
+            .unwrap();
+        second
+            .record(Event::CallFinished {
+                call: call("CreateGrant", "arn:a"),
+                outcome: CallOutcome::Ok,
+                request_id: Some("req".to_owned()),
+                status: Some("PENDING_WORKFLOW".to_owned()),
+                version: Some("1".to_owned()),
+                error: None,
+            })
+            .unwrap();
+        let last = History::read(&path).unwrap().last_run().unwrap();
+        assert_eq!(last.run, second.run());
+        assert_eq!(last.finished, None);
+        assert_eq!(last.calls_finished, 1);
+        assert_eq!(last.unanswered.len(), 1);
+        assert_eq!(last.unanswered[0].0.principal, "arn:b");
+    }
+
+    #[test]
+    fn bake_counts_from_the_first_sighting_and_restarts_when_the_share_is_lost() {
+        let entry = |at: &str, event: Event| Entry {
+            at: at.to_owned(),
+            run: "x".to_owned(),
+            event,
+        };
+        let phase = |name: &str| name.to_owned();
+        let history = History {
+            entries: vec![
+                entry(
+                    "2026-11-01T00:00:00.000Z",
+                    Event::PhaseActive {
+                        phase: phase("pilot"),
+                    },
+                ),
+                entry(
+                    "2026-11-02T00:00:00.000Z",
+                    Event::PhaseActive {
+                        phase: phase("pilot"),
+                    },
+                ),
+                entry(
+                    "2026-11-01T00:00:00.000Z",
+                    Event::PhaseActive {
+                        phase: phase("waves"),
+                    },
+                ),
+                entry(
+                    "2026-11-03T00:00:00.000Z",
+                    Event::PhaseInactive {
+                        phase: phase("waves"),
+                    },
+                ),
+            ],
+            unreadable: 0,
+        };
+        let facts = history.gate_facts();
+        assert_eq!(facts.fully_active_since.get("pilot"), Some(&1_793_491_200));
+        assert_eq!(facts.fully_active_since.get("waves"), None);
+    }
+
+    #[test]
+    fn a_disabled_journal_writes_nothing_and_a_missing_one_reads_empty() {
+        let journal = Journal::disabled();
+        journal.record(started(0)).unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let history = History::read(&directory.path().join("none.jsonl")).unwrap();
+        assert_eq!(history, History::default());
+        assert!(history.last_run().is_none());
+    }
+}

@@ -1,0 +1,55 @@
+//! `entitle activate`: grantor-side activation of a rollout's existing grants, for rollouts with
+//! `activation = "member"` that decide to activate centrally after all. It creates, updates and
+//! deletes nothing: only the plan's activations are carried out, through apply's path (gates,
+//! confirmation, journal, report).
+
+use super::Context;
+use super::apply::{Job, Session};
+use super::plan::{observe, read_plan};
+use crate::cli::ActivateArgs;
+use crate::exit::Outcome;
+use crate::model::plan::Activation;
+use crate::planner::Action;
+use crate::planner::diff::Summary;
+
+/// Activates every grant of the phases up to `--phase` that is not ACTIVE yet.
+pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outcome> {
+    let mut rollout = read_plan(context, &args.plan)?;
+    if rollout.entitlement.activation == Activation::Member {
+        context.printer.info(
+            "the plan leaves activation to the member accounts; activating centrally as asked",
+        );
+    }
+    rollout.entitlement.activation = Activation::Grantor;
+    let clients = context.clients().await;
+    let session = Session::open(context, &rollout, args.journal.as_deref())?;
+    let (discovery, observed) = observe(context, &clients, &rollout).await?;
+    let mut plan = session.plan(
+        context,
+        &rollout,
+        &discovery.tree,
+        &observed,
+        args.phase.clone(),
+    )?;
+    // Only activations: grants that are missing or need other changes are `apply`'s business.
+    plan.changes
+        .retain(|change| matches!(change.action, Action::Activate | Action::NoOp));
+    plan.summary = Summary::of(&plan.changes);
+    session
+        .carry_out(
+            context,
+            &clients,
+            Job {
+                command: "activate",
+                rollout: &rollout,
+                tree: &discovery.tree,
+                observed: &observed,
+                phase: args.phase.clone(),
+                auto_approve: args.auto_approve,
+                ignore_gates: args.ignore_gates,
+                concurrency: args.concurrency,
+            },
+            plan,
+        )
+        .await
+}

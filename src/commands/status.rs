@@ -1,0 +1,143 @@
+//! `entitle status`: where every targeted account of a rollout stands, each phase's gate, and
+//! (with `--watch`) refreshing until every gate holds. It records what it sees in the journal, so
+//! bake times and "since when" count from the first sighting.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+
+use super::plan::{observe, read_plan, unix_now};
+use super::{Context, Reported};
+use crate::apply::journal::{self, History, Journal};
+use crate::aws::license_manager;
+use crate::cli::StatusArgs;
+use crate::exit::Outcome;
+use crate::model::OrgTree;
+use crate::model::plan::{RolloutPlan, format_duration, parse_duration};
+use crate::planner::Observed;
+use crate::planner::status::{StatusReport, status};
+use crate::ui::{self, status::StatusDocument};
+
+/// `--watch` ran out of time before every gate held.
+#[derive(Debug, thiserror::Error)]
+#[error("the gates still do not hold after {waited}")]
+pub struct WatchTimedOut {
+    /// How long it watched.
+    pub waited: String,
+}
+
+/// Shows the rollout's status, once or until the gates hold.
+pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome> {
+    let rollout = read_plan(context, &args.plan)?;
+    let timeout = match &args.timeout {
+        Some(text) => Some(Duration::from_secs(parse_duration(text).ok_or_else(
+            || {
+                anyhow!(
+                    "`--timeout {text}` is not a duration: write it like `90s`, `30m`, `2h` or `1d`"
+                )
+            },
+        )?)),
+        None => None,
+    };
+    if let Some(phase) = &args.phase
+        && !rollout
+            .phases
+            .iter()
+            .any(|known| known.name.value == *phase)
+    {
+        let names: Vec<&str> = rollout
+            .phases
+            .iter()
+            .map(|known| known.name.value.as_str())
+            .collect();
+        return Err(anyhow!(
+            "the plan has no phase `{phase}`; its phases are: {}",
+            names.join(", ")
+        ));
+    }
+    let path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal::default_path(&rollout.name));
+    let mut history = History::read(&path)
+        .with_context(|| format!("could not read the journal `{}`", path.display()))?;
+    let journal = Journal::open(&path)
+        .with_context(|| format!("could not open the journal `{}`", path.display()))?;
+    let clients = context.clients().await;
+    let (discovery, mut observed) = observe(context, &clients, &rollout).await?;
+    let started = tokio::time::Instant::now();
+    loop {
+        let report = look(
+            context,
+            &rollout,
+            &discovery.tree,
+            &observed,
+            args,
+            (&journal, &mut history, &path),
+        )?;
+        let document = StatusDocument::new(&report, &history, unix_now());
+        let printer = &context.printer;
+        printer.result(&document, |out| {
+            ui::status::render_human(&document, args.tree, &printer.style, out)
+        })?;
+        if !args.watch || report.gates_hold() {
+            return Ok(Outcome::Success);
+        }
+        let interval = Duration::from_secs(args.interval);
+        if let Some(timeout) = timeout
+            && started.elapsed() + interval > timeout
+        {
+            return Err(WatchTimedOut {
+                waited: format_duration(timeout.as_secs()),
+            }
+            .into());
+        }
+        tokio::time::sleep(interval).await;
+        // The organisation and the license stay; the grants and their statuses are read again.
+        observed.grants = license_manager::distributed_grants(&clients, &observed.license.arn, 8)
+            .await
+            .context("could not list the license's grants")?;
+        observed.received = license_manager::received_grants(&clients, &observed.license.arn)
+            .await
+            .context("could not list the accounts' received grants")?;
+    }
+}
+
+/// One look: the report, with what it shows first recorded in the journal.
+fn look(
+    context: &Context,
+    rollout: &RolloutPlan,
+    tree: &OrgTree,
+    observed: &Observed,
+    args: &StatusArgs,
+    (journal, history, path): (&Journal, &mut History, &Path),
+) -> anyhow::Result<StatusReport> {
+    let report_of = |phase: Option<&str>, history: &History| {
+        status(
+            rollout,
+            tree,
+            observed,
+            phase,
+            &history.gate_facts(),
+            unix_now(),
+        )
+        .map_err(|errors| {
+            context.printer.diagnostics(&errors);
+            anyhow::Error::from(Reported)
+        })
+    };
+    let phase = args.phase.as_deref();
+    let report = report_of(phase, history)?;
+    let sightings = history.sightings(&report_of(None, history)?);
+    if sightings.is_empty() {
+        return Ok(report);
+    }
+    for event in sightings {
+        let entry = journal
+            .record(event)
+            .with_context(|| format!("could not write the journal `{}`", path.display()))?;
+        history.entries.push(entry);
+    }
+    report_of(phase, history)
+}

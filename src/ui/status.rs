@@ -1,0 +1,378 @@
+//! Rendering of `entitle status`: per phase (or, with `--tree`, per OU) every targeted account's
+//! grant status and since when, each phase's gate verdict, and totals; a versioned JSON document
+//! for scripts.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{FORMAT_VERSION, Style};
+use crate::apply::journal::History;
+use crate::model::plan::format_duration;
+use crate::planner::diff::UnixSeconds;
+use crate::planner::status::StatusReport;
+
+/// The JSON document of `entitle status --output json`.
+#[derive(Debug, Serialize)]
+pub struct StatusDocument {
+    /// Bumped on incompatible changes.
+    pub format_version: u32,
+    /// The rollout.
+    pub rollout: String,
+    /// The license it distributes.
+    pub license_arn: String,
+    /// The phases shown, in order, with their counts and gates.
+    pub phases: Vec<PhaseDocument>,
+    /// Every targeted account once, in phase order then OU path and name.
+    pub accounts: Vec<AccountDocument>,
+    /// Over all accounts shown.
+    pub totals: Totals,
+}
+
+/// One phase.
+#[derive(Debug, Serialize)]
+pub struct PhaseDocument {
+    /// The phase name.
+    pub name: String,
+    /// Accounts it targets (earlier phases' included: phases are cumulative).
+    pub accounts: usize,
+    /// Of those, how many are ACTIVE.
+    pub active: usize,
+    /// `active / accounts` in percent, one decimal.
+    pub active_percent: f64,
+    /// Accounts per status (`missing`: no grant of this rollout reaches it).
+    pub by_status: BTreeMap<String, usize>,
+    /// Its gate, if it has one.
+    pub gate: Option<GateDocument>,
+}
+
+/// A phase's gate.
+#[derive(Debug, Serialize)]
+pub struct GateDocument {
+    /// The share that must be ACTIVE.
+    pub min_active_percent: u8,
+    /// Whether it is reached.
+    pub min_active_holds: bool,
+    /// The bake time, in seconds.
+    pub bake_seconds: u64,
+    /// Since when the share is reached (RFC 3339, from the journal).
+    pub active_since: Option<String>,
+    /// How long it has baked, in seconds.
+    pub baked_seconds: u64,
+    /// Whether the gate holds: the next phase may be applied.
+    pub holds: bool,
+    /// The verdict in words.
+    pub verdict: String,
+}
+
+/// One account.
+#[derive(Debug, Serialize)]
+pub struct AccountDocument {
+    /// The account id.
+    pub account: String,
+    /// Its name.
+    pub name: String,
+    /// Its OU path (empty at the root).
+    pub ou_path: String,
+    /// The first phase that targets it.
+    pub phase: String,
+    /// Its received grant from this rollout.
+    pub grant_arn: Option<String>,
+    /// `ACTIVE`, `DISABLED`, `PENDING_ACCEPT`, `REJECTED`, `FAILED_WORKFLOW`, ... or `missing`.
+    pub status: String,
+    /// Since when it is in that status, as far as the journal knows (RFC 3339).
+    pub since: Option<String>,
+}
+
+/// Over all accounts.
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    /// Accounts targeted.
+    pub accounts: usize,
+    /// ACTIVE.
+    pub active: usize,
+    /// `active / accounts` in percent, one decimal.
+    pub active_percent: f64,
+    /// Accounts per status.
+    pub by_status: BTreeMap<String, usize>,
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        return 100.0;
+    }
+    // Counts are far below 2^52: the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let share = part as f64 * 100.0 / whole as f64;
+    (share * 10.0).round() / 10.0
+}
+
+fn rfc3339(seconds: UnixSeconds) -> String {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0));
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+impl StatusDocument {
+    /// The document of a report, with "since when" from the journal.
+    pub fn new(report: &StatusReport, history: &History, now: UnixSeconds) -> Self {
+        let since = history.account_status();
+        let mut accounts: Vec<AccountDocument> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut phases = Vec::new();
+        for phase in &report.phases {
+            let mut by_status = BTreeMap::new();
+            let mut first_here = Vec::new();
+            for account in &phase.accounts {
+                let status = account
+                    .status
+                    .as_ref()
+                    .map_or_else(|| "missing".to_owned(), |status| status.as_str().to_owned());
+                *by_status.entry(status.clone()).or_insert(0) += 1;
+                if seen.insert(account.account.clone()) {
+                    let recorded = since.get(account.account.as_str()).filter(|(recorded, _)| {
+                        recorded.as_deref() == account.status.as_ref().map(|status| status.as_str())
+                    });
+                    first_here.push(AccountDocument {
+                        account: account.account.as_str().to_owned(),
+                        name: account.name.clone(),
+                        ou_path: account.ou_path.clone(),
+                        phase: phase.name.clone(),
+                        grant_arn: account.grant_arn.clone(),
+                        status,
+                        since: recorded.map(|(_, at)| at.clone()),
+                    });
+                }
+            }
+            first_here.sort_by(|a, b| (&a.ou_path, &a.name).cmp(&(&b.ou_path, &b.name)));
+            accounts.extend(first_here);
+            let gate = phase.gate.as_ref().map(|gate| {
+                let verdict = if !gate.min_active_holds {
+                    format!(
+                        "waiting: {} of {} active, needs {}%",
+                        phase.active,
+                        phase.accounts.len(),
+                        gate.min_active_percent
+                    )
+                } else if gate.holds {
+                    if gate.bake_seconds == 0 {
+                        format!("holds: {}% active", gate.min_active_percent)
+                    } else {
+                        format!(
+                            "holds: {}% active, baked {}",
+                            gate.min_active_percent,
+                            format_duration(gate.bake_seconds)
+                        )
+                    }
+                } else {
+                    format!(
+                        "baking: {} of {} ({} left)",
+                        format_duration(gate.baked_seconds),
+                        format_duration(gate.bake_seconds),
+                        format_duration(gate.bake_seconds.saturating_sub(gate.baked_seconds))
+                    )
+                };
+                GateDocument {
+                    min_active_percent: gate.min_active_percent,
+                    min_active_holds: gate.min_active_holds,
+                    bake_seconds: gate.bake_seconds,
+                    active_since: gate.active_since.map(rfc3339),
+                    baked_seconds: gate.baked_seconds,
+                    holds: gate.holds,
+                    verdict,
+                }
+            });
+            phases.push(PhaseDocument {
+                name: phase.name.clone(),
+                accounts: phase.accounts.len(),
+                active: phase.active,
+                active_percent: percent(phase.active, phase.accounts.len()),
+                by_status,
+                gate,
+            });
+        }
+        let mut by_status = BTreeMap::new();
+        for account in &accounts {
+            *by_status.entry(account.status.clone()).or_insert(0) += 1;
+        }
+        let active = by_status.get("ACTIVE").copied().unwrap_or(0);
+        let _ = now;
+        Self {
+            format_version: FORMAT_VERSION,
+            rollout: report.rollout.clone(),
+            license_arn: report.license_arn.clone(),
+            totals: Totals {
+                accounts: accounts.len(),
+                active,
+                active_percent: percent(active, accounts.len()),
+                by_status,
+            },
+            phases,
+            accounts,
+        }
+    }
+}
+
+fn status_word(status: &str, style: &Style) -> String {
+    let padded = format!("{status:<15}");
+    match status {
+        "ACTIVE" => style.good(padded),
+        "missing" | "REJECTED" | "FAILED_WORKFLOW" | "DELETED" => style.bad(padded),
+        _ => style.warning(padded),
+    }
+}
+
+fn account_line(account: &AccountDocument, indent: &str, style: &Style) -> String {
+    let since = account
+        .since
+        .as_deref()
+        .map(|at| format!("  since {at}"))
+        .unwrap_or_default();
+    format!(
+        "{indent}{} {:<24} {}{}",
+        status_word(&account.status, style),
+        account.name,
+        account.account,
+        style.dim(since)
+    )
+}
+
+fn counts(by_status: &BTreeMap<String, usize>) -> String {
+    by_status
+        .iter()
+        .filter(|(status, _)| status.as_str() != "ACTIVE")
+        .map(|(status, count)| format!("{count} {status}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Per phase (or per OU with `tree`), then the totals.
+pub fn render_human(
+    document: &StatusDocument,
+    tree: bool,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {}",
+        style.bold(format!("Rollout {}", document.rollout)),
+        style.dim(format!("({})", document.license_arn))
+    )?;
+    for phase in &document.phases {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            style.bold(format!(
+                "Phase {}: {} of {} accounts active ({}%)",
+                phase.name, phase.active, phase.accounts, phase.active_percent
+            ))
+        )?;
+        if let Some(gate) = &phase.gate {
+            let verdict = if gate.holds {
+                style.good(&gate.verdict)
+            } else {
+                style.warning(&gate.verdict)
+            };
+            writeln!(out, "  gate: {verdict}")?;
+        }
+        if tree {
+            continue;
+        }
+        let mut place = None;
+        for account in document
+            .accounts
+            .iter()
+            .filter(|account| account.phase == phase.name)
+        {
+            if place != Some(&account.ou_path) {
+                let shown = if account.ou_path.is_empty() {
+                    "(root)"
+                } else {
+                    &account.ou_path
+                };
+                writeln!(out, "  {}", style.dim(shown))?;
+                place = Some(&account.ou_path);
+            }
+            writeln!(out, "{}", account_line(account, "    ", style))?;
+        }
+    }
+    if tree {
+        render_tree(document, style, out)?;
+    }
+    writeln!(out)?;
+    let rest = counts(&document.totals.by_status);
+    writeln!(
+        out,
+        "{}",
+        style.bold(format!(
+            "Total: {} of {} accounts active ({}%){}.",
+            document.totals.active,
+            document.totals.accounts,
+            document.totals.active_percent,
+            if rest.is_empty() {
+                String::new()
+            } else {
+                format!("; {rest}")
+            }
+        ))
+    )
+}
+
+/// Accounts grouped by OU, each OU under its parent, with active counts per OU.
+fn render_tree(document: &StatusDocument, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let mut by_ou: BTreeMap<&str, Vec<&AccountDocument>> = BTreeMap::new();
+    for account in &document.accounts {
+        by_ou.entry(&account.ou_path).or_default().push(account);
+    }
+    writeln!(out)?;
+    let mut printed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (path, accounts) in &by_ou {
+        // Print the OU's ancestors not printed yet, so the tree reads top-down.
+        let parts: Vec<&str> = if path.is_empty() {
+            Vec::new()
+        } else {
+            path.split('/').collect()
+        };
+        for depth in 0..parts.len() {
+            let prefix = parts[..=depth].join("/");
+            if printed.insert(prefix.clone()) {
+                let below: Vec<&&AccountDocument> = document_accounts_under(&by_ou, &prefix);
+                let active = below
+                    .iter()
+                    .filter(|account| account.status == "ACTIVE")
+                    .count();
+                writeln!(
+                    out,
+                    "{}{} {}",
+                    "  ".repeat(depth + 1),
+                    style.bold(parts[depth]),
+                    style.dim(format!("({active}/{} active)", below.len()))
+                )?;
+            }
+        }
+        if path.is_empty() && printed.insert(String::new()) {
+            writeln!(out, "  {}", style.bold("(root)"))?;
+        }
+        let indent = "  ".repeat(parts.len().max(1) + 1);
+        let mut sorted = accounts.clone();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        for account in sorted {
+            writeln!(out, "{}", account_line(account, &indent, style))?;
+        }
+    }
+    Ok(())
+}
+
+fn document_accounts_under<'a>(
+    by_ou: &'a BTreeMap<&str, Vec<&'a AccountDocument>>,
+    prefix: &str,
+) -> Vec<&'a &'a AccountDocument> {
+    by_ou
+        .iter()
+        .filter(|(path, _)| **path == prefix || path.starts_with(&format!("{prefix}/")))
+        .flat_map(|(_, accounts)| accounts.iter())
+        .collect()
+}
