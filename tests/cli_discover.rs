@@ -223,8 +223,6 @@ fn without_credentials_the_error_explains_how_to_get_some() {
 #[test]
 fn commands_not_built_yet_fail_clearly() {
     let cases: &[(&[&str], &str)] = &[
-        (&["status", "plans/x.toml"], "`status` is not built yet"),
-        (&["activate", "plans/x.toml"], "`activate` is not built yet"),
         (&["cleanup", "--auto-approve"], "`cleanup` is not built yet"),
         (&["doctor"], "`doctor` is not built yet"),
     ];

@@ -1,0 +1,330 @@
+//! A whole rollout through the real binary on the sandbox: the demo rollout phase by phase with
+//! `status` after each step, gates that refuse a later phase until `--ignore-gates` (journalled),
+//! and a member-activated rollout finished centrally with `entitle activate`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+
+use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
+use serde_json::Value;
+use support::{Ran, entitle, ran};
+
+fn repository(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// Runs `entitle --sandbox=<dir>/state.json <args>` in `dir` (where the journal goes).
+fn run(dir: &Path, args: &[&str]) -> Ran {
+    let sandbox = format!("--sandbox={}", dir.join("state.json").display());
+    ran(entitle(None).current_dir(dir).arg(sandbox).args(args))
+}
+
+fn status(dir: &Path, plan: &str) -> Value {
+    let shown = run(dir, &["--output", "json", "status", plan]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    serde_json::from_str(&shown.stdout).unwrap()
+}
+
+fn phase<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|phase| phase["name"] == name)
+        .unwrap()
+}
+
+fn journal(dir: &Path, rollout: &str) -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(dir.join(format!(".entitle/journal/{rollout}.jsonl"))).unwrap();
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_demo_rollout_goes_phase_by_phase_with_status_after_each_step() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = repository("plans/claude-sonnet-4-5.toml");
+
+    // Nothing yet: every account is missing.
+    let before = status(dir, &plan);
+    assert_eq!(before["format_version"], 1);
+    assert_eq!(before["totals"]["active"], 0);
+    assert_eq!(
+        before["totals"]["by_status"]["missing"],
+        before["totals"]["accounts"]
+    );
+
+    // The pilot.
+    let pilot = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(pilot.code, 0, "{}", pilot.stderr);
+    let after_pilot = status(dir, &plan);
+    let pilot_phase = phase(&after_pilot, "pilot");
+    assert_eq!(
+        (
+            pilot_phase["accounts"].as_u64(),
+            pilot_phase["active"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    assert_eq!(pilot_phase["gate"]["min_active_holds"], true);
+    assert_eq!(
+        pilot_phase["gate"]["holds"], false,
+        "the pilot bakes for a day"
+    );
+    assert!(pilot_phase["gate"]["active_since"].is_string());
+    assert!(
+        pilot_phase["gate"]["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("baking: "),
+        "{pilot_phase}"
+    );
+    let pilot_account = after_pilot["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|account| account["account"] == "111111111111")
+        .unwrap();
+    assert_eq!(pilot_account["status"], "ACTIVE");
+    assert_eq!(pilot_account["phase"], "pilot");
+    assert!(pilot_account["since"].is_string(), "{pilot_account}");
+
+    // The waves are held back by the pilot's bake, and nothing is changed.
+    let held = run(
+        dir,
+        &["apply", &plan, "--phase", "workloads", "--auto-approve"],
+    );
+    assert_eq!(held.code, 1, "{}", held.stdout);
+    assert!(
+        held.stderr
+            .contains("error: phase `workloads` is held back by its gate: phase `pilot` has baked"),
+        "{}",
+        held.stderr
+    );
+    assert!(held.stderr.contains("--ignore-gates"), "{}", held.stderr);
+    assert_eq!(phase(&status(dir, &plan), "workloads")["active"], 2);
+
+    // Let through on purpose: the journal says so.
+    let waves = run(
+        dir,
+        &[
+            "apply",
+            &plan,
+            "--phase",
+            "workloads",
+            "--auto-approve",
+            "--ignore-gates",
+        ],
+    );
+    assert_eq!(waves.code, 0, "{}", waves.stderr);
+    assert!(
+        waves.stdout.contains("Apply: 8 done, 0 failed, 0 skipped."),
+        "{}",
+        waves.stdout
+    );
+    let ignored: Vec<Value> = journal(dir, "claude-sonnet-4-5")
+        .into_iter()
+        .filter(|entry| entry["event"] == "gate_ignored")
+        .collect();
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored[0]["phase"], "workloads");
+    let after_waves = status(dir, &plan);
+    let workloads = phase(&after_waves, "workloads");
+    assert_eq!(workloads["active"], workloads["accounts"], "{workloads}");
+    assert_eq!(workloads["active"], 23);
+
+    // The whole organisation; once its grant is ACTIVE the narrower grants are retired.
+    let everyone = run(dir, &["apply", &plan, "--auto-approve", "--ignore-gates"]);
+    assert_eq!(everyone.code, 0, "{}", everyone.stderr);
+    let retire = run(dir, &["apply", &plan, "--auto-approve", "--ignore-gates"]);
+    assert_eq!(retire.code, 0, "{}", retire.stderr);
+    assert!(
+        retire.stdout.contains(" done, 0 failed"),
+        "{}",
+        retire.stdout
+    );
+    let all = status(dir, &plan);
+    assert_eq!(
+        all["totals"]["active"], all["totals"]["accounts"],
+        "{}",
+        all["totals"]
+    );
+    assert_eq!(all["totals"]["accounts"], 38);
+
+    // A further apply plans no changes, and neither does plan.
+    let again = run(dir, &["apply", &plan, "--auto-approve", "--ignore-gates"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    let planned = run(dir, &["plan", &plan, "--detailed-exitcode"]);
+    assert_eq!(planned.code, 0, "{}", planned.stdout);
+
+    // The journal is the audit trail: who ran what, every call answered, every run finished.
+    let entries = journal(dir, "claude-sonnet-4-5");
+    let started = entries
+        .iter()
+        .filter(|entry| entry["event"] == "run_started")
+        .count();
+    let finished = entries
+        .iter()
+        .filter(|entry| entry["event"] == "run_finished")
+        .count();
+    assert_eq!((started, finished), (4, 4));
+    let calls_started = entries
+        .iter()
+        .filter(|entry| entry["event"] == "call_started")
+        .count();
+    let calls_finished = entries
+        .iter()
+        .filter(|entry| entry["event"] == "call_finished")
+        .count();
+    assert_eq!(calls_started, calls_finished);
+    assert!(
+        entries
+            .iter()
+            .filter(|entry| entry["event"] == "run_started")
+            .all(|entry| entry["caller"] == "arn:aws:iam::100000000001:user/sandbox")
+    );
+
+    // The human views: per phase, and the tree by OU.
+    let human = run(dir, &["status", &plan]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(
+        human
+            .stdout
+            .contains("Phase pilot: 2 of 2 accounts active (100%)"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .ends_with("Total: 38 of 38 accounts active (100%).\n"),
+        "{}",
+        human.stdout
+    );
+    let tree = run(dir, &["status", &plan, "--tree"]);
+    assert!(
+        tree.stdout
+            .contains("  Workloads (25/25 active)\n    ACTIVE          workloads-shared"),
+        "{}",
+        tree.stdout
+    );
+    assert!(
+        tree.stdout.contains("    Data (7/7 active)\n      ACTIVE"),
+        "{}",
+        tree.stdout
+    );
+}
+
+#[test]
+fn a_member_activated_rollout_is_finished_centrally_with_activate() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = dir.join("member.toml");
+    std::fs::write(
+        &plan,
+        r#"version = 1
+name = "member-rollout"
+
+[entitlement]
+product = "prod-mxcfnwvpd6kb4"
+activation = "member"
+
+[[phase]]
+name = "pilot"
+accounts = ["111111111111", "222222222222"]
+gate = { min_active = "100%" }
+
+[[phase]]
+name = "web"
+ous = ["Workloads/Web"]
+"#,
+    )
+    .unwrap();
+    let plan = plan.display().to_string();
+    let state = dir.join("state.json").display().to_string();
+
+    let applied = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let created = status(dir, &plan);
+    assert_eq!(
+        phase(&created, "pilot")["by_status"]["DISABLED"],
+        2,
+        "{created}"
+    );
+
+    // One member activates its own grant (the sandbox plays the member).
+    let member = ran(entitle(None).current_dir(dir).args([
+        "sandbox",
+        "activate-grant",
+        "--account",
+        "111111111111",
+        "--license",
+        DEMO_ACTIVE_LICENSE,
+        "--state",
+        &state,
+    ]));
+    assert_eq!(member.code, 0, "{}", member.stderr);
+    let one = status(dir, &plan);
+    assert_eq!(phase(&one, "pilot")["active"], 1);
+    assert_eq!(phase(&one, "pilot")["gate"]["holds"], false);
+
+    // The web wave waits for the pilot's gate.
+    let held = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(held.code, 1, "{}", held.stdout);
+    assert!(
+        held.stderr
+            .contains("phase `pilot` has 1 of 2 accounts active, its gate needs 100%"),
+        "{}",
+        held.stderr
+    );
+
+    // The platform team activates the pilot centrally after all: only the one left.
+    let activated = run(
+        dir,
+        &["activate", &plan, "--phase", "pilot", "--auto-approve"],
+    );
+    assert_eq!(activated.code, 0, "{}", activated.stderr);
+    assert!(
+        activated
+            .stdout
+            .contains("Apply: 1 done, 0 failed, 0 skipped."),
+        "{}",
+        activated.stdout
+    );
+    let pilot_done = status(dir, &plan);
+    assert_eq!(
+        phase(&pilot_done, "pilot")["gate"]["holds"],
+        true,
+        "{pilot_done}"
+    );
+
+    // Now the wave goes (its OU grant stays DISABLED for members), then is activated centrally.
+    let wave = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(wave.code, 0, "{}", wave.stderr);
+    assert_eq!(
+        phase(&status(dir, &plan), "web")["by_status"]["DISABLED"],
+        8
+    );
+    let all = run(dir, &["activate", &plan, "--auto-approve"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    let finished = status(dir, &plan);
+    assert_eq!(finished["totals"]["active"], 10, "{finished}");
+    assert_eq!(finished["totals"]["accounts"], 10);
+    let again = run(dir, &["activate", &plan, "--auto-approve"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    let entries = journal(dir, "member-rollout");
+    assert!(
+        entries
+            .iter()
+            .any(|entry| entry["event"] == "run_started" && entry["command"] == "activate")
+    );
+}
