@@ -548,3 +548,53 @@ pub const SIGNED: (&str, &str) = (
     "Authorization",
     "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/20260101/us-east-1/service/aws4_request, SignedHeaders=host, Signature=00",
 );
+
+/// `entitle sandbox serve` as its own process (so an `entitle` under test can be killed while
+/// the emulator keeps its state), stopped with SIGTERM so that it saves its state file.
+pub struct SandboxServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl SandboxServer {
+    /// Starts the emulator with `args` (after `sandbox serve --addr ...`) and waits for its banner.
+    pub fn start(args: &[&str]) -> Self {
+        let port = free_port();
+        let mut child = entitle(None)
+            .args(["sandbox", "serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut banner).unwrap();
+        assert!(
+            banner.contains("listening"),
+            "the emulator did not start: {banner:?}"
+        );
+        // Keep draining what it prints, so it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Stops it the way an operator would (SIGTERM): it saves its state file first.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SandboxServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
