@@ -154,8 +154,9 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Changes carried out at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Changes carried out at once (each License Manager operation is also paced by its own
+    /// adaptive rate limiter, which slows down when AWS throttles).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Apply phases whose predecessor's gate (min_active, bake) does not hold yet. Recorded in
     /// the journal.
@@ -204,8 +205,9 @@ pub struct ActivateArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Changes carried out at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Changes carried out at once (each License Manager operation is also paced by its own
+    /// adaptive rate limiter, which slows down when AWS throttles).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Activate phases whose predecessor's gate does not hold yet. Recorded in the journal.
     #[arg(long)]

@@ -40,7 +40,7 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         Self {
-            concurrency: 8,
+            concurrency: 16,
             workflow_timeout: Duration::from_secs(300),
             limiter: LimiterConfig::default(),
             // Throttles are expected (the limiter probes for the rate) and cost nothing but time;
@@ -362,6 +362,9 @@ fn finished(call: Call, result: &Result<Written, AwsError>, throttled: bool) -> 
     }
 }
 
+/// How long after CreateGrant the first read of a grant still distributing waits.
+const FIRST_WORKFLOW_READ: Duration = Duration::from_millis(250);
+
 /// What a change needs to know besides itself.
 struct Step {
     clients: AwsClients,
@@ -379,7 +382,17 @@ impl Step {
             Action::Create | Action::Recreate => self.create(change).await,
             Action::Activate => {
                 match change.before.as_ref().and_then(|before| before.arn.clone()) {
-                    Some(arn) => self.activate(change, &arn, "activated").await,
+                    Some(arn) => {
+                        let known = change.before.as_ref().and_then(|before| {
+                            Some(Written {
+                                grant_arn: arn.clone(),
+                                status: before.status.clone(),
+                                version: before.version.clone()?,
+                                request_id: None,
+                            })
+                        });
+                        self.activate(change, &arn, known, "activated").await
+                    }
                     None => Outcome::Skipped {
                         why: "the plan names no grant to activate".to_owned(),
                     },
@@ -435,57 +448,97 @@ impl Step {
                 grant: created,
             },
             Activation::Grantor => {
-                self.activate(change, &created.grant_arn, "created and activated")
+                let arn = created.grant_arn.clone();
+                self.activate(change, &arn, Some(created), "created and activated")
                     .await
             }
         }
     }
 
     /// Waits for the grant to finish distributing, then activates it unless it already is.
-    async fn activate(&self, change: &Change, grant_arn: &str, what: &str) -> Outcome {
-        let settled = match self.settled(grant_arn).await {
-            Ok(settled) => settled,
-            Err(error) => {
-                return Outcome::Failed {
-                    step: "GetGrant",
-                    error,
-                };
+    /// Activates a grant (CreateGrantVersion with Status ACTIVE) unless it already is. `known` is
+    /// the grant as last seen (CreateGrant's answer, or the plan's observation): when it has
+    /// finished distributing it is used as it is, without a read; a grant still in
+    /// PENDING_WORKFLOW is read again after a pause until it settles; a version that moved
+    /// meanwhile is read again and the activation repeated once.
+    async fn activate(
+        &self,
+        change: &Change,
+        grant_arn: &str,
+        known: Option<Written>,
+        what: &str,
+    ) -> Outcome {
+        let mut current = match known {
+            Some(known) if known.status != GrantStatus::PendingWorkflow => known,
+            known => {
+                if known.is_some() {
+                    // Distribution takes a moment: reading at once would only see it pending.
+                    tokio::time::sleep(FIRST_WORKFLOW_READ).await;
+                }
+                match self.settled(grant_arn).await {
+                    Ok(settled) => settled,
+                    Err(error) => {
+                        return Outcome::Failed {
+                            step: "GetGrant",
+                            error,
+                        };
+                    }
+                }
             }
         };
-        if settled.status == GrantStatus::Active {
-            // A re-run after a crash between create and activate, or activated by someone else.
-            return Outcome::Done {
-                what: format!("{what} (already active)"),
-                grant: settled,
+        let mut reread = false;
+        loop {
+            if current.status == GrantStatus::Active {
+                // A re-run after a crash between create and activate, or activated by someone else.
+                return Outcome::Done {
+                    what: format!("{what} (already active)"),
+                    grant: current,
+                };
+            }
+            let token = version_token(&self.rollout, grant_arn, "activate", &current.version);
+            let version = GrantVersion {
+                client_token: &token,
+                grant_arn,
+                source_version: Some(&current.version),
+                status: Some(GrantStatus::Active),
+                operations: None,
+                activation_override: Some(self.activation_override.clone()),
             };
-        }
-        let token = version_token(&self.rollout, grant_arn, "activate", &settled.version);
-        let version = GrantVersion {
-            client_token: &token,
-            grant_arn,
-            source_version: Some(&settled.version),
-            status: Some(GrantStatus::Active),
-            operations: None,
-            activation_override: Some(self.activation_override.clone()),
-        };
-        let spec = CallSpec {
-            operation: "CreateGrantVersion",
-            change,
-            client_token: Some(&token),
-            grant_arn: Some(grant_arn),
-        };
-        let sent = self.pacing.send("CreateGrantVersion", Some(spec), || {
-            grants::create_grant_version(&self.clients, &version)
-        });
-        match sent.await {
-            Ok(grant) => Outcome::Done {
-                what: what.to_owned(),
-                grant,
-            },
-            Err(error) => Outcome::Failed {
-                step: "CreateGrantVersion",
-                error,
-            },
+            let spec = CallSpec {
+                operation: "CreateGrantVersion",
+                change,
+                client_token: Some(&token),
+                grant_arn: Some(grant_arn),
+            };
+            let sent = self.pacing.send("CreateGrantVersion", Some(spec), || {
+                grants::create_grant_version(&self.clients, &version)
+            });
+            match sent.await {
+                Ok(grant) => {
+                    return Outcome::Done {
+                        what: what.to_owned(),
+                        grant,
+                    };
+                }
+                Err(error) if grants::is_stale_version(&error) && !reread => {
+                    reread = true;
+                    current = match self.settled(grant_arn).await {
+                        Ok(settled) => settled,
+                        Err(error) => {
+                            return Outcome::Failed {
+                                step: "GetGrant",
+                                error,
+                            };
+                        }
+                    };
+                }
+                Err(error) => {
+                    return Outcome::Failed {
+                        step: "CreateGrantVersion",
+                        error,
+                    };
+                }
+            }
         }
     }
 

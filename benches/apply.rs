@@ -1,0 +1,243 @@
+//! Benchmark of `entitle apply` end to end: the real binary against the emulator (its own
+//! process) with a per-operation rate limit on License Manager's grant calls, creating and
+//! activating one grant per account. Reports grants per second as a share of the limit, API
+//! calls per grant (from the emulator's own counts), throttles met, and the apply's peak memory.
+//!
+//! Run: `cargo bench --bench apply --profile dev` (reuses the debug build; numbers in
+//! docs/performance.md). `ENTITLE_BENCH_GRANTS` (default 500) and `ENTITLE_BENCH_RATES`
+//! (default `20,100`: requests per second per operation) change the job.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::io::BufRead as _;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use entitle::sandbox::State;
+use entitle::sandbox::seed::GenerateOptions;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_entitle");
+const LIMITED: [&str; 3] = ["CreateGrant", "CreateGrantVersion", "GetGrant"];
+
+fn entitle() -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
+        .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Peak resident memory (VmHWM) of a running process, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+struct Run {
+    wall: Duration,
+    calls: serde_json::Value,
+    stats: serde_json::Value,
+    peak_kib: u64,
+    done: u64,
+}
+
+fn run(dir: &Path, grants: usize, rate: f64) -> Run {
+    let state_file = dir.join(format!("state-{rate}.json"));
+    let state = State::generate(GenerateOptions {
+        accounts: grants + grants / 50 + 10,
+        ous: 100,
+        depth: 5,
+        seed: 9,
+    });
+    state.save(&state_file).unwrap();
+    let mut targets: Vec<&str> = state
+        .accounts
+        .values()
+        .filter(|account| {
+            account.state == "ACTIVE" && account.id != state.organization.management_account_id
+        })
+        .map(|account| account.id.as_str())
+        .collect();
+    targets.sort_unstable();
+    targets.truncate(grants);
+    let accounts: Vec<String> = targets.iter().map(|id| format!("\"{id}\"")).collect();
+    let plan = dir.join(format!("bench-{rate}.toml"));
+    std::fs::write(
+        &plan,
+        format!(
+            "version = 1\nname = \"bench\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\
+             activation = \"grantor\"\n\n[[phase]]\nname = \"all\"\naccounts = [{}]\n",
+            accounts.join(", ")
+        ),
+    )
+    .unwrap();
+    let faults = dir.join(format!("faults-{rate}.toml"));
+    let rules: String = LIMITED
+        .iter()
+        .map(|operation| {
+            format!("[operations.{operation}]\nrate_per_second = {rate:.1}\nburst = 1\n")
+        })
+        .collect();
+    std::fs::write(&faults, format!("seed = 1\n{rules}")).unwrap();
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = entitle()
+        .args([
+            "sandbox",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--state",
+        ])
+        .arg(&state_file)
+        .arg("--faults")
+        .arg(&faults)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
+    stdout.read_line(&mut banner).unwrap();
+    assert!(
+        banner.contains("listening"),
+        "the emulator did not start: {banner}"
+    );
+    // Keep draining what it prints, so it never blocks on a full or closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let endpoint = format!("http://127.0.0.1:{port}");
+
+    let started = Instant::now();
+    let child = entitle()
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .args([
+            "--output",
+            "json",
+            "apply",
+            "--auto-approve",
+            "--concurrency",
+            "16",
+        ])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Some(kib) = peak_kib(pid) {
+            peak = peak.max(kib);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    });
+    let output = child.wait_with_output().unwrap();
+    let wall = started.elapsed();
+    let peak = watcher.join().unwrap();
+    assert!(
+        output.status.success(),
+        "the apply failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stats = entitle()
+        .args([
+            "sandbox",
+            "stats",
+            "--endpoint",
+            &endpoint,
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    Run {
+        wall,
+        calls: report["calls"].clone(),
+        stats: serde_json::from_slice(&stats.stdout).unwrap(),
+        peak_kib: peak,
+        done: report["totals"]["done"].as_u64().unwrap(),
+    }
+}
+
+fn main() {
+    let grants: usize = std::env::var("ENTITLE_BENCH_GRANTS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(500);
+    let rates: Vec<f64> = std::env::var("ENTITLE_BENCH_RATES")
+        .unwrap_or_else(|_| "20,100".to_owned())
+        .split(',')
+        .filter_map(|rate| rate.trim().parse().ok())
+        .collect();
+    let directory = tempfile::tempdir().unwrap();
+    println!(
+        "apply: {grants} account grants, created and activated; limit per operation on {}",
+        LIMITED.join(", ")
+    );
+    for rate in rates {
+        let result = run(directory.path(), grants, rate);
+        let seconds = result.wall.as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        let per_second = result.done as f64 / seconds;
+        let operations = &result.stats["operations"];
+        let count = |operation: &str, field: &str| {
+            operations[format!("LicenseManager.{operation}")][field]
+                .as_u64()
+                .unwrap_or(0)
+        };
+        let lm_calls: u64 = operations
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(name, _)| name.starts_with("LicenseManager."))
+            .map(|(_, served)| served["calls"].as_u64().unwrap_or(0))
+            .sum();
+        let throttled: u64 = LIMITED
+            .iter()
+            .map(|operation| count(operation, "throttled"))
+            .sum();
+        // Each grant needs one CreateGrant and one CreateGrantVersion at least; each operation is
+        // limited apart, so the bound is `grants / rate` seconds.
+        let bound = result.done as f64 / rate;
+        println!(
+            "limit {rate:>5.0}/s: {} grants in {seconds:.1} s = {per_second:.1} grants/s ({:.0}% of the limit; bound {bound:.1} s, ratio {:.2})",
+            result.done,
+            per_second / rate * 100.0,
+            seconds / bound,
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let per_grant = |calls: u64| calls as f64 / result.done as f64;
+        println!(
+            "  calls per grant: {:.2} License Manager in all (CreateGrant {:.2}, CreateGrantVersion {:.2}, GetGrant {:.2}); {throttled} throttled by the emulator; apply counted {}",
+            per_grant(lm_calls),
+            per_grant(count("CreateGrant", "calls")),
+            per_grant(count("CreateGrantVersion", "calls")),
+            per_grant(count("GetGrant", "calls")),
+            result.calls
+        );
+        println!(
+            "  peak memory of the apply: {:.1} MB",
+            result.peak_kib as f64 / 1024.0
+        );
+    }
+}
