@@ -328,3 +328,78 @@ ous = ["Workloads/Web"]
             .any(|entry| entry["event"] == "run_started" && entry["command"] == "activate")
     );
 }
+
+#[test]
+fn status_watch_stops_when_the_gates_hold_and_gives_up_after_its_timeout() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = dir.join("watch.toml");
+    std::fs::write(
+        &plan,
+        r#"version = 1
+name = "watch"
+
+[entitlement]
+product = "prod-mxcfnwvpd6kb4"
+activation = "member"
+
+[[phase]]
+name = "pilot"
+accounts = ["111111111111"]
+gate = { min_active = "100%" }
+"#,
+    )
+    .unwrap();
+    let plan = plan.display().to_string();
+    let applied = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    // The member has not activated: the gate never holds, and --watch gives up.
+    let waited = run(
+        dir,
+        &[
+            "status",
+            &plan,
+            "--watch",
+            "--timeout",
+            "1s",
+            "--interval",
+            "1",
+        ],
+    );
+    assert_eq!(waited.code, 1, "{}", waited.stdout);
+    assert!(
+        waited
+            .stderr
+            .contains("error: the gates still do not hold after 1s"),
+        "{}",
+        waited.stderr
+    );
+    assert_eq!(
+        waited
+            .stdout
+            .matches("Phase pilot: 0 of 1 accounts active")
+            .count(),
+        2,
+        "one look, one refresh: {}",
+        waited.stdout
+    );
+    let bad = run(dir, &["status", &plan, "--watch", "--timeout", "soon"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("`--timeout soon` is not a duration"),
+        "{}",
+        bad.stderr
+    );
+
+    // Once it holds, --watch returns after the first look.
+    let activated = run(dir, &["activate", &plan, "--auto-approve"]);
+    assert_eq!(activated.code, 0, "{}", activated.stderr);
+    let held = run(dir, &["status", &plan, "--watch", "--timeout", "1h"]);
+    assert_eq!(held.code, 0, "{}", held.stderr);
+    assert!(
+        held.stdout.contains("gate: holds: 100% active"),
+        "{}",
+        held.stdout
+    );
+}

@@ -84,16 +84,19 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
         if !args.watch || report.gates_hold() {
             return Ok(Outcome::Success);
         }
-        let interval = Duration::from_secs(args.interval);
-        if let Some(timeout) = timeout
-            && started.elapsed() + interval > timeout
-        {
-            return Err(WatchTimedOut {
-                waited: format_duration(timeout.as_secs()),
+        let mut pause = Duration::from_secs(args.interval);
+        if let Some(timeout) = timeout {
+            // The last look is taken at the deadline, not an interval past it.
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(WatchTimedOut {
+                    waited: format_duration(timeout.as_secs()),
+                }
+                .into());
             }
-            .into());
+            pause = pause.min(left);
         }
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(pause).await;
         // The organisation and the license stay; the grants and their statuses are read again.
         observed.grants = license_manager::distributed_grants(&clients, &observed.license.arn, 8)
             .await
