@@ -53,11 +53,14 @@ impl Drop for DiscoverSpinner {
     }
 }
 
-/// Progress of an apply: a bar on a terminal, one line per finished change otherwise.
+/// Progress of an apply: a bar on a terminal (the phase at work, changes done of all, rate, ETA,
+/// and done / failed counts per phase), one line per finished change otherwise.
 #[derive(Debug)]
 pub struct ApplyProgress {
     bar: Option<ProgressBar>,
     lines: bool,
+    /// (done, failed) per phase, in the order phases first report.
+    counts: std::sync::Mutex<Vec<(String, usize, usize)>>,
 }
 
 impl ApplyProgress {
@@ -67,7 +70,7 @@ impl ApplyProgress {
         let bar = printer.progress.then(|| {
             let bar = ProgressBar::new(total as u64);
             if let Ok(style) = ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} changes ({per_sec}, eta {eta}) {msg}",
+                "{prefix:>12} {bar:30} {pos}/{len} changes ({per_sec}, eta {eta}) {msg}",
             ) {
                 bar.set_style(style);
             }
@@ -76,6 +79,7 @@ impl ApplyProgress {
         Self {
             lines: bar.is_none() && printer.chatty,
             bar,
+            counts: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -98,7 +102,7 @@ fn label(change: &Change) -> String {
 impl ApplyEvents for ApplyProgress {
     fn started(&self, change: &Change) {
         if let Some(bar) = &self.bar {
-            bar.set_message(label(change));
+            bar.set_prefix(change.phase.clone());
         }
     }
 
@@ -109,9 +113,32 @@ impl ApplyEvents for ApplyProgress {
             Outcome::Skipped { why } => ("skipped", why.clone()),
         };
         if let Some(bar) = &self.bar {
-            if !matches!(result.outcome, Outcome::Skipped { .. }) {
-                bar.inc(1);
+            if matches!(result.outcome, Outcome::Skipped { .. }) {
+                return;
             }
+            let mut counts = self
+                .counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let phase = &result.change.phase;
+            let index = match counts.iter().position(|(name, _, _)| name == phase) {
+                Some(index) => index,
+                None => {
+                    counts.push((phase.clone(), 0, 0));
+                    counts.len() - 1
+                }
+            };
+            if word == "failed" {
+                counts[index].2 += 1;
+            } else {
+                counts[index].1 += 1;
+            }
+            let summary: Vec<String> = counts
+                .iter()
+                .map(|(name, done, failed)| format!("{name}: {done} done, {failed} failed"))
+                .collect();
+            bar.set_message(summary.join("; "));
+            bar.inc(1);
         } else if self.lines {
             eprintln!(
                 "{word}: {} [{}]: {detail}",
