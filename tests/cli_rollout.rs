@@ -384,6 +384,24 @@ gate = { min_active = "100%" }
         "one look, one refresh: {}",
         waited.stdout
     );
+    // Scripts get one JSON document, the last look's, even after several looks.
+    let json = run(
+        dir,
+        &[
+            "--output",
+            "json",
+            "status",
+            &plan,
+            "--watch",
+            "--timeout",
+            "1s",
+            "--interval",
+            "1",
+        ],
+    );
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let last: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(phase(&last, "pilot")["gate"]["holds"], false);
     let bad = run(dir, &["status", &plan, "--watch", "--timeout", "soon"]);
     assert_eq!(bad.code, 1);
     assert!(

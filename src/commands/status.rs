@@ -11,7 +11,7 @@ use super::plan::{observe, read_plan, unix_now};
 use super::{Context, Reported};
 use crate::apply::journal::{self, History, Journal};
 use crate::aws::license_manager;
-use crate::cli::StatusArgs;
+use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::Outcome;
 use crate::model::OrgTree;
 use crate::model::plan::{RolloutPlan, format_duration, parse_duration};
@@ -76,26 +76,30 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
             args,
             (&journal, &mut history, &path),
         )?;
-        let document = StatusDocument::new(&report, &history, unix_now());
+        let finished = !args.watch || report.gates_hold();
+        let left = timeout.map(|timeout| timeout.saturating_sub(started.elapsed()));
+        let timed_out = left.is_some_and(|left| left.is_zero());
+        // With --watch, people see every look; scripts (JSON) get one document: the last.
         let printer = &context.printer;
-        printer.result(&document, |out| {
-            ui::status::render_human(&document, args.tree, &printer.style, out)
-        })?;
-        if !args.watch || report.gates_hold() {
+        if printer.format == OutputFormat::Human || finished || timed_out {
+            let document = StatusDocument::new(&report, &history, unix_now());
+            printer.result(&document, |out| {
+                ui::status::render_human(&document, args.tree, &printer.style, out)
+            })?;
+        }
+        if finished {
             return Ok(Outcome::Success);
         }
-        let mut pause = Duration::from_secs(args.interval);
-        if let Some(timeout) = timeout {
-            // The last look is taken at the deadline, not an interval past it.
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                return Err(WatchTimedOut {
-                    waited: format_duration(timeout.as_secs()),
-                }
-                .into());
+        if timed_out {
+            return Err(WatchTimedOut {
+                waited: format_duration(timeout.map_or(0, |timeout| timeout.as_secs())),
             }
-            pause = pause.min(left);
+            .into());
         }
+        // The last look is taken at the deadline, not an interval past it.
+        let pause = left.map_or(Duration::from_secs(args.interval), |left| {
+            left.min(Duration::from_secs(args.interval))
+        });
         tokio::time::sleep(pause).await;
         // The organisation and the license stay; the grants and their statuses are read again.
         observed.grants = license_manager::distributed_grants(&clients, &observed.license.arn, 8)
