@@ -61,15 +61,7 @@ fn run(dir: &Path, grants: usize, rate: f64) -> Run {
         seed: 9,
     });
     state.save(&state_file).unwrap();
-    let mut targets: Vec<&str> = state
-        .accounts
-        .values()
-        .filter(|account| {
-            account.state == "ACTIVE" && account.id != state.organization.management_account_id
-        })
-        .map(|account| account.id.as_str())
-        .collect();
-    targets.sort_unstable();
+    let mut targets = state.active_member_ids();
     targets.truncate(grants);
     let accounts: Vec<String> = targets.iter().map(|id| format!("\"{id}\"")).collect();
     let plan = dir.join(format!("bench-{rate}.toml"));

@@ -151,6 +151,14 @@ pub struct ApplyArgs {
     /// Apply the phases up to and including this one.
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
+    /// How the changes are carried out.
+    #[command(flatten)]
+    pub run: ChangeArgs,
+}
+
+/// What `apply` and `activate` share: confirmation, pace, gates and the journal.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
@@ -158,8 +166,8 @@ pub struct ApplyArgs {
     /// adaptive rate limiter, which slows down when AWS throttles).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
-    /// Apply phases whose predecessor's gate (min_active, bake) does not hold yet. Recorded in
-    /// the journal.
+    /// Go on with phases whose predecessor's gate (min_active, bake) does not hold yet. Recorded
+    /// in the journal.
     #[arg(long)]
     pub ignore_gates: bool,
     /// The journal to append to [default: .entitle/journal/<rollout>.jsonl].
@@ -202,19 +210,9 @@ pub struct ActivateArgs {
     /// Activate the phases up to and including this one.
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
-    /// Do not ask for confirmation (required without a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// Changes carried out at once (each License Manager operation is also paced by its own
-    /// adaptive rate limiter, which slows down when AWS throttles).
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
-    /// Activate phases whose predecessor's gate does not hold yet. Recorded in the journal.
-    #[arg(long)]
-    pub ignore_gates: bool,
-    /// The journal to append to [default: .entitle/journal/<rollout>.jsonl].
-    #[arg(long, value_name = "PATH")]
-    pub journal: Option<PathBuf>,
+    /// How the activations are carried out.
+    #[command(flatten)]
+    pub run: ChangeArgs,
 }
 
 /// `entitle cleanup`.

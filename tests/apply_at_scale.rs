@@ -27,15 +27,7 @@ fn two_thousand_grants_under_throttling_5xx_and_dropped_connections_are_made_exa
         seed: 5,
     });
     state.save(&state_file).unwrap();
-    let mut targets: Vec<&str> = state
-        .accounts
-        .values()
-        .filter(|account| {
-            account.state == "ACTIVE" && account.id != state.organization.management_account_id
-        })
-        .map(|account| account.id.as_str())
-        .collect();
-    targets.sort_unstable();
+    let mut targets = state.active_member_ids();
     assert!(targets.len() >= GRANTS, "{}", targets.len());
     targets.truncate(GRANTS);
     let accounts: Vec<String> = targets.iter().map(|id| format!("\"{id}\"")).collect();

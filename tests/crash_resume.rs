@@ -162,13 +162,7 @@ fn an_apply_killed_at_several_points_converges_to_exactly_one_grant_per_principa
                 .push(grant.status.as_str());
         }
     }
-    let active_members = state
-        .accounts
-        .values()
-        .filter(|account| {
-            account.state == "ACTIVE" && account.id != state.organization.management_account_id
-        })
-        .count();
+    let active_members = state.active_member_ids().len();
     assert_eq!(by_principal.len(), active_members, "{by_principal:?}");
     for (principal, statuses) in &by_principal {
         assert_eq!(statuses, &vec!["ACTIVE"], "{principal}");

@@ -22,7 +22,7 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
     }
     rollout.entitlement.activation = Activation::Grantor;
     let clients = context.clients().await;
-    let session = Session::open(context, &rollout, args.journal.as_deref())?;
+    let session = Session::open(context, &rollout, args.run.journal.as_deref())?;
     let (discovery, observed) = observe(context, &clients, &rollout).await?;
     let mut plan = session.plan(
         context,
@@ -45,9 +45,7 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
                 tree: &discovery.tree,
                 observed: &observed,
                 phase: args.phase.clone(),
-                auto_approve: args.auto_approve,
-                ignore_gates: args.ignore_gates,
-                concurrency: args.concurrency,
+                run: &args.run,
             },
             plan,
         )

@@ -14,7 +14,7 @@ use super::{Context, NoTerminal, Reported};
 use crate::apply::executor::{ApplyOptions, ChangeResult, Outcome as ChangeOutcome, execute};
 use crate::apply::journal::{self, Event, History, Journal};
 use crate::aws::{AwsClients, identity, license_manager};
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, ChangeArgs};
 use crate::exit::Outcome;
 use crate::model::OrgTree;
 use crate::model::grant::DistributedGrant;
@@ -56,7 +56,7 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
         Some(_) => format!("the saved plan was made from `{}`", plan_file.display()),
         None => format!("could not read `{}`", plan_file.display()),
     })?;
-    let session = Session::open(context, &rollout, args.journal.as_deref())?;
+    let session = Session::open(context, &rollout, args.run.journal.as_deref())?;
     let (discovery, observed) = observe(context, &clients, &rollout).await?;
     let plan = match saved {
         Some(saved) => {
@@ -84,9 +84,7 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
                 tree: &discovery.tree,
                 observed: &observed,
                 phase: args.phase.clone(),
-                auto_approve: args.auto_approve,
-                ignore_gates: args.ignore_gates,
-                concurrency: args.concurrency,
+                run: &args.run,
             },
             plan,
         )
@@ -105,12 +103,8 @@ pub(super) struct Job<'a> {
     pub observed: &'a Observed,
     /// `--phase`.
     pub phase: Option<String>,
-    /// `--auto-approve`.
-    pub auto_approve: bool,
-    /// `--ignore-gates`.
-    pub ignore_gates: bool,
-    /// `--concurrency`.
-    pub concurrency: u16,
+    /// `--auto-approve`, `--concurrency`, `--ignore-gates`, `--journal`.
+    pub run: &'a ChangeArgs,
 }
 
 /// A run that may change grants: its journal, and what the journal said before it began.
@@ -211,7 +205,7 @@ impl Session {
             })
             .collect();
         if let Some((phase, reason)) = closed.first()
-            && !job.ignore_gates
+            && !job.run.ignore_gates
         {
             printer.result(&PlanDocument::new(&plan), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
@@ -239,7 +233,7 @@ impl Session {
             })?;
             return Ok(Outcome::Success);
         }
-        if !job.auto_approve {
+        if !job.run.auto_approve {
             printer.result(&PlanDocument::new(&plan), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
             })?;
@@ -260,7 +254,7 @@ impl Session {
         })?;
         let progress = Arc::new(ApplyProgress::new(printer, applicable(&plan)));
         let options = ApplyOptions {
-            concurrency: usize::from(job.concurrency),
+            concurrency: usize::from(job.run.concurrency),
             ..ApplyOptions::default()
         };
         let execution = execute(

@@ -319,6 +319,21 @@ impl Default for Settings {
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
 impl State {
+    /// The ACTIVE member accounts' ids (the management account left out), sorted: who a grant
+    /// can reach.
+    pub fn active_member_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .accounts
+            .values()
+            .filter(|account| {
+                account.state == "ACTIVE" && account.id != self.organization.management_account_id
+            })
+            .map(|account| account.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Reads a state file written by [`State::save`].
     pub fn load(path: &Path) -> Result<State, SandboxError> {
         let text = std::fs::read_to_string(path).map_err(|source| SandboxError::Io {
