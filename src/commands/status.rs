@@ -82,7 +82,7 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
         // With --watch, people see every look; scripts (JSON) get one document: the last.
         let printer = &context.printer;
         if printer.format == OutputFormat::Human || finished || timed_out {
-            let document = StatusDocument::new(&report, &history, unix_now());
+            let document = StatusDocument::new(&report, &history);
             printer.result(&document, |out| {
                 ui::status::render_human(&document, args.tree, &printer.style, out)
             })?;

@@ -116,7 +116,7 @@ fn rfc3339(seconds: UnixSeconds) -> String {
 
 impl StatusDocument {
     /// The document of a report, with "since when" from the journal.
-    pub fn new(report: &StatusReport, history: &History, now: UnixSeconds) -> Self {
+    pub fn new(report: &StatusReport, history: &History) -> Self {
         let since = history.account_status();
         let mut accounts: Vec<AccountDocument> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
@@ -197,7 +197,6 @@ impl StatusDocument {
             *by_status.entry(account.status.clone()).or_insert(0) += 1;
         }
         let active = by_status.get("ACTIVE").copied().unwrap_or(0);
-        let _ = now;
         Self {
             format_version: FORMAT_VERSION,
             rollout: report.rollout.clone(),
