@@ -10,14 +10,7 @@ use std::path::{Path, PathBuf};
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
-use support::{entitle, ran};
-
-fn repository(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
+use support::{entitle, ran, repository};
 
 fn sandbox_flag(state: &Path) -> String {
     format!("--sandbox={}", state.display())

@@ -4,15 +4,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use entitle::sandbox::GenerateOptions;
 use entitle::sandbox::State;
-use support::{Ran, entitle, ran};
-
-fn repository(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
+use support::{Ran, entitle, ran, repository};
 
 /// Runs `entitle --sandbox=STATE plan ARGS...` with a fresh demo state in `directory`.
 fn plan(directory: &Path, args: &[&str]) -> Ran {
@@ -25,7 +21,7 @@ fn the_demo_rollout_plans_ou_grants_where_whole_ous_are_targeted_and_account_gra
  {
     let directory = tempfile::tempdir().unwrap();
     let file = repository("plans/claude-sonnet-4-5.toml");
-    let file = file.to_str().unwrap();
+    let file = file.as_str();
     let human = plan(directory.path(), &[file]);
     assert_eq!(human.code, 0, "{}", human.stderr);
     let out = &human.stdout;

@@ -9,14 +9,7 @@ use std::path::Path;
 
 use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
 use serde_json::Value;
-use support::{Ran, entitle, ran};
-
-fn repository(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .display()
-        .to_string()
-}
+use support::{Ran, entitle, ran, repository};
 
 /// Runs `entitle --sandbox=<dir>/state.json <args>` in `dir` (where the journal goes).
 fn run(dir: &Path, args: &[&str]) -> Ran {
@@ -37,6 +30,20 @@ fn phase<'a>(status: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|phase| phase["name"] == name)
         .unwrap()
+}
+
+/// Writes a rollout plan of the demo product with `activation = "member"` and these phases.
+fn member_plan(dir: &Path, name: &str, phases: &str) -> String {
+    let plan = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &plan,
+        format!(
+            "version = 1\nname = \"{name}\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\
+             activation = \"member\"\n\n{phases}"
+        ),
+    )
+    .unwrap();
+    plan.display().to_string()
 }
 
 fn journal(dir: &Path, rollout: &str) -> Vec<Value> {
@@ -228,17 +235,10 @@ fn the_demo_rollout_goes_phase_by_phase_with_status_after_each_step() {
 fn a_member_activated_rollout_is_finished_centrally_with_activate() {
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
-    let plan = dir.join("member.toml");
-    std::fs::write(
-        &plan,
-        r#"version = 1
-name = "member-rollout"
-
-[entitlement]
-product = "prod-mxcfnwvpd6kb4"
-activation = "member"
-
-[[phase]]
+    let plan = member_plan(
+        dir,
+        "member-rollout",
+        r#"[[phase]]
 name = "pilot"
 accounts = ["111111111111", "222222222222"]
 gate = { min_active = "100%" }
@@ -247,9 +247,7 @@ gate = { min_active = "100%" }
 name = "web"
 ous = ["Workloads/Web"]
 "#,
-    )
-    .unwrap();
-    let plan = plan.display().to_string();
+    );
     let state = dir.join("state.json").display().to_string();
 
     let applied = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
@@ -333,24 +331,15 @@ ous = ["Workloads/Web"]
 fn status_watch_stops_when_the_gates_hold_and_gives_up_after_its_timeout() {
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
-    let plan = dir.join("watch.toml");
-    std::fs::write(
-        &plan,
-        r#"version = 1
-name = "watch"
-
-[entitlement]
-product = "prod-mxcfnwvpd6kb4"
-activation = "member"
-
-[[phase]]
+    let plan = member_plan(
+        dir,
+        "watch",
+        r#"[[phase]]
 name = "pilot"
 accounts = ["111111111111"]
 gate = { min_active = "100%" }
 "#,
-    )
-    .unwrap();
-    let plan = plan.display().to_string();
+    );
     let applied = run(dir, &["apply", &plan, "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
 

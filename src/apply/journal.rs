@@ -212,6 +212,22 @@ impl Journal {
         file.write_all(line.as_bytes())?;
         Ok(entry)
     }
+
+    /// Records what `report` shows that `history` does not know yet (see [`History::sightings`])
+    /// and adds it to `history`; returns how many lines were written.
+    pub fn record_sightings(
+        &self,
+        history: &mut History,
+        report: &StatusReport,
+    ) -> std::io::Result<usize> {
+        let sightings = history.sightings(report);
+        let written = sightings.len();
+        for event in sightings {
+            let entry = self.record(event)?;
+            history.entries.push(entry);
+        }
+        Ok(written)
+    }
 }
 
 /// The current time in RFC 3339 UTC, to the millisecond.

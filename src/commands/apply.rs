@@ -165,18 +165,17 @@ impl Session {
         observed: &Observed,
     ) -> anyhow::Result<()> {
         let facts = self.history.gate_facts();
-        let Ok(report) = status(rollout, tree, observed, None, &facts, unix_now()) else {
+        let Ok(report) = status(rollout, tree, observed, &facts, unix_now()) else {
             return Ok(());
         };
-        for event in self.history.sightings(&report) {
-            let entry = self.journal.record(event).with_context(|| {
+        self.journal
+            .record_sightings(&mut self.history, &report)
+            .with_context(|| {
                 format!(
                     "could not write the journal `{}`",
                     self.journal.path().display()
                 )
             })?;
-            self.history.entries.push(entry);
-        }
         Ok(())
     }
 

@@ -120,31 +120,19 @@ fn look(
     args: &StatusArgs,
     (journal, history, path): (&Journal, &mut History, &Path),
 ) -> anyhow::Result<StatusReport> {
-    let report_of = |phase: Option<&str>, history: &History| {
-        status(
-            rollout,
-            tree,
-            observed,
-            phase,
-            &history.gate_facts(),
-            unix_now(),
-        )
-        .map_err(|errors| {
+    let report_of = |history: &History| {
+        status(rollout, tree, observed, &history.gate_facts(), unix_now()).map_err(|errors| {
             context.printer.diagnostics(&errors);
             anyhow::Error::from(Reported)
         })
     };
-    let phase = args.phase.as_deref();
-    let report = report_of(phase, history)?;
-    let sightings = history.sightings(&report_of(None, history)?);
-    if sightings.is_empty() {
-        return Ok(report);
+    let mut report = report_of(history)?;
+    let written = journal
+        .record_sightings(history, &report)
+        .with_context(|| format!("could not write the journal `{}`", path.display()))?;
+    if written > 0 {
+        // What was just recorded may start a bake clock.
+        report = report_of(history)?;
     }
-    for event in sightings {
-        let entry = journal
-            .record(event)
-            .with_context(|| format!("could not write the journal `{}`", path.display()))?;
-        history.entries.push(entry);
-    }
-    report_of(phase, history)
+    Ok(report.up_to(args.phase.as_deref()))
 }

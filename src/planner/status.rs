@@ -68,6 +68,16 @@ pub struct StatusReport {
 }
 
 impl StatusReport {
+    /// The report of the phases up to and including `phase` (all when `None`).
+    pub fn up_to(mut self, phase: Option<&str>) -> Self {
+        if let Some(end) =
+            phase.and_then(|name| self.phases.iter().position(|known| known.name == name))
+        {
+            self.phases.truncate(end + 1);
+        }
+        self
+    }
+
     /// Whether every phase's gate holds (share reached and baked).
     pub fn gates_hold(&self) -> bool {
         self.phases
@@ -90,13 +100,11 @@ fn rank(status: &GrantStatus) -> u8 {
     }
 }
 
-/// Computes the report for the phases up to `phase_limit` (all when `None`); bake times count
-/// from `facts` (the journal) to `now`.
+/// Computes the report for every phase; bake times count from `facts` (the journal) to `now`.
 pub fn status(
     rollout: &RolloutPlan,
     tree: &OrgTree,
     observed: &Observed,
-    phase_limit: Option<&str>,
     facts: &GateFacts,
     now: UnixSeconds,
 ) -> Result<StatusReport, PlanFileErrors> {
@@ -190,16 +198,12 @@ pub fn status(
                     && (gate.bake_seconds == 0 || baked_seconds >= gate.bake_seconds),
             }
         });
-        let stop = phase_limit == Some(phase.name.as_str());
         phases.push(PhaseStatus {
             name: phase.name.clone(),
             accounts,
             active,
             gate,
         });
-        if stop {
-            break;
-        }
     }
     Ok(StatusReport {
         rollout: rollout.name.clone(),

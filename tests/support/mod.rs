@@ -123,6 +123,14 @@ pub fn moto_opted_out(test: &str) -> bool {
     out
 }
 
+/// A path in the repository (example plans, fixtures), as text for command lines.
+pub fn repository(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
 /// A free port on the loopback interface.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
