@@ -107,6 +107,11 @@ pub enum Command {
     /// Check the prerequisites (credentials, organisation, trusted access, License Manager
     /// settings) and, with a plan, the license and targets; say how to fix what fails.
     Doctor(DoctorArgs),
+    /// Print the least-privilege IAM policy the chosen commands need.
+    IamPolicy(IamPolicyArgs),
+    /// Print a service control policy that keeps member accounts from subscribing on their own
+    /// (and, optionally, from invoking models the plan does not cover). Prints; never attaches.
+    Guardrails(GuardrailsArgs),
     /// Run or drive the built-in AWS emulator.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -242,6 +247,38 @@ pub struct DoctorArgs {
     /// Also check this rollout plan's license and targets.
     #[arg(value_name = "PLAN.toml")]
     pub plan: Option<PathBuf>,
+}
+
+/// `entitle iam-policy`.
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Which commands the policy must allow.
+    #[arg(long = "for", value_enum, value_name = "COMMANDS", default_value_t = PolicyFor::All)]
+    pub for_commands: PolicyFor,
+}
+
+/// The command groups an IAM policy can be printed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFor {
+    /// `discover`, `plan`, `status`, `doctor`: read-only.
+    Plan,
+    /// What `plan` needs, plus creating, activating and deleting grants (`apply`, `activate`).
+    Apply,
+    /// What `cleanup` needs: agreements, licenses, and deleting grants.
+    Cleanup,
+    /// Every command.
+    All,
+}
+
+/// `entitle guardrails`.
+#[derive(Debug, Args)]
+pub struct GuardrailsArgs {
+    /// The rollout plan whose entitlement the guardrails protect.
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+    /// Also deny `bedrock:InvokeModel*` on every model the plan's entitlement does not cover.
+    #[arg(long)]
+    pub deny_other_models: bool,
 }
 
 /// `entitle sandbox ...`.

@@ -4,6 +4,8 @@ mod activate;
 mod apply;
 mod completions;
 mod discover;
+mod doctor;
+mod guardrails;
 mod placeholders;
 mod plan;
 mod sandbox;
@@ -94,6 +96,10 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Status(args) => status::run(context, &args).await,
         Command::Activate(args) => activate::run(context, &args).await,
         Command::Cleanup(_) => placeholders::not_built("cleanup", "issue #6 (cleanup and doctor)"),
-        Command::Doctor(_) => placeholders::not_built("doctor", "issue #6 (cleanup and doctor)"),
+        Command::Doctor(args) => doctor::run(context, &args).await,
+        Command::Guardrails(args) => guardrails::run(context, &args).await,
+        Command::IamPolicy(_) => {
+            placeholders::not_built("iam-policy", "issue #6 (cleanup and doctor)")
+        }
     }
 }
