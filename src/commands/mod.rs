@@ -2,6 +2,7 @@
 
 mod activate;
 mod apply;
+mod cleanup;
 mod completions;
 mod discover;
 mod doctor;
@@ -95,7 +96,7 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Apply(args) => apply::run(context, &args).await,
         Command::Status(args) => status::run(context, &args).await,
         Command::Activate(args) => activate::run(context, &args).await,
-        Command::Cleanup(_) => placeholders::not_built("cleanup", "issue #6 (cleanup and doctor)"),
+        Command::Cleanup(args) => cleanup::run(context, &args).await,
         Command::Doctor(args) => doctor::run(context, &args).await,
         Command::Guardrails(args) => guardrails::run(context, &args).await,
         Command::IamPolicy(_) => {

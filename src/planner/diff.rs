@@ -108,7 +108,7 @@ pub struct GrantState {
 }
 
 impl GrantState {
-    fn observed(grant: &DistributedGrant) -> Self {
+    pub(crate) fn observed(grant: &DistributedGrant) -> Self {
         Self {
             arn: Some(grant.arn.clone()),
             name: grant.name.clone(),
@@ -313,7 +313,7 @@ struct Wanted {
     grant: CoverGrant,
 }
 
-fn principal_label(tree: &OrgTree, principal: &Principal) -> (String, String) {
+pub(crate) fn principal_label(tree: &OrgTree, principal: &Principal) -> (String, String) {
     match principal {
         Principal::Organization { id, .. } => (format!("organization {id}"), String::new()),
         Principal::Ou { id, .. } => {

@@ -1,6 +1,7 @@
 //! Pure decisions: which accounts each phase targets, which principals grant them, what must
 //! change against the observed grants, and the saved-plan format. No I/O, no clock, no SDK.
 
+pub mod cleanup;
 pub mod cover;
 pub mod diff;
 pub mod entitlement;

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod apply;
+pub mod cleanup;
 pub mod discover;
 pub mod plan;
 pub mod progress;

@@ -1,0 +1,303 @@
+//! `entitle cleanup`: find the licenses of ended Marketplace subscriptions, plan the deletion of
+//! their grants, confirm with the organisation id, delete with current versions (journalled),
+//! then verify that no account still holds a grant that was meant to go.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow, bail};
+
+use super::{Context, NoTerminal};
+use crate::apply::executor::{ApplyOptions, CallCounts, Outcome as ChangeOutcome, execute};
+use crate::apply::journal::{self, Event, Journal};
+use crate::aws::organizations::{DiscoverOptions, discover};
+use crate::aws::{AwsClients, identity, license_manager, marketplace};
+use crate::cli::CleanupArgs;
+use crate::exit::Outcome;
+use crate::planner::cleanup::{CLEANUP, LicenseCleanup, Scope, cleanup, ended_licenses};
+use crate::ui::apply::ApplyReport;
+use crate::ui::cleanup::{AccountEndState, CleanupDocument, CleanupResult, VerifiedLicense};
+use crate::ui::progress::{ApplyProgress, DiscoverSpinner};
+use crate::ui::{self};
+
+/// Finds, shows, confirms, deletes and verifies.
+pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcome> {
+    let printer = &context.printer;
+    let clients = context.clients().await;
+    let scope = match (&args.agreement, &args.product, &args.license) {
+        (Some(id), _, _) => Scope::Agreement(id.clone()),
+        (_, Some(product), _) => Scope::Product(product.clone()),
+        (_, _, Some(arn)) => Scope::License(arn.clone()),
+        _ => Scope::All,
+    };
+    let spinner = DiscoverSpinner::new(printer.progress);
+    let discovery = discover(&clients, &DiscoverOptions::default(), &spinner)
+        .await
+        .context("could not discover the organisation")?;
+    spinner.finish();
+    let tree = &discovery.tree;
+    let agreements = marketplace::purchase_agreements(&clients)
+        .await
+        .context("could not search the purchase agreements")?;
+    let licenses = license_manager::marketplace_licenses(&clients)
+        .await
+        .context("could not list the Marketplace licenses")?;
+    let ended = ended_licenses(&agreements, &licenses, &scope);
+    explain_empty_scope(&scope, &ended, &agreements, &licenses)?;
+    let (grants, received) =
+        read_grants(&clients, ended.iter().map(|e| e.license.arn.as_str())).await?;
+    let planned = cleanup(ended, &grants, &received, tree, args.include_unowned);
+    let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
+    if deletions == 0 || !args.auto_approve {
+        printer.result(&CleanupDocument::new(&planned, None), |out| {
+            ui::cleanup::render_plan(&planned, &printer.style, out)
+        })?;
+    }
+    if deletions == 0 {
+        return Ok(Outcome::Success);
+    }
+    let org_id = tree.organization().id.as_str().to_owned();
+    if !args.auto_approve {
+        confirm(&org_id, deletions)?;
+    }
+
+    let path = journal::default_path(CLEANUP);
+    let journal = Arc::new(
+        Journal::open(&path)
+            .with_context(|| format!("could not open the journal `{}`", path.display()))?,
+    );
+    let caller = identity::caller(&clients)
+        .await
+        .ok()
+        .map(|caller| caller.arn);
+    journal.record(Event::RunStarted {
+        command: CLEANUP.to_owned(),
+        rollout: CLEANUP.to_owned(),
+        phase: None,
+        user: std::env::var("USER").ok(),
+        caller,
+        changes: deletions,
+    })?;
+    let progress = Arc::new(ApplyProgress::new(printer, deletions));
+    let mut results = Vec::new();
+    let mut counts = CallCounts::default();
+    for license in &planned {
+        if license.deletions.is_empty() {
+            continue;
+        }
+        let execution = execute(
+            &clients,
+            &license.as_plan(),
+            &ApplyOptions::default(),
+            journal.clone(),
+            progress.clone(),
+        )
+        .await;
+        counts.calls += execution.counts.calls;
+        counts.throttled += execution.counts.throttled;
+        counts.retried += execution.counts.retried;
+        results.extend(execution.results);
+    }
+    progress.finish();
+    let failed = results
+        .iter()
+        .filter(|result| matches!(result.outcome, ChangeOutcome::Failed { .. }))
+        .count();
+    journal.record(Event::RunFinished {
+        done: results.len() - failed,
+        failed,
+        skipped: 0,
+    })?;
+
+    let all_changes: Vec<_> = planned.iter().flat_map(|l| l.deletions.clone()).collect();
+    let mut combined = planned
+        .first()
+        .map(LicenseCleanup::as_plan)
+        .ok_or_else(|| anyhow!("no license to report on"))?;
+    combined.changes = all_changes;
+    combined.license_arn = planned
+        .iter()
+        .filter(|license| !license.deletions.is_empty())
+        .map(|license| license.ended.license.arn.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let changes = ApplyReport::new(&combined, &results, counts);
+    let verified = verify(&clients, &planned).await?;
+    let clean = verified
+        .iter()
+        .all(|license| license.accounts.iter().all(|account| account.ok));
+    let result = CleanupResult {
+        changes,
+        verified,
+        clean,
+    };
+    let document = CleanupDocument::new(&planned, Some(result));
+    printer.result(&document, |out| match &document.result {
+        Some(result) => ui::cleanup::render_result(&planned, result, &printer.style, out),
+        None => Ok(()),
+    })?;
+    Ok(if failed > 0 || !clean {
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+type Grants = BTreeMap<String, Vec<crate::model::grant::DistributedGrant>>;
+type Received = BTreeMap<String, Vec<crate::model::grant::ReceivedGrant>>;
+
+/// Each license's distributed grants (with tags: ownership) and per-account received grants.
+async fn read_grants(
+    clients: &AwsClients,
+    license_arns: impl Iterator<Item = &str>,
+) -> anyhow::Result<(Grants, Received)> {
+    let mut grants = BTreeMap::new();
+    let mut received = BTreeMap::new();
+    for arn in license_arns {
+        grants.insert(
+            arn.to_owned(),
+            license_manager::distributed_grants(clients, arn, 8)
+                .await
+                .with_context(|| format!("could not list the grants of `{arn}`"))?,
+        );
+        received.insert(
+            arn.to_owned(),
+            license_manager::received_grants(clients, arn)
+                .await
+                .with_context(|| format!("could not list the accounts' grants of `{arn}`"))?,
+        );
+    }
+    Ok((grants, received))
+}
+
+/// A narrowed cleanup that finds nothing says why, when the reason is not "already clean".
+fn explain_empty_scope(
+    scope: &Scope,
+    ended: &[crate::planner::cleanup::EndedLicense],
+    agreements: &[crate::model::agreement::AgreementInfo],
+    licenses: &[crate::model::grant::LicenseInfo],
+) -> anyhow::Result<()> {
+    if !ended.is_empty() {
+        return Ok(());
+    }
+    match scope {
+        Scope::All => Ok(()),
+        Scope::Agreement(id) => match agreements.iter().find(|agreement| agreement.id == *id) {
+            None => bail!("no purchase agreement `{id}` was found for this account"),
+            Some(agreement) if !crate::planner::cleanup::agreement_ended(&agreement.status) => {
+                bail!(
+                    "agreement `{id}` is {}: its subscription has not ended, so its grants stay",
+                    agreement.status
+                )
+            }
+            Some(_) => Ok(()),
+        },
+        Scope::Product(product) => {
+            if licenses
+                .iter()
+                .any(|license| license.product_sku == *product)
+            {
+                Ok(())
+            } else {
+                bail!("no Marketplace license of product `{product}` was found")
+            }
+        }
+        Scope::License(arn) => match licenses.iter().find(|license| license.arn == *arn) {
+            None => bail!("no Marketplace license `{arn}` was found"),
+            Some(license) => bail!(
+                "license `{arn}` is {} and no ended agreement leads to it: its grants stay",
+                license.status.as_str()
+            ),
+        },
+    }
+}
+
+/// Asks for the organisation id on the terminal; refuses without one.
+fn confirm(org_id: &str, deletions: usize) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(NoTerminal.into());
+    }
+    let question = format!(
+        "Delete {deletions} grant(s)? Accounts lose access to these products. Type the organisation id ({org_id}) to go on: "
+    );
+    if ui::ask(&question)?.trim() != org_id {
+        bail!("cleanup cancelled: nothing was deleted");
+    }
+    Ok(())
+}
+
+/// Reads each cleaned license's received grants again: every account reached before should hold
+/// no live grant of it now, except through grants left alone on purpose.
+async fn verify(
+    clients: &AwsClients,
+    planned: &[LicenseCleanup],
+) -> anyhow::Result<Vec<VerifiedLicense>> {
+    let mut verified = Vec::new();
+    for license in planned
+        .iter()
+        .filter(|license| !license.deletions.is_empty())
+    {
+        let arn = &license.ended.license.arn;
+        let now = license_manager::received_grants(clients, arn)
+            .await
+            .with_context(|| format!("could not verify the accounts' grants of `{arn}`"))?;
+        let deleted: BTreeSet<&str> = license
+            .deletions
+            .iter()
+            .filter_map(|change| change.before.as_ref()?.arn.as_deref())
+            .collect();
+        let kept: BTreeSet<&str> = license
+            .untouched
+            .iter()
+            .map(|grant| grant.arn.as_str())
+            .collect();
+        let accounts = license
+            .accounts
+            .iter()
+            .map(|account| {
+                let live: Vec<&crate::model::grant::ReceivedGrant> = now
+                    .iter()
+                    .filter(|grant| grant.account == account.account && !grant.status.is_dead())
+                    .collect();
+                let meant_to_go = live.iter().find(|grant| {
+                    deleted.contains(grant.parent_arn.as_str())
+                        || deleted.contains(grant.grant_arn.as_str())
+                });
+                let (end_state, ok) = match (meant_to_go, live.first()) {
+                    (Some(grant), _) => (
+                        format!(
+                            "still holds {} ({})",
+                            grant.grant_arn,
+                            grant.status.as_str()
+                        ),
+                        false,
+                    ),
+                    (None, Some(grant))
+                        if kept.contains(grant.parent_arn.as_str())
+                            || kept.contains(grant.grant_arn.as_str()) =>
+                    {
+                        ("kept (not entitle's)".to_owned(), true)
+                    }
+                    (None, Some(grant)) => (
+                        format!("holds {} ({})", grant.grant_arn, grant.status.as_str()),
+                        false,
+                    ),
+                    (None, None) => ("no grant".to_owned(), true),
+                };
+                AccountEndState {
+                    account: account.account.as_str().to_owned(),
+                    name: account.name.clone(),
+                    before: account.status.clone(),
+                    end_state,
+                    ok,
+                }
+            })
+            .collect();
+        verified.push(VerifiedLicense {
+            license_arn: arn.clone(),
+            accounts,
+        });
+    }
+    Ok(verified)
+}

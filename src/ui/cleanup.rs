@@ -1,0 +1,205 @@
+//! Rendering of `entitle cleanup`: the licenses of ended subscriptions with the grants to delete
+//! (and those left alone), then what was deleted and each account's end state.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::apply::{ApplyReport, render_human as render_changes};
+use super::{FORMAT_VERSION, Style};
+use crate::planner::Action;
+use crate::planner::cleanup::{LicenseCleanup, ReachedAccount};
+
+/// The JSON document of the cleanup plan (and, after deleting, of the whole cleanup).
+#[derive(Debug, Serialize)]
+pub struct CleanupDocument<'a> {
+    /// Bumped on incompatible changes.
+    pub format_version: u32,
+    /// Each ended license with its deletions.
+    pub licenses: &'a [LicenseCleanup],
+    /// Grants to delete, over all licenses.
+    pub deletions: usize,
+    /// After deleting: what was done and each account's end state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<CleanupResult>,
+}
+
+/// What a cleanup did, and what it verified afterwards.
+#[derive(Debug, Serialize)]
+pub struct CleanupResult {
+    /// Every deletion's outcome.
+    pub changes: ApplyReport,
+    /// Per license, the accounts its grants reached and where each stands now.
+    pub verified: Vec<VerifiedLicense>,
+    /// Whether no account holds a live grant of a cleaned license any more, leaving aside the
+    /// grants left alone on purpose.
+    pub clean: bool,
+}
+
+/// One license after cleanup.
+#[derive(Debug, Serialize)]
+pub struct VerifiedLicense {
+    /// The license.
+    pub license_arn: String,
+    /// Each account reached before, and its end state: `no grant`, or the grant it still holds.
+    pub accounts: Vec<AccountEndState>,
+}
+
+/// One account after cleanup.
+#[derive(Debug, Serialize)]
+pub struct AccountEndState {
+    /// The account.
+    pub account: String,
+    /// Its name.
+    pub name: String,
+    /// Its status before.
+    pub before: String,
+    /// `no grant`, `kept (not entitle's)` or `still holds <grant> (<STATUS>)`.
+    pub end_state: String,
+    /// Whether the end state is what cleanup meant.
+    pub ok: bool,
+}
+
+impl<'a> CleanupDocument<'a> {
+    /// The plan's document.
+    pub fn new(licenses: &'a [LicenseCleanup], result: Option<CleanupResult>) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            deletions: licenses.iter().map(|license| license.deletions.len()).sum(),
+            licenses,
+            result,
+        }
+    }
+}
+
+fn account_text(account: &ReachedAccount) -> String {
+    if account.name.is_empty() {
+        account.account.as_str().to_owned()
+    } else {
+        format!("{} {}", account.name, account.account.as_str())
+    }
+}
+
+/// The plan: per license, what goes and what stays.
+pub fn render_plan(
+    licenses: &[LicenseCleanup],
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if licenses.is_empty() {
+        return writeln!(
+            out,
+            "{}",
+            style.bold("No ended subscription has live grants left: nothing to clean up.")
+        );
+    }
+    for cleanup in licenses {
+        let license = &cleanup.ended.license;
+        writeln!(
+            out,
+            "{} {}",
+            style.bold(format!(
+                "License {} ({}, {})",
+                license.arn, license.product_name, license.product_sku
+            )),
+            style.dim(license.status.as_str())
+        )?;
+        writeln!(out, "  {}", style.dim(&cleanup.ended.why))?;
+        for change in &cleanup.deletions {
+            let place = if change.principal_path.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", change.principal_path)
+            };
+            let name = change
+                .before
+                .as_ref()
+                .map(|grant| grant.name.clone())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {}{place}: grant `{name}`, reaches {} account(s)",
+                style.bad("-"),
+                change.principal_name,
+                change.accounts
+            )?;
+            debug_assert_eq!(change.action, Action::Delete);
+        }
+        if !cleanup.untouched.is_empty() {
+            writeln!(
+                out,
+                "  {}",
+                style.dim("left alone, not entitle's (--include-unowned deletes them):")
+            )?;
+            for grant in &cleanup.untouched {
+                writeln!(
+                    out,
+                    "    {} `{}` for {} ({})",
+                    style.dim("="),
+                    grant.name,
+                    grant.principal_arn,
+                    grant.status.as_str()
+                )?;
+            }
+        }
+        let holders: Vec<String> = cleanup.accounts.iter().map(account_text).collect();
+        if !holders.is_empty() {
+            writeln!(
+                out,
+                "  {} account(s) hold a live grant of it now: {}",
+                holders.len(),
+                holders.join(", ")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let deletions: usize = licenses.iter().map(|license| license.deletions.len()).sum();
+    writeln!(
+        out,
+        "{}",
+        style.bold(format!(
+            "Cleanup: {deletions} grant(s) to delete on {} license(s).",
+            licenses.len()
+        ))
+    )
+}
+
+/// The plan, the deletions and the verification.
+pub fn render_result(
+    licenses: &[LicenseCleanup],
+    result: &CleanupResult,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    render_plan(licenses, style, out)?;
+    render_changes(&result.changes, style, out)?;
+    writeln!(out)?;
+    for license in &result.verified {
+        writeln!(
+            out,
+            "{}",
+            style.bold(format!("Accounts of {}:", license.license_arn))
+        )?;
+        for account in &license.accounts {
+            let state = if account.ok {
+                style.good(&account.end_state)
+            } else {
+                style.bad(&account.end_state)
+            };
+            writeln!(
+                out,
+                "  {:<24} {}  was {:<15} now {state}",
+                account.name, account.account, account.before
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{}",
+        if result.clean {
+            style.bold("Verified: no account holds any of the deleted grants any more.")
+        } else {
+            style.bad("Not clean: some accounts still hold a grant (see above).")
+        }
+    )
+}
