@@ -139,6 +139,9 @@ pub struct PlanArgs {
     /// Plan the phases up to and including this one.
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
+    /// Plan the rollout's teardown: every grant it owns deleted, later phases first.
+    #[arg(long, conflicts_with = "phase")]
+    pub destroy: bool,
     /// Save the plan to FILE, for `apply` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -156,6 +159,9 @@ pub struct ApplyArgs {
     /// Apply the phases up to and including this one.
     #[arg(long, value_name = "NAME")]
     pub phase: Option<String>,
+    /// Tear the rollout down: delete every grant it owns, later phases first.
+    #[arg(long, conflicts_with = "phase")]
+    pub destroy: bool,
     /// How the changes are carried out.
     #[command(flatten)]
     pub run: ChangeArgs,

@@ -249,3 +249,73 @@ fn cleanup_under_throttling_5xx_and_dropped_connections_deletes_everything_once(
     assert_eq!(deleted.len(), 38);
     assert!(deleted.values().all(|count| *count == 1), "{deleted:?}");
 }
+
+#[test]
+fn apply_destroy_tears_the_rollout_down_later_phases_first() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state_file = dir.join("state.json");
+    let plan = repository("plans/claude-sonnet-4-5.toml");
+    let applied = run(
+        dir,
+        &[
+            "apply",
+            &plan,
+            "--phase",
+            "workloads",
+            "--auto-approve",
+            "--ignore-gates",
+        ],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let before = State::load(&state_file).unwrap();
+    assert!(!live_grants(&before, DEMO_ACTIVE_LICENSE).is_empty());
+
+    // The same plan and confirmation path as any apply: no terminal, no --auto-approve, no change.
+    let refused = run(dir, &["apply", &plan, "--destroy"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("10 to delete"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        live_grants(&State::load(&state_file).unwrap(), DEMO_ACTIVE_LICENSE).len(),
+        live_grants(&before, DEMO_ACTIVE_LICENSE).len()
+    );
+
+    let destroyed = run(dir, &["apply", &plan, "--destroy", "--auto-approve"]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.stderr);
+    assert!(
+        destroyed.stdout.contains("Apply: 10 done, 0 failed"),
+        "{}",
+        destroyed.stdout
+    );
+    // Later phases first: every workloads grant was deleted before any pilot grant.
+    let journal =
+        std::fs::read_to_string(dir.join(".entitle/journal/claude-sonnet-4-5.jsonl")).unwrap();
+    let phases: Vec<String> = journal
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|entry| entry["event"] == "call_started" && entry["operation"] == "DeleteGrant")
+        .map(|entry| entry["phase"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(phases.len(), 10);
+    let first_pilot = phases.iter().position(|phase| phase == "pilot").unwrap();
+    assert!(
+        phases[first_pilot..].iter().all(|phase| phase == "pilot"),
+        "{phases:?}"
+    );
+    // Only the rollout's grants went: the old subscription's grants are not the rollout's.
+    let after = State::load(&state_file).unwrap();
+    assert_eq!(
+        live_grants(&after, DEMO_ACTIVE_LICENSE),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        live_grants(&after, DEMO_DELETED_LICENSE),
+        live_grants(&before, DEMO_DELETED_LICENSE)
+    );
+    let again = run(dir, &["plan", &plan, "--destroy", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}

@@ -141,6 +141,10 @@ pub async fn execute(
         })
         .collect();
     groups.push((None, true, None));
+    if plan.destroy {
+        // A teardown takes the broadest, latest access away first; the pilot keeps it longest.
+        groups.reverse();
+    }
     let in_group = |change: &Change, phase: Option<&str>| match phase {
         Some(name) => change.phase == name,
         None => !plan.phases.iter().any(|known| known.name == change.phase),

@@ -30,6 +30,7 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
         &discovery.tree,
         &observed,
         args.phase.clone(),
+        false,
     )?;
     // Only activations: grants that are missing or need other changes are `apply`'s business.
     plan.changes

@@ -72,6 +72,7 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
             &discovery.tree,
             &observed,
             args.phase.clone(),
+            args.destroy,
         )?,
     };
     session
@@ -140,11 +141,13 @@ impl Session {
         tree: &OrgTree,
         observed: &Observed,
         phase: Option<String>,
+        destroy: bool,
     ) -> anyhow::Result<Plan> {
         let options = PlanOptions {
             phase,
             now: unix_now(),
             gate_facts: self.history.gate_facts(),
+            destroy,
         };
         match crate::planner::plan(rollout, tree, observed, &options) {
             Ok(plan) => Ok(plan),

@@ -25,6 +25,7 @@ pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> 
         phase: args.phase.clone(),
         now: unix_now(),
         gate_facts: GateFacts::default(),
+        destroy: args.destroy,
     };
     let plan = match crate::planner::plan(&rollout, &discovery.tree, &observed, &options) {
         Ok(plan) => plan,

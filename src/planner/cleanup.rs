@@ -194,6 +194,7 @@ impl LicenseCleanup {
             summary: Summary::of(&self.deletions),
             changes: self.deletions.clone(),
             unowned: self.untouched.clone(),
+            destroy: false,
         }
     }
 }

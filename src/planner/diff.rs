@@ -55,6 +55,9 @@ pub struct PlanOptions {
     pub now: UnixSeconds,
     /// Gate facts.
     pub gate_facts: GateFacts,
+    /// `--destroy`: no phase wants anything; every live grant the rollout owns is deleted, later
+    /// phases first.
+    pub destroy: bool,
 }
 
 /// What a change does. Closed: the apply step handles exactly these.
@@ -257,6 +260,10 @@ pub struct Plan {
     pub unowned: Vec<UnownedGrant>,
     /// Counts.
     pub summary: Summary,
+    /// Whether this plan tears the rollout down (`--destroy`): the executor deletes in reverse
+    /// phase order. Written to JSON only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroy: bool,
 }
 
 impl Plan {
@@ -458,7 +465,12 @@ pub fn plan(
     let covers_by_phase: Vec<Vec<CoverGrant>> =
         resolved.iter().map(|phase| cover(phase, tree)).collect();
     let mut wanted: BTreeMap<String, Wanted> = BTreeMap::new();
-    for (index, grants) in covers_by_phase.iter().enumerate() {
+    let wanting = if options.destroy {
+        &[][..]
+    } else {
+        &covers_by_phase[..]
+    };
+    for (index, grants) in wanting.iter().enumerate() {
         for grant in grants {
             wanted
                 .entry(grant.principal.arn())
@@ -912,8 +924,15 @@ pub fn plan(
                 }
                 _ => "no phase of the plan grants to this principal any more".to_owned(),
             };
+            let why = if options.destroy {
+                "`--destroy` tears the rollout down".to_owned()
+            } else {
+                why
+            };
             let phase_name = grant.phase_tag().unwrap_or("-").to_owned();
-            let blocked = tagged.is_some_and(|index| phases[index].blocked.is_some());
+            // Taking access away waits for no gate.
+            let blocked =
+                !options.destroy && tagged.is_some_and(|index| phases[index].blocked.is_some());
             changes.push(make_change(
                 &phase_name,
                 principal,
@@ -962,5 +981,6 @@ pub fn plan(
         changes,
         unowned,
         summary,
+        destroy: options.destroy,
     })
 }
