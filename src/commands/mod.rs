@@ -7,6 +7,7 @@ mod completions;
 mod discover;
 mod doctor;
 mod guardrails;
+mod iam_policy;
 mod placeholders;
 mod plan;
 mod sandbox;
@@ -99,8 +100,6 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Cleanup(args) => cleanup::run(context, &args).await,
         Command::Doctor(args) => doctor::run(context, &args).await,
         Command::Guardrails(args) => guardrails::run(context, &args).await,
-        Command::IamPolicy(_) => {
-            placeholders::not_built("iam-policy", "issue #6 (cleanup and doctor)")
-        }
+        Command::IamPolicy(args) => iam_policy::run(context, &args),
     }
 }

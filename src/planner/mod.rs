@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod cover;
 pub mod diff;
 pub mod entitlement;
+pub mod iam_policy;
 pub mod saved;
 pub mod status;
 pub mod targets;

@@ -1,0 +1,196 @@
+//! The least-privilege policy against what the commands really call: every command runs against
+//! the emulator, the emulator counts the operations it served, and `entitle iam-policy --for X`
+//! must name each operation the commands of X made, and nothing that none of them made.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use entitle::sandbox::seed::DEMO_ACTIVE_AGREEMENT;
+use serde_json::Value;
+use support::{SandboxServer, entitle, ran, repository};
+
+/// Needed only on paths a healthy run does not take (see docs/iam-policy.md), per group:
+/// discovery lists accounts per parent when `ListAccounts` carries no `Paths` (moto does that);
+/// a delete re-reads its grant with GetGrant when AWS says the version it sent is stale.
+const CONDITIONAL: &[(&str, &str)] = &[
+    ("*", "organizations:ListAccountsForParent"),
+    ("cleanup", "license-manager:GetGrant"),
+];
+
+/// The emulator's call counts per operation, as IAM actions (STS needs no permission).
+fn served(endpoint: &str) -> BTreeMap<String, u64> {
+    let stats = ran(entitle(None).args([
+        "sandbox",
+        "stats",
+        "--endpoint",
+        endpoint,
+        "--output",
+        "json",
+    ]));
+    let stats: Value = serde_json::from_str(&stats.stdout).unwrap();
+    stats["operations"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, counts)| {
+            let (service, operation) = name.split_once('.')?;
+            let prefix = match service {
+                "Organizations" => "organizations",
+                "LicenseManager" => "license-manager",
+                "MarketplaceAgreement" => "aws-marketplace",
+                _ => return None,
+            };
+            let calls = counts["calls"].as_u64().unwrap_or(0);
+            (calls > 0).then(|| (format!("{prefix}:{operation}"), calls))
+        })
+        .collect()
+}
+
+/// The actions called between two snapshots.
+fn called(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeSet<String> {
+    after
+        .iter()
+        .filter(|(action, calls)| before.get(*action).copied().unwrap_or(0) < **calls)
+        .map(|(action, _)| action.clone())
+        .collect()
+}
+
+fn policy_actions(commands: &str) -> BTreeSet<String> {
+    let printed = ran(entitle(None).args(["iam-policy", "--for", commands]));
+    assert_eq!(printed.code, 0, "{}", printed.stderr);
+    let policy: Value = serde_json::from_str(&printed.stdout).unwrap();
+    assert_eq!(policy["Version"], "2012-10-17");
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|statement| {
+            assert_eq!(statement["Effect"], "Allow");
+            assert_eq!(statement["Resource"], "*");
+        })
+        .flat_map(|statement| statement["Action"].as_array().unwrap().clone())
+        .map(|action| action.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs `entitle <args>` against the emulator and expects `code`.
+fn step(dir: &Path, endpoint: &str, args: &[&str], code: i32) {
+    let result = ran(entitle(Some(endpoint)).current_dir(dir).args(args));
+    assert_eq!(
+        result.code, code,
+        "{args:?}\n{}\n{}",
+        result.stdout, result.stderr
+    );
+}
+
+fn check(group: &str, used: &BTreeSet<String>) {
+    let allowed = policy_actions(group);
+    let missing: Vec<&String> = used.difference(&allowed).collect();
+    assert!(missing.is_empty(), "`--for {group}` misses {missing:?}");
+    let unused: Vec<&String> = allowed
+        .difference(used)
+        .filter(|action| {
+            !CONDITIONAL.iter().any(|(only, conditional)| {
+                (*only == "*" || *only == group) && action == conditional
+            })
+        })
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "`--for {group}` grants {unused:?}, which its commands never call"
+    );
+}
+
+#[test]
+fn the_policy_names_exactly_the_operations_the_commands_call() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = dir.join("state.json");
+    let server = SandboxServer::start(&["--state", &state.display().to_string()]);
+    let endpoint = server.endpoint.clone();
+    let demo = repository("plans/claude-sonnet-4-5.toml");
+    let by_agreement = repository("plans/private-offer-replace.toml");
+    let member = dir.join("member.toml");
+    std::fs::write(
+        &member,
+        "version = 1\nname = \"member\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\
+         activation = \"member\"\n\n[[phase]]\nname = \"infra\"\nous = [\"Infrastructure\"]\n",
+    )
+    .unwrap();
+    let member = member.display().to_string();
+
+    // Changing commands: create and activate (by product and by agreement), activate
+    // centrally, delete, tear down.
+    let start = served(&endpoint);
+    step(
+        dir,
+        &endpoint,
+        &["apply", &by_agreement, "--auto-approve", "--ignore-gates"],
+        0,
+    );
+    step(
+        dir,
+        &endpoint,
+        &["apply", &by_agreement, "--destroy", "--auto-approve"],
+        0,
+    );
+    step(
+        dir,
+        &endpoint,
+        &[
+            "apply",
+            &demo,
+            "--phase",
+            "workloads",
+            "--auto-approve",
+            "--ignore-gates",
+        ],
+        0,
+    );
+    step(dir, &endpoint, &["apply", &member, "--auto-approve"], 0);
+    step(dir, &endpoint, &["activate", &member, "--auto-approve"], 0);
+    step(
+        dir,
+        &endpoint,
+        &["apply", &member, "--destroy", "--auto-approve"],
+        0,
+    );
+    let after_apply = served(&endpoint);
+    let apply = called(&start, &after_apply);
+    check("apply", &apply);
+
+    // Read-only commands, with grants to read.
+    step(dir, &endpoint, &["discover"], 0);
+    step(dir, &endpoint, &["plan", &demo], 0);
+    step(dir, &endpoint, &["plan", &by_agreement], 0);
+    step(dir, &endpoint, &["status", &demo], 0);
+    let after_plan = served(&endpoint);
+    let plan = called(&after_apply, &after_plan);
+    check("plan", &plan);
+
+    // Cleanup after the subscription is cancelled.
+    let cancelled = ran(entitle(None).args([
+        "sandbox",
+        "cancel-agreement",
+        DEMO_ACTIVE_AGREEMENT,
+        "--endpoint",
+        &endpoint,
+    ]));
+    assert_eq!(cancelled.code, 0, "{}", cancelled.stderr);
+    let before_cleanup = served(&endpoint);
+    step(
+        dir,
+        &endpoint,
+        &["cleanup", "--auto-approve", "--include-unowned"],
+        0,
+    );
+    let cleanup = called(&before_cleanup, &served(&endpoint));
+    check("cleanup", &cleanup);
+
+    let all: BTreeSet<String> = plan.union(&apply).chain(cleanup.iter()).cloned().collect();
+    check("all", &all);
+    server.stop();
+}
