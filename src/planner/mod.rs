@@ -3,7 +3,9 @@
 
 pub mod cover;
 pub mod diff;
+pub mod doctor;
 pub mod entitlement;
+pub mod guardrails;
 pub mod saved;
 pub mod status;
 pub mod targets;

@@ -6,6 +6,8 @@
 
 pub mod apply;
 pub mod discover;
+pub mod doctor;
+pub mod guardrails;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;
