@@ -884,10 +884,12 @@ fn headroom_check(
         .count();
     let total = existing + adding;
     let detail = format!(
-        "{existing} grant{} of the license exist{}, the whole plan adds {adding}: {total} of the {} License Manager \
-         allows per license",
+        "{} grant{} of the license exist{}, the whole plan adds {}: {} of the {} License Manager allows per license",
+        thousands(existing),
         if existing == 1 { "" } else { "s" },
         if existing == 1 { "s" } else { "" },
+        thousands(adding),
+        thousands(total),
         thousands(MAX_GRANTS_PER_LICENSE)
     );
     if total > MAX_GRANTS_PER_LICENSE {
@@ -978,5 +980,208 @@ fn subscriptions_check(
             ),
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::doctor::{CallerIdentity, LicenseManagerSettings};
+    use crate::model::grant::{GrantStatus, Operation};
+    use crate::model::{Account, AccountState, OrgId, OrgUnit, OuId, ParentId, Root, RootId};
+
+    const LICENSE: &str = "arn:aws:license-manager::294406891311:license:l-1";
+
+    fn organization() -> Organization {
+        Organization {
+            id: OrgId::parse("o-test123456").unwrap(),
+            arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
+            management_account: AccountId::parse("100000000001").unwrap(),
+            feature_set: FeatureSet::All,
+        }
+    }
+
+    fn tree() -> OrgTree {
+        let account = |id: &str, parent: &str| Account {
+            id: AccountId::parse(id).unwrap(),
+            name: format!("acct-{id}"),
+            email: format!("{id}@example.com"),
+            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
+            state: AccountState::Active,
+            parent: ParentId::parse(parent).unwrap(),
+            tags: BTreeMap::new(),
+        };
+        OrgTree::new(
+            organization(),
+            Root {
+                id: RootId::parse("r-ab12").unwrap(),
+                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
+                name: "Root".into(),
+            },
+            [OrgUnit {
+                id: OuId::parse("ou-ab12-aaaaaaaa").unwrap(),
+                arn: "arn:aws:organizations::100000000001:ou/o-test123456/ou-ab12-aaaaaaaa".into(),
+                name: "Workloads".into(),
+                parent: ParentId::parse("r-ab12").unwrap(),
+            }],
+            [
+                account("100000000001", "r-ab12"),
+                account("111111111111", "ou-ab12-aaaaaaaa"),
+                account("222222222222", "ou-ab12-aaaaaaaa"),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn healthy() -> PrerequisiteFacts {
+        PrerequisiteFacts {
+            caller: Some(Ok(CallerIdentity {
+                account: "100000000001".into(),
+                arn: "arn:aws:iam::100000000001:role/admin".into(),
+            })),
+            organization: Some(Ok(organization())),
+            license_manager_admins: None,
+            service_access: Some(Ok([LICENSE_MANAGER_PRINCIPAL, MARKETPLACE_PRINCIPAL]
+                .into_iter()
+                .map(str::to_owned)
+                .collect())),
+            license_manager_settings: Some(Ok(LicenseManagerSettings {
+                organization_integration: true,
+                cross_account_discovery: false,
+            })),
+        }
+    }
+
+    fn plan_with_grants(existing: usize) -> PlanFacts {
+        let text = "version = 1\nname = \"r\"\n\n[entitlement]\nproduct = \"prod-a\"\n\n[[phase]]\nname = \"p\"\naccounts = [\"111111111111\", \"222222222222\"]\ngrant_to = \"accounts\"\n";
+        let grants = (0..existing)
+            .map(|index| DistributedGrant {
+                arn: format!("arn:aws:license-manager::100000000001:grant:g-{index}"),
+                name: format!("other-{index}"),
+                principal_arn: format!("arn:aws:iam::{:012}:root", 500_000_000_000 + index),
+                status: GrantStatus::Active,
+                status_reason: None,
+                version: "1".into(),
+                granted_operations: [Operation::CheckoutLicense].into_iter().collect(),
+                tags: BTreeMap::new(),
+                license_arn: LICENSE.into(),
+            })
+            .collect();
+        PlanFacts {
+            file: "r.toml".into(),
+            rollout: Some(Ok(crate::model::parse_plan(text, "r.toml").unwrap())),
+            tree: Some(Ok(tree())),
+            licenses: Some(Ok(vec![LicenseInfo {
+                arn: LICENSE.into(),
+                product_sku: "prod-a".into(),
+                product_name: "A".into(),
+                status: LicenseStatus::Available,
+                allowed_operations: [Operation::CheckoutLicense, Operation::CreateGrant]
+                    .into_iter()
+                    .collect(),
+                issuer: "AWS/Marketplace".into(),
+                home_region: "us-east-1".into(),
+            }])),
+            named_agreement: None,
+            agreements: Some(Ok(vec![AgreementSummary {
+                id: "agmt-1".into(),
+                status: "ACTIVE".into(),
+                license_arns: vec![LICENSE.into()],
+            }])),
+            grants: Some(Ok(grants)),
+            organization_licenses: Some(Ok(Vec::new())),
+            now: 0,
+        }
+    }
+
+    #[test]
+    fn headroom_counts_existing_grants_and_the_plans_creates() {
+        let verdict = |existing| {
+            let report = diagnose(&healthy(), Some(&plan_with_grants(existing)));
+            let found = report.check("grant-headroom").unwrap().clone();
+            (found.verdict, found.detail)
+        };
+        let (pass, detail) = verdict(3);
+        assert_eq!(pass, Verdict::Pass);
+        assert!(
+            detail.starts_with(
+                "3 grants of the license exist, the whole plan adds 2: 5 of the 2,000"
+            ),
+            "{detail}"
+        );
+        // 1,798 + 2 = 1,800: exactly 90%, still a pass; one more is a warning.
+        assert_eq!(verdict(1_798).0, Verdict::Pass);
+        assert_eq!(verdict(1_799).0, Verdict::Warn);
+        assert_eq!(verdict(1_998).0, Verdict::Warn);
+        let (fail, detail) = verdict(1_999);
+        assert_eq!(fail, Verdict::Fail);
+        assert_eq!(
+            detail,
+            "1,999 grants of the license exist, the whole plan adds 2: 2,001 of the 2,000 License Manager \
+             allows per license"
+        );
+        let report = diagnose(&healthy(), Some(&plan_with_grants(1_999)));
+        assert!(report.has_failures());
+    }
+
+    #[test]
+    fn an_access_denied_read_fails_its_check_naming_the_permission() {
+        let mut facts = healthy();
+        facts.service_access = Some(Err(ReadFailure {
+            action: "organizations:ListAWSServiceAccessForOrganization".into(),
+            code: Some("AccessDeniedException".into()),
+            message: "denied".into(),
+            access_denied: true,
+            hint: None,
+        }));
+        let report = diagnose(&facts, None);
+        for id in [
+            "trusted-access-license-manager",
+            "trusted-access-marketplace",
+        ] {
+            let found = report.check(id).unwrap();
+            assert_eq!(found.verdict, Verdict::Fail);
+            assert_eq!(
+                found.detail,
+                "`organizations:ListAWSServiceAccessForOrganization` was refused: denied"
+            );
+            assert_eq!(
+                found.fix.as_deref(),
+                Some(
+                    "allow `organizations:ListAWSServiceAccessForOrganization` to the identity in use (see `entitle iam-policy`)"
+                )
+            );
+        }
+        assert_eq!(
+            report.check("license-manager-link").unwrap().verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn a_caller_outside_any_organisation_fails_and_skips_the_feature_set() {
+        let mut facts = healthy();
+        facts.organization = Some(Err(ReadFailure {
+            action: "organizations:DescribeOrganization".into(),
+            code: Some("AWSOrganizationsNotInUseException".into()),
+            message: "not in use".into(),
+            access_denied: true,
+            hint: None,
+        }));
+        let report = diagnose(&facts, None);
+        let caller = report.check("caller").unwrap();
+        assert_eq!(caller.verdict, Verdict::Fail);
+        assert!(caller.detail.contains("is not in an AWS Organization"));
+        assert_eq!(report.check("feature-set").unwrap().verdict, Verdict::Skip);
+    }
+
+    #[test]
+    fn an_agreement_found_by_product_without_a_link_to_the_license_is_a_warning() {
+        let mut plan = plan_with_grants(0);
+        plan.agreements = Some(Ok(Vec::new()));
+        let report = diagnose(&healthy(), Some(&plan));
+        let found = report.check("agreement").unwrap();
+        assert_eq!(found.verdict, Verdict::Warn);
+        assert!(!report.has_failures());
     }
 }
