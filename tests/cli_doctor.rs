@@ -267,6 +267,19 @@ fn missing_trusted_access_fails_with_the_command_that_enables_it() {
         );
         others_pass(&document, &[id]);
 
+        if id == "trusted-access-marketplace" {
+            // The organisation-wide license listing needs it: skipped, not a second failure.
+            let (code, document) = doctor_json(dir, Some(&repository(DEMO_PLAN)));
+            assert_eq!(code, 1);
+            assert_check(
+                &document,
+                "existing-subscriptions",
+                "skip",
+                "needs trusted access for `license-management.marketplace.amazonaws.com`",
+                "",
+            );
+            assert_eq!(document["counts"]["fail"], 1, "{document:#}");
+        }
         let human = run(dir, &["doctor"]);
         assert_eq!(human.code, 1);
         assert!(human.stdout.contains("FAIL trusted access"));

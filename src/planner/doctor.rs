@@ -253,7 +253,11 @@ pub fn diagnose(facts: &PrerequisiteFacts, plan: Option<&PlanFacts>) -> DoctorRe
         ),
     });
     if let Some(plan) = plan {
-        plan_checks(plan, organization, &mut checks);
+        let marketplace_trusted = match &facts.service_access {
+            Some(Ok(enabled)) => Some(enabled.contains(MARKETPLACE_PRINCIPAL)),
+            _ => None,
+        };
+        plan_checks(plan, organization, marketplace_trusted, &mut checks);
     }
     DoctorReport { checks }
 }
@@ -423,7 +427,12 @@ const TARGETS: &str = "the targeted accounts are ACTIVE";
 const HEADROOM: &str = "grant headroom";
 const SUBSCRIPTIONS: &str = "accounts with their own subscription";
 
-fn plan_checks(plan: &PlanFacts, organization: Option<&Organization>, checks: &mut Vec<Check>) {
+fn plan_checks(
+    plan: &PlanFacts,
+    organization: Option<&Organization>,
+    marketplace_trusted: Option<bool>,
+    checks: &mut Vec<Check>,
+) {
     let rollout = match &plan.rollout {
         Some(Ok(rollout)) => {
             checks.push(check(
@@ -665,6 +674,7 @@ fn plan_checks(plan: &PlanFacts, organization: Option<&Organization>, checks: &m
         license.as_ref(),
         targeted.as_ref(),
         organization,
+        marketplace_trusted,
     ));
 }
 
@@ -907,6 +917,7 @@ fn subscriptions_check(
     license: Option<&LicenseInfo>,
     targeted: Option<&BTreeSet<AccountId>>,
     organization: Option<&Organization>,
+    marketplace_trusted: Option<bool>,
 ) -> Check {
     let (Some(license), Some(targeted)) = (license, targeted) else {
         return skipped(
@@ -917,6 +928,17 @@ fn subscriptions_check(
     };
     let licenses = match &plan.organization_licenses {
         Some(Ok(licenses)) => licenses,
+        // The organisation-wide listing needs Marketplace's trusted access: that check already
+        // failed with its fix, so this one is not a second, misleading failure.
+        Some(Err(failure)) if failure.access_denied && marketplace_trusted == Some(false) => {
+            return skipped(
+                "existing-subscriptions",
+                SUBSCRIPTIONS,
+                &format!(
+                    "the organisation-wide license listing needs trusted access for `{MARKETPLACE_PRINCIPAL}`"
+                ),
+            );
+        }
         Some(Err(failure)) => return read_failed("existing-subscriptions", SUBSCRIPTIONS, failure),
         None => return skipped("existing-subscriptions", SUBSCRIPTIONS, "not read"),
     };
