@@ -106,6 +106,7 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Check the prerequisites (credentials, organisation, trusted access, License Manager
     /// settings) and, with a plan, the license and targets; say how to fix what fails.
+    /// Exit 0 when nothing fails (warnings allowed), 1 otherwise.
     Doctor(DoctorArgs),
     /// Print the least-privilege IAM policy the chosen commands need.
     IamPolicy(IamPolicyArgs),
@@ -250,7 +251,9 @@ pub struct CleanupArgs {
 /// `entitle doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Also check this rollout plan's license and targets.
+    /// Also check this rollout plan: it parses, its license is AVAILABLE and its agreement
+    /// ACTIVE, its operations are allowed, grant headroom under 2,000, targeted accounts ACTIVE,
+    /// and which accounts hold their own subscription to the product.
     #[arg(value_name = "PLAN.toml")]
     pub plan: Option<PathBuf>,
 }
@@ -283,6 +286,8 @@ pub struct GuardrailsArgs {
     #[arg(value_name = "PLAN.toml")]
     pub plan: PathBuf,
     /// Also deny `bedrock:InvokeModel*` on every model the plan's entitlement does not cover.
+    /// Refused for a product missing from entitle's product-to-model table
+    /// (`src/model/bedrock.rs`, listed in docs/guardrails.md).
     #[arg(long)]
     pub deny_other_models: bool,
 }

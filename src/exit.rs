@@ -4,7 +4,6 @@ use std::io;
 
 use crate::aws::organizations::DiscoverError;
 use crate::aws::{AwsError, AwsErrorKind};
-use crate::commands::NotBuiltYet;
 use crate::model::FeatureSet;
 use crate::planner::PlanError;
 use crate::planner::entitlement::EntitlementError;
@@ -56,12 +55,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// What a person can do about an error, when we know.
 pub fn hint(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
-        if let Some(not_built) = cause.downcast_ref::<NotBuiltYet>() {
-            return Some(format!(
-                "see {} for the state of this command",
-                not_built.issue
-            ));
-        }
         match cause.downcast_ref::<DiscoverError>() {
             Some(DiscoverError::NotInOrganization(_)) => {
                 return Some(
@@ -92,6 +85,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(error) = cause.downcast_ref::<EntitlementError>() {
             return error.hint();
         }
+        if let Some(error) = cause.downcast_ref::<crate::planner::guardrails::GuardrailsError>() {
+            return Some(error.hint());
+        }
         if let Some(aws) = cause.downcast_ref::<AwsError>() {
             return aws_hint(aws);
         }
@@ -99,7 +95,8 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
     None
 }
 
-fn aws_hint(error: &AwsError) -> Option<String> {
+/// What a person can do about a failed AWS call, when we know (the missing permission, credentials).
+pub fn aws_hint(error: &AwsError) -> Option<String> {
     match error.kind {
         AwsErrorKind::AccessDenied => Some(format!(
             "the identity in use needs `{}:{}`; run entitle from the management account or the License Manager \
@@ -121,20 +118,7 @@ fn aws_hint(error: &AwsError) -> Option<String> {
 
 /// The warning for a consolidated-billing organisation, where grants are not auto-accepted.
 pub fn feature_set_warning(feature_set: &FeatureSet) -> Option<(String, String)> {
-    match feature_set {
-        FeatureSet::All => None,
-        FeatureSet::ConsolidatedBilling => Some((
-            "the organisation has consolidated billing only: grants will wait in PENDING_ACCEPT until each \
-             member account accepts them"
-                .to_owned(),
-            "enable all features (Organizations console > Settings) so License Manager can link to the organisation"
-                .to_owned(),
-        )),
-        FeatureSet::Other(other) => Some((
-            format!("the organisation's feature set `{other}` is unknown to entitle"),
-            "grants may need manual acceptance".to_owned(),
-        )),
-    }
+    crate::planner::doctor::feature_set_warning(feature_set)
 }
 
 #[cfg(test)]

@@ -221,23 +221,6 @@ fn without_credentials_the_error_explains_how_to_get_some() {
 }
 
 #[test]
-fn commands_not_built_yet_fail_clearly() {
-    let cases: &[(&[&str], &str)] = &[(&["doctor"], "`doctor` is not built yet")];
-    for (args, message) in cases {
-        let result = ran(entitle(None).args(*args));
-        assert_eq!(result.code, 1, "{args:?}");
-        assert_eq!(result.stdout, "");
-        assert!(
-            result
-                .stderr
-                .starts_with(&format!("error: {message}\n  hint: see issue #")),
-            "{}",
-            result.stderr
-        );
-    }
-}
-
-#[test]
 fn usage_errors_exit_2_and_help_exits_0() {
     let missing = ran(entitle(None).arg("plan"));
     assert_eq!(missing.code, 2);

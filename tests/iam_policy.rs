@@ -14,9 +14,11 @@ use support::{SandboxServer, entitle, ran, repository};
 
 /// Needed only on paths a healthy run does not take (see docs/iam-policy.md), per group:
 /// discovery lists accounts per parent when `ListAccounts` carries no `Paths` (moto does that);
-/// a delete re-reads its grant with GetGrant when AWS says the version it sent is stale.
+/// doctor asks for the delegated administrators only when the caller is not the management
+/// account; a delete re-reads its grant with GetGrant when AWS says the version it sent is stale.
 const CONDITIONAL: &[(&str, &str)] = &[
     ("*", "organizations:ListAccountsForParent"),
+    ("*", "organizations:ListDelegatedAdministrators"),
     ("cleanup", "license-manager:GetGrant"),
 ];
 
@@ -167,6 +169,15 @@ fn the_policy_names_exactly_the_operations_the_commands_call() {
     step(dir, &endpoint, &["plan", &demo], 0);
     step(dir, &endpoint, &["plan", &by_agreement], 0);
     step(dir, &endpoint, &["status", &demo], 0);
+    step(dir, &endpoint, &["doctor"], 0);
+    step(dir, &endpoint, &["doctor", &demo], 0);
+    step(dir, &endpoint, &["doctor", &by_agreement], 0);
+    step(
+        dir,
+        &endpoint,
+        &["guardrails", &demo, "--deny-other-models"],
+        0,
+    );
     let after_plan = served(&endpoint);
     let plan = called(&after_apply, &after_plan);
     check("plan", &plan);

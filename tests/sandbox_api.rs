@@ -1135,6 +1135,74 @@ async fn org_wide_listing_needs_marketplace_trusted_access() {
     assert_eq!(code(&error), "AccessDeniedException");
 }
 
+#[tokio::test]
+async fn licenses_received_across_the_organisation() {
+    let mut state = State::demo();
+    // Member 222222222222 subscribed to the product itself: its own license.
+    let mut own = state.licenses[DEMO_ACTIVE_LICENSE].clone();
+    own.arn =
+        "arn:aws:license-manager::294406891311:license:l-22222222222242228222222222222222".into();
+    own.beneficiary = "222222222222".into();
+    own.holder_account_id = "222222222222".into();
+    own.agreement_id = None;
+    state.licenses.insert(own.arn.clone(), own.clone());
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+
+    let all = client
+        .list_received_licenses_for_organization()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        all.licenses().len(),
+        3,
+        "two of the management account, one of the member"
+    );
+    let sonnet = client
+        .list_received_licenses_for_organization()
+        .filters(filter("ProductSKU", SONNET_4_5_PRODUCT))
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sonnet.licenses().len(), 1);
+    assert!(sonnet.next_token().is_some());
+    let members = client
+        .list_received_licenses_for_organization()
+        .filters(filter("Beneficiary", "222222222222"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(members.licenses().len(), 1);
+    let license = &members.licenses()[0];
+    assert_eq!(license.license_arn(), Some(own.arn.as_str()));
+    assert_eq!(license.product_sku(), Some(SONNET_4_5_PRODUCT));
+    assert_eq!(license.status().unwrap().as_str(), "AVAILABLE");
+    // The member's own license is not the management account's.
+    let mine = client.list_received_licenses().send().await.unwrap();
+    assert!(
+        mine.licenses()
+            .iter()
+            .all(|license| license.license_arn() != Some(own.arn.as_str()))
+    );
+
+    let error = client
+        .list_received_licenses_for_organization()
+        .filters(filter("Status", "AVAILABLE"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InvalidParameterValueException");
+    let member = support::license_manager_as(&sandbox, Some("111111111111"));
+    let error = member
+        .list_received_licenses_for_organization()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccessDeniedException");
+}
+
 // ---------------------------------------------------------------- Marketplace Agreement
 
 fn agreement_filter(name: &str, value: &str) -> aws_sdk_marketplaceagreement::types::Filter {

@@ -9,6 +9,7 @@ pub mod license_manager;
 pub mod marketplace;
 pub mod organizations;
 mod paging;
+pub mod prerequisites;
 
 pub use config::{AwsClients, AwsSettings};
 pub use error::{AwsError, AwsErrorKind};

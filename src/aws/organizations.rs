@@ -388,6 +388,11 @@ async fn describe_organization(
     })
 }
 
+/// DescribeOrganization alone (any member account may call it): for `doctor`.
+pub async fn organization(clients: &AwsClients) -> Result<Organization, DiscoverError> {
+    describe_organization(&clients.organizations, &Counter::default()).await
+}
+
 async fn list_roots(client: &Client, counter: &Counter) -> Result<Root, DiscoverError> {
     let operation = "ListRoots";
     let roots = all_pages(|token| async move {

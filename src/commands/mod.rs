@@ -8,7 +8,6 @@ mod discover;
 mod doctor;
 mod guardrails;
 mod iam_policy;
-mod placeholders;
 mod plan;
 mod sandbox;
 mod status;
@@ -19,16 +18,6 @@ use crate::aws::{AwsClients, AwsSettings};
 use crate::cli::{Cli, Command};
 use crate::exit::Outcome;
 use crate::ui::Printer;
-
-/// A command of the contract whose implementation has not landed yet.
-#[derive(Debug, thiserror::Error)]
-#[error("`{command}` is not built yet")]
-pub struct NotBuiltYet {
-    /// The command or flag.
-    pub command: &'static str,
-    /// Where its work is tracked.
-    pub issue: &'static str,
-}
 
 /// An error already reported in full (plan-file diagnostics): exit 1 without another message.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
 //! Pure data: identifiers, the organisation tree, the rollout plan file and grants. No I/O here.
 
 pub mod agreement;
+pub mod bedrock;
+pub mod doctor;
 pub mod grant;
 pub mod ids;
 pub mod org;

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub enum Commands {
     /// `discover`, `plan`, `status`, `doctor`, `iam-policy`, `guardrails`: read-only.
     Plan,
-    /// `apply` and `activate`: what `Plan` needs plus grant writes.
+    /// `apply` and `activate`: the reads they plan with, and grant writes.
     Apply,
     /// `cleanup`.
     Cleanup,
@@ -60,7 +60,26 @@ const READ_AGREEMENT: Group = Group {
     operations: &["DescribeAgreement", "GetAgreementEntitlements"],
 };
 
-/// Finding ended agreements (cleanup).
+/// Checking the organisation's set-up (doctor): trusted access, the delegated administrator
+/// (asked only when the caller is not the management account), License Manager's link to
+/// Organizations, and licenses members hold themselves.
+const CHECK_SETUP_ORGANIZATION: Group = Group {
+    sid: "CheckOrganizationSetup",
+    prefix: "organizations",
+    operations: &[
+        "ListAWSServiceAccessForOrganization",
+        "ListDelegatedAdministrators",
+    ],
+};
+
+/// License Manager's side of doctor's checks.
+const CHECK_SETUP_LICENSES: Group = Group {
+    sid: "CheckLicenseManagerSetup",
+    prefix: "license-manager",
+    operations: &["GetServiceSettings", "ListReceivedLicensesForOrganization"],
+};
+
+/// Finding agreements by status or product (cleanup, doctor).
 const SEARCH_AGREEMENTS: Group = Group {
     sid: "SearchAgreements",
     prefix: "aws-marketplace",
@@ -82,21 +101,40 @@ const DELETE_GRANTS: Group = Group {
 };
 
 fn groups(commands: Commands) -> Vec<&'static Group> {
-    let plan = [&READ_ORGANIZATION, &READ_GRANTS, &READ_AGREEMENT];
+    let plan = [
+        &READ_ORGANIZATION,
+        &READ_GRANTS,
+        &READ_AGREEMENT,
+        &SEARCH_AGREEMENTS,
+        &CHECK_SETUP_ORGANIZATION,
+        &CHECK_SETUP_LICENSES,
+    ];
+    let apply = [
+        &READ_ORGANIZATION,
+        &READ_GRANTS,
+        &READ_AGREEMENT,
+        &WRITE_GRANTS,
+        &DELETE_GRANTS,
+    ];
+    let cleanup = [
+        &READ_ORGANIZATION,
+        &READ_GRANTS,
+        &SEARCH_AGREEMENTS,
+        &DELETE_GRANTS,
+    ];
     match commands {
         Commands::Plan => plan.to_vec(),
-        Commands::Apply => [&plan[..], &[&WRITE_GRANTS, &DELETE_GRANTS]].concat(),
-        Commands::Cleanup => vec![
-            &READ_ORGANIZATION,
-            &READ_GRANTS,
-            &SEARCH_AGREEMENTS,
-            &DELETE_GRANTS,
-        ],
-        Commands::All => [
-            &plan[..],
-            &[&SEARCH_AGREEMENTS, &WRITE_GRANTS, &DELETE_GRANTS],
-        ]
-        .concat(),
+        Commands::Apply => apply.to_vec(),
+        Commands::Cleanup => cleanup.to_vec(),
+        Commands::All => {
+            let mut all: Vec<&'static Group> = Vec::new();
+            for group in plan.into_iter().chain(apply).chain(cleanup) {
+                if !all.iter().any(|known| known.sid == group.sid) {
+                    all.push(group);
+                }
+            }
+            all
+        }
     }
 }
 
@@ -177,10 +215,12 @@ mod tests {
     fn groups_nest_and_each_action_appears_once() {
         let plan = actions(Commands::Plan);
         let apply = actions(Commands::Apply);
+        let cleanup = actions(Commands::Cleanup);
         let all = actions(Commands::All);
-        assert!(plan.is_subset(&apply) && apply.is_subset(&all));
-        assert!(actions(Commands::Cleanup).is_subset(&all));
+        let union: BTreeSet<String> = plan.union(&apply).chain(&cleanup).cloned().collect();
+        assert_eq!(union, all);
         assert!(!plan.contains("license-manager:CreateGrant"));
+        assert!(!cleanup.contains("license-manager:CreateGrant"));
         assert!(apply.contains("license-manager:DeleteGrant"));
         let document = policy(Commands::All);
         let listed: Vec<&String> = document

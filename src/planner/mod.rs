@@ -4,7 +4,9 @@
 pub mod cleanup;
 pub mod cover;
 pub mod diff;
+pub mod doctor;
 pub mod entitlement;
+pub mod guardrails;
 pub mod iam_policy;
 pub mod saved;
 pub mod status;

@@ -15,8 +15,9 @@ use super::state::{
 };
 
 /// The operations this module answers.
-pub(crate) const OPERATIONS: [&str; 13] = [
+pub(crate) const OPERATIONS: [&str; 14] = [
     "ListReceivedLicenses",
+    "ListReceivedLicensesForOrganization",
     "GetLicense",
     "CreateGrant",
     "CreateGrantVersion",
@@ -58,6 +59,9 @@ pub(crate) fn handle(state: &mut State, call: &Call<'_>) -> ApiResult {
             "EnableCrossAccountsDiscovery": state.license_manager.enable_cross_accounts_discovery,
         })),
         "ListReceivedLicenses" => list_received_licenses(state, call),
+        "ListReceivedLicensesForOrganization" => {
+            list_received_licenses_for_organization(state, call)
+        }
         "GetLicense" => get_license(state, call),
         "CreateGrant" => idempotent(state, call, create_grant),
         "CreateGrantVersion" => idempotent(state, call, create_grant_version),
@@ -386,6 +390,51 @@ fn list_received_licenses(state: &mut State, call: &Call<'_>) -> ApiResult {
         });
         licenses.push(entry);
     }
+    let size = max_results(state, call)?;
+    let page = paginate(&licenses, call.string("NextToken"), size, 0)
+        .ok_or_else(|| invalid_parameter("Invalid NextToken"))?;
+    let mut out = json!({"Licenses": page.items});
+    if let Some(next) = page.next_token {
+        out["NextToken"] = json!(next);
+    }
+    Ok(out)
+}
+
+/// Every license an account of the organisation holds as its own (the management account's
+/// subscriptions and members' own subscriptions), each listed once as its holder received it.
+/// [assumed]: AWS documents only "the licenses received for all accounts in the organization";
+/// that a member's own Marketplace subscription appears with the member as Beneficiary, and that
+/// granted copies of a license are not listed again, is this emulator's reading.
+fn list_received_licenses_for_organization(state: &mut State, call: &Call<'_>) -> ApiResult {
+    require_org_admin(state, call.caller)?;
+    if !state
+        .service_access
+        .contains_key(MARKETPLACE_TRUSTED_ACCESS)
+    {
+        return Err(ApiError::access_denied(format!(
+            "trusted access for `{MARKETPLACE_TRUSTED_ACCESS}` is not enabled in AWS Organizations"
+        )));
+    }
+    let filters = parse_filters(call, &["Beneficiary", "ProductSKU"])?;
+    let licenses: Vec<Value> = state
+        .licenses
+        .values()
+        .filter(|license| state.accounts.contains_key(&license.holder_account_id))
+        .filter(|license| {
+            filters.iter().all(|(name, value)| match name.as_str() {
+                "ProductSKU" => &license.product_sku == value,
+                _ => &license.beneficiary == value,
+            })
+        })
+        .map(|license| {
+            let mut entry = license_json(license);
+            entry["ReceivedMetadata"] = json!({
+                "ReceivedStatus": "ACTIVE",
+                "AllowedOperations": license.allowed_operations,
+            });
+            entry
+        })
+        .collect();
     let size = max_results(state, call)?;
     let page = paginate(&licenses, call.string("NextToken"), size, 0)
         .ok_or_else(|| invalid_parameter("Invalid NextToken"))?;

@@ -7,6 +7,8 @@
 pub mod apply;
 pub mod cleanup;
 pub mod discover;
+pub mod doctor;
+pub mod guardrails;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;

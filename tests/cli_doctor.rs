@@ -1,0 +1,553 @@
+//! `entitle doctor` through the real binary against the emulator: the healthy demo passes (with
+//! and without a plan), and each broken prerequisite fails or warns with its own check, fix and
+//! exit code.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+
+use entitle::sandbox::State;
+use entitle::sandbox::seed::{DEMO_ACTIVE_AGREEMENT, DEMO_ACTIVE_LICENSE, DEMO_MANAGEMENT_ACCOUNT};
+use entitle::sandbox::state::DelegatedAdministrator;
+use serde_json::Value;
+use support::{Ran, SandboxServer, entitle, ran, repository};
+
+const DEMO_PLAN: &str = "plans/claude-sonnet-4-5.toml";
+
+/// Runs `entitle --sandbox=<dir>/state.json <args>` in `dir`.
+fn run(dir: &Path, args: &[&str]) -> Ran {
+    let sandbox = format!("--sandbox={}", dir.join("state.json").display());
+    ran(entitle(None).current_dir(dir).arg(sandbox).args(args))
+}
+
+/// Saves the demo state, changed by `change`, where `run` finds it.
+fn demo_state(dir: &Path, change: impl FnOnce(&mut State)) {
+    let mut state = State::demo();
+    change(&mut state);
+    state.save(&dir.join("state.json")).unwrap();
+}
+
+/// `doctor --output json [plan]`: the exit code and the document.
+fn doctor_json(dir: &Path, plan: Option<&str>) -> (i32, Value) {
+    let mut args = vec!["--output", "json", "doctor"];
+    args.extend(plan);
+    let result = run(dir, &args);
+    let document: Value = serde_json::from_str(&result.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", result.stdout, result.stderr));
+    (result.code, document)
+}
+
+fn check<'a>(document: &'a Value, id: &str) -> &'a Value {
+    document["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == id)
+        .unwrap_or_else(|| panic!("no check `{id}` in {document:#}"))
+}
+
+/// Every check but `except` passed.
+fn others_pass(document: &Value, except: &[&str]) {
+    for check in document["checks"].as_array().unwrap() {
+        let id = check["id"].as_str().unwrap();
+        if !except.contains(&id) {
+            assert_eq!(check["verdict"], "pass", "{check:#}");
+        }
+    }
+}
+
+fn assert_check(document: &Value, id: &str, verdict: &str, detail: &str, fix: &str) {
+    let found = check(document, id);
+    assert_eq!(found["verdict"], verdict, "{found:#}");
+    assert!(
+        found["detail"].as_str().unwrap().contains(detail),
+        "detail of {id} lacks {detail:?}: {found:#}"
+    );
+    if fix.is_empty() {
+        assert!(found["fix"].is_null(), "{found:#}");
+    } else {
+        assert!(
+            found["fix"].as_str().unwrap_or_default().contains(fix),
+            "fix of {id} lacks {fix:?}: {found:#}"
+        );
+    }
+}
+
+#[test]
+fn the_healthy_demo_passes_with_and_without_a_plan() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plain = run(dir, &["doctor"]);
+    assert_eq!(plain.code, 0, "{}{}", plain.stdout, plain.stderr);
+    let lines: Vec<&str> = plain.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("ok   credentials: account `100000000001`"),
+        "{}",
+        plain.stdout
+    );
+    assert!(plain.stdout.contains(
+        "ok   management account or delegated administrator: `100000000001` is the management account of `o-sbx0demo01`"
+    ));
+    assert!(
+        plain
+            .stdout
+            .contains("6 passed, 0 warnings, 0 failed, 0 skipped"),
+        "{}",
+        plain.stdout
+    );
+    assert!(!plain.stdout.contains("fix:"));
+
+    let (code, document) = doctor_json(dir, None);
+    assert_eq!(code, 0);
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["ok"], true);
+    assert_eq!(document["plan"], Value::Null);
+    let ids: Vec<&str> = document["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "credentials",
+            "caller",
+            "feature-set",
+            "trusted-access-license-manager",
+            "trusted-access-marketplace",
+            "license-manager-link"
+        ]
+    );
+    others_pass(&document, &[]);
+
+    let plan = repository(DEMO_PLAN);
+    let (code, document) = doctor_json(dir, Some(&plan));
+    assert_eq!(code, 0, "{document:#}");
+    assert_eq!(document["counts"]["pass"], 13);
+    others_pass(&document, &[]);
+    assert_check(
+        &document,
+        "license",
+        "pass",
+        &format!("`{DEMO_ACTIVE_LICENSE}` (Claude Sonnet 4.5, `prod-mxcfnwvpd6kb4`) is AVAILABLE"),
+        "",
+    );
+    assert_check(&document, "agreement", "pass", DEMO_ACTIVE_AGREEMENT, "");
+    // The demo plan's last phase is the whole organisation: the one suspended account is
+    // reached by it, noted, not warned about.
+    assert_check(
+        &document,
+        "targets",
+        "pass",
+        "38 accounts targeted; not ACTIVE, so not granted although an OU or the organisation selects them: `100000000405` (SUSPENDED)",
+        "",
+    );
+    // The headroom counts the creates of the whole plan, as `plan` shows them.
+    let planned = run(
+        dir,
+        &["--output", "json", "plan", &plan, "--phase", "everyone"],
+    );
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let planned: Value = serde_json::from_str(&planned.stdout).unwrap();
+    let creates = planned["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["action"] == "create")
+        .count();
+    assert!(creates > 0);
+    assert_check(
+        &document,
+        "grant-headroom",
+        "pass",
+        &format!(
+            "0 grants of the license exist, the whole plan adds {creates}: {creates} of the 2,000"
+        ),
+        "",
+    );
+
+    // After the pilot is applied, its grants count as existing ones.
+    let applied = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let (code, document) = doctor_json(dir, Some(&plan));
+    assert_eq!(code, 0);
+    assert_check(
+        &document,
+        "grant-headroom",
+        "pass",
+        &format!(
+            "2 grants of the license exist, the whole plan adds {}: {creates} of the 2,000",
+            creates - 2
+        ),
+        "",
+    );
+}
+
+#[test]
+fn no_credentials_fail_first_and_skip_the_rest() {
+    let result = ran(entitle(None).args(["--output", "json", "doctor", &repository(DEMO_PLAN)]));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let document: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(document["ok"], false);
+    assert_check(
+        &document,
+        "credentials",
+        "fail",
+        "sts:GetCallerIdentity",
+        "set up AWS credentials",
+    );
+    for check in &document["checks"].as_array().unwrap()[1..] {
+        assert_eq!(check["verdict"], "skip", "{check:#}");
+    }
+    assert_eq!(document["counts"]["fail"], 1);
+}
+
+#[test]
+fn consolidated_billing_warns_and_does_not_block() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state.organization.feature_set = "CONSOLIDATED_BILLING".into();
+    });
+    let (code, document) = doctor_json(dir, None);
+    assert_eq!(code, 0, "{document:#}");
+    assert_check(
+        &document,
+        "feature-set",
+        "warn",
+        "grants will wait in PENDING_ACCEPT until each member account accepts them",
+        "aws organizations enable-all-features",
+    );
+    others_pass(&document, &["feature-set"]);
+
+    let human = run(dir, &["doctor"]);
+    assert_eq!(human.code, 0);
+    assert!(
+        human
+            .stdout
+            .contains("warn all features enabled: the organisation has consolidated billing only"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("     fix: enable all features (Organizations console > Settings)"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn missing_trusted_access_fails_with_the_command_that_enables_it() {
+    for principal in [
+        "license-manager.amazonaws.com",
+        "license-management.marketplace.amazonaws.com",
+    ] {
+        let directory = tempfile::tempdir().unwrap();
+        let dir = directory.path();
+        demo_state(dir, |state| {
+            state.service_access.remove(principal);
+        });
+        let (code, document) = doctor_json(dir, None);
+        assert_eq!(code, 1, "{document:#}");
+        let id = if principal.starts_with("license-manager") {
+            "trusted-access-license-manager"
+        } else {
+            "trusted-access-marketplace"
+        };
+        assert_check(
+            &document,
+            id,
+            "fail",
+            &format!("`{principal}` is not enabled"),
+            &format!("aws organizations enable-aws-service-access --service-principal {principal}"),
+        );
+        others_pass(&document, &[id]);
+
+        if id == "trusted-access-marketplace" {
+            // The organisation-wide license listing needs it: skipped, not a second failure.
+            let (code, document) = doctor_json(dir, Some(&repository(DEMO_PLAN)));
+            assert_eq!(code, 1);
+            assert_check(
+                &document,
+                "existing-subscriptions",
+                "skip",
+                "needs trusted access for `license-management.marketplace.amazonaws.com`",
+                "",
+            );
+            assert_eq!(document["counts"]["fail"], 1, "{document:#}");
+        }
+        let human = run(dir, &["doctor"]);
+        assert_eq!(human.code, 1);
+        assert!(human.stdout.contains("FAIL trusted access"));
+        assert!(
+            human
+                .stderr
+                .contains("error: doctor found problems that block a rollout"),
+            "{}",
+            human.stderr
+        );
+    }
+}
+
+#[test]
+fn an_unlinked_license_manager_fails_with_the_setting_to_change() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state.license_manager.enable_integration = false;
+    });
+    let (code, document) = doctor_json(dir, None);
+    assert_eq!(code, 1);
+    assert_check(
+        &document,
+        "license-manager-link",
+        "fail",
+        "License Manager is not linked to the organisation",
+        "aws license-manager update-service-settings --region us-east-1 --organization-configuration EnableIntegration=true",
+    );
+    others_pass(&document, &["license-manager-link"]);
+}
+
+#[test]
+fn a_member_account_is_refused_unless_it_is_the_delegated_administrator() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state_file = dir.join("served.json");
+    State::demo().save(&state_file).unwrap();
+    let server = SandboxServer::start(&["--state", state_file.to_str().unwrap()]);
+    let as_member = |args: &[&str]| {
+        ran(entitle(Some(&server.endpoint))
+            .env("AWS_ACCESS_KEY_ID", "AKID222222222222")
+            .args(args))
+    };
+    let result = as_member(&["--output", "json", "doctor"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let document: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_check(
+        &document,
+        "credentials",
+        "pass",
+        "account `222222222222`",
+        "",
+    );
+    assert_check(
+        &document,
+        "caller",
+        "fail",
+        &format!("`222222222222` is not the management account (`{DEMO_MANAGEMENT_ACCOUNT}`)"),
+        "aws organizations register-delegated-administrator --account-id 222222222222 --service-principal license-manager.amazonaws.com",
+    );
+    // A member may not list trusted access: the check fails naming the permission.
+    assert_check(
+        &document,
+        "trusted-access-marketplace",
+        "fail",
+        "`organizations:ListAWSServiceAccessForOrganization` was refused",
+        "allow `organizations:ListAWSServiceAccessForOrganization`",
+    );
+    server.stop();
+
+    // The same account, registered as License Manager's delegated administrator, passes.
+    let mut state = State::demo();
+    state.delegated_administrators.push(DelegatedAdministrator {
+        account_id: "222222222222".into(),
+        service_principal: "license-manager.amazonaws.com".into(),
+        delegation_enabled_date: 1_700_000_000,
+    });
+    state.save(&state_file).unwrap();
+    let server = SandboxServer::start(&["--state", state_file.to_str().unwrap()]);
+    let result = ran(entitle(Some(&server.endpoint))
+        .env("AWS_ACCESS_KEY_ID", "AKID222222222222")
+        .args(["--output", "json", "doctor"]));
+    let document: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_check(
+        &document,
+        "caller",
+        "pass",
+        "`222222222222` is License Manager's delegated administrator of `o-sbx0demo01`",
+        "",
+    );
+    assert_eq!(result.code, 0, "{document:#}");
+    server.stop();
+}
+
+#[test]
+fn a_deleted_license_fails_and_points_at_cleanup() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state.licenses.get_mut(DEMO_ACTIVE_LICENSE).unwrap().status = "DELETED".into();
+    });
+    let (code, document) = doctor_json(dir, Some(&repository(DEMO_PLAN)));
+    assert_eq!(code, 1);
+    assert_check(
+        &document,
+        "license",
+        "fail",
+        "is `DELETED`",
+        &format!("`entitle cleanup --license {DEMO_ACTIVE_LICENSE}`"),
+    );
+    assert_check(
+        &document,
+        "grant-headroom",
+        "skip",
+        "no AVAILABLE license",
+        "",
+    );
+    others_pass(&document, &["license", "grant-headroom"]);
+}
+
+#[test]
+fn a_cancelled_agreement_fails() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state
+            .agreements
+            .get_mut(DEMO_ACTIVE_AGREEMENT)
+            .unwrap()
+            .status = "CANCELLED".into();
+    });
+    let (code, document) = doctor_json(dir, Some(&repository(DEMO_PLAN)));
+    assert_eq!(code, 1);
+    assert_check(
+        &document,
+        "agreement",
+        "fail",
+        &format!("agreement `{DEMO_ACTIVE_AGREEMENT}` is `CANCELLED`, not ACTIVE"),
+        &format!("`entitle cleanup --agreement {DEMO_ACTIVE_AGREEMENT}`"),
+    );
+    others_pass(&document, &["agreement"]);
+}
+
+#[test]
+fn an_operation_the_license_does_not_allow_fails_with_its_place_in_the_plan() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state
+            .licenses
+            .get_mut(DEMO_ACTIVE_LICENSE)
+            .unwrap()
+            .allowed_operations
+            .retain(|operation| operation != "CreateToken");
+    });
+    let plan = repository(DEMO_PLAN);
+    let (code, document) = doctor_json(dir, Some(&plan));
+    assert_eq!(code, 1);
+    assert_check(
+        &document,
+        "operations",
+        "fail",
+        "the license does not allow passing on `CreateToken`",
+        &format!("remove them from `operations` ({plan}:8:14)"),
+    );
+    assert_check(
+        &document,
+        "grant-headroom",
+        "skip",
+        "operations are refused",
+        "",
+    );
+    others_pass(&document, &["operations", "grant-headroom"]);
+}
+
+#[test]
+fn a_suspended_account_the_plan_names_is_a_warning() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state.accounts.get_mut("111111111111").unwrap().state = "SUSPENDED".into();
+    });
+    let plan = repository(DEMO_PLAN);
+    let (code, document) = doctor_json(dir, Some(&plan));
+    assert_eq!(code, 0, "a warning does not block: {document:#}");
+    assert_check(
+        &document,
+        "targets",
+        "warn",
+        "named in the plan but not ACTIVE, so never granted: `111111111111` (SUSPENDED)",
+        "exclude = { accounts = [\"111111111111\"] }",
+    );
+    others_pass(&document, &["targets"]);
+}
+
+#[test]
+fn a_member_with_its_own_subscription_is_a_warning_with_keep() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        let mut own = state.licenses[DEMO_ACTIVE_LICENSE].clone();
+        own.arn =
+            "arn:aws:license-manager::294406891311:license:l-22222222222242228222222222222222"
+                .into();
+        own.beneficiary = "222222222222".into();
+        own.holder_account_id = "222222222222".into();
+        own.agreement_id = None;
+        state.licenses.insert(own.arn.clone(), own);
+    });
+    let plan = repository(DEMO_PLAN);
+    let (code, document) = doctor_json(dir, Some(&plan));
+    assert_eq!(code, 0, "{document:#}");
+    assert_check(
+        &document,
+        "existing-subscriptions",
+        "warn",
+        "`222222222222` hold their own subscription to `prod-mxcfnwvpd6kb4`; with on_existing_subscription = \"keep\"",
+        "set `on_existing_subscription = \"replace\"`",
+    );
+    others_pass(&document, &["existing-subscriptions"]);
+
+    // With `replace`, the same account is noted, not warned about.
+    let replace = repository("plans/private-offer-replace.toml");
+    let (code, document) = doctor_json(dir, Some(&replace));
+    assert_eq!(code, 0, "{document:#}");
+    let found = check(&document, "existing-subscriptions");
+    // private-offer-replace names the agreement and targets Workloads/ML, where 222222222222 sits.
+    assert_eq!(found["verdict"], "pass", "{found:#}");
+    assert!(
+        found["detail"]
+            .as_str()
+            .unwrap()
+            .contains("on_existing_subscription = \"replace\""),
+        "{found:#}"
+    );
+}
+
+#[test]
+fn a_broken_plan_fails_its_check_and_lists_the_problems_on_stderr() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = dir.join("broken.toml");
+    std::fs::write(
+        &plan,
+        "version = 1\nname = \"broken\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n[[phase]]\nname = \"one\"\nacounts = [\"111111111111\"]\n",
+    )
+    .unwrap();
+    let result = run(dir, &["--output", "json", "doctor", plan.to_str().unwrap()]);
+    assert_eq!(result.code, 1);
+    let document: Value = serde_json::from_str(&result.stdout).unwrap();
+    let found = check(&document, "plan-file");
+    assert_eq!(found["verdict"], "fail", "{found:#}");
+    assert!(
+        found["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 problems in the plan file, the first: "),
+        "{found:#}"
+    );
+    assert!(
+        result.stderr.contains("broken.toml:9:1") && result.stderr.contains("acounts"),
+        "{}",
+        result.stderr
+    );
+    // Nothing after the plan file is checked.
+    assert_eq!(
+        document["checks"].as_array().unwrap().last().unwrap()["id"],
+        "plan-file"
+    );
+}
