@@ -32,7 +32,12 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
         _ => Scope::All,
     };
     let spinner = DiscoverSpinner::new(printer.progress);
-    let discovery = discover(&clients, &DiscoverOptions::default(), &spinner)
+    // Names and OU paths for the report; tags are not needed (one call per account saved).
+    let options = DiscoverOptions {
+        tags: false,
+        ..DiscoverOptions::default()
+    };
+    let discovery = discover(&clients, &options, &spinner)
         .await
         .context("could not discover the organisation")?;
     spinner.finish();

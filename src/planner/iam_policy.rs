@@ -37,8 +37,14 @@ const READ_ORGANIZATION: Group = Group {
         "ListOrganizationalUnitsForParent",
         "ListAccounts",
         "ListAccountsForParent",
-        "ListTagsForResource",
     ],
+};
+
+/// Account tags: `discover`, and plans that select accounts by tag.
+const READ_ACCOUNT_TAGS: Group = Group {
+    sid: "ReadAccountTags",
+    prefix: "organizations",
+    operations: &["ListTagsForResource"],
 };
 
 /// Reading licenses and grants: planning, status.
@@ -103,6 +109,7 @@ const DELETE_GRANTS: Group = Group {
 fn groups(commands: Commands) -> Vec<&'static Group> {
     let plan = [
         &READ_ORGANIZATION,
+        &READ_ACCOUNT_TAGS,
         &READ_GRANTS,
         &READ_AGREEMENT,
         &SEARCH_AGREEMENTS,
@@ -111,6 +118,7 @@ fn groups(commands: Commands) -> Vec<&'static Group> {
     ];
     let apply = [
         &READ_ORGANIZATION,
+        &READ_ACCOUNT_TAGS,
         &READ_GRANTS,
         &READ_AGREEMENT,
         &WRITE_GRANTS,
