@@ -1,0 +1,577 @@
+//! Benchmarks at scale (issue 7): the `entitle` binary against the emulator in its own process,
+//! under stated conditions (40 ms added latency per call; per-operation token buckets of 10
+//! requests/s for Organizations, 20 for License Manager and Marketplace Agreement; burst 1), on a
+//! generated organisation. For each job: wall time, API calls per operation from the emulator's
+//! own counts, the minimum number of calls the job can take and the time that minimum needs at
+//! these rates, throttles met, and the peak memory of the process. The boto3 baseline
+//! (`benches/baseline/rollout.py`) runs the per-account rollout and the cleanup under the same
+//! conditions.
+//!
+//! Run: `cargo bench --bench scale --profile dev`. Environment: `ENTITLE_SCALE_ACCOUNTS` (1000),
+//! `ENTITLE_SCALE_OUS` (100), `ENTITLE_SCALE_FACTOR` (1: multiplies every rate limit),
+//! `ENTITLE_SCALE_BASELINE` (1: run the boto3 baseline; needs `target/test-venv`, which
+//! `cargo test` creates).
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::cast_precision_loss)]
+
+use std::collections::BTreeMap;
+use std::io::BufRead as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use entitle::sandbox::State;
+use entitle::sandbox::seed::{DEMO_ACTIVE_AGREEMENT, DEMO_ACTIVE_LICENSE, GenerateOptions};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_entitle");
+const LATENCY_MS: u64 = 40;
+const ORGANIZATIONS_RATE: f64 = 10.0;
+const LICENSE_MANAGER_RATE: f64 = 20.0;
+const LICENSE_MANAGER: [&str; 10] = [
+    "ListReceivedLicenses",
+    "ListDistributedGrants",
+    "ListTagsForResource",
+    "ListReceivedGrantsForOrganization",
+    "CreateGrant",
+    "CreateGrantVersion",
+    "GetGrant",
+    "DeleteGrant",
+    "GetServiceSettings",
+    "ListReceivedLicensesForOrganization",
+];
+const MARKETPLACE: [&str; 3] = [
+    "SearchAgreements",
+    "DescribeAgreement",
+    "GetAgreementEntitlements",
+];
+
+fn env_number(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn entitle() -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
+        .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The conditions, as an emulator faults file: a rule per limited operation (a rule replaces
+/// `[default]`, so each carries the latency too).
+fn faults(factor: f64) -> String {
+    let mut text = format!(
+        "seed = 1\n[default]\nlatency_ms = {LATENCY_MS}\nrate_per_second = {:.1}\nburst = 1\n",
+        ORGANIZATIONS_RATE * factor
+    );
+    let services = [
+        ("LicenseManager", &LICENSE_MANAGER[..]),
+        ("MarketplaceAgreement", &MARKETPLACE[..]),
+    ];
+    for (service, operations) in services {
+        for operation in operations {
+            text.push_str(&format!(
+                "[operations.\"{service}.{operation}\"]\nlatency_ms = {LATENCY_MS}\nrate_per_second = {:.1}\nburst = 1\n",
+                LICENSE_MANAGER_RATE * factor
+            ));
+        }
+    }
+    text
+}
+
+struct Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Server {
+    fn start(dir: &Path, state: &State, name: &str, factor: f64) -> Self {
+        let state_file = dir.join(format!("{name}.json"));
+        state.save(&state_file).unwrap();
+        let faults_file = dir.join(format!("{name}-faults.toml"));
+        std::fs::write(&faults_file, faults(factor)).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = entitle()
+            .args([
+                "sandbox",
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--state",
+            ])
+            .arg(&state_file)
+            .arg("--faults")
+            .arg(&faults_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        stdout.read_line(&mut banner).unwrap();
+        assert!(
+            banner.contains("listening"),
+            "the emulator did not start: {banner}"
+        );
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Calls and throttles per `Service.Operation` so far.
+    fn stats(&self) -> BTreeMap<String, (u64, u64)> {
+        let output = entitle()
+            .args([
+                "sandbox",
+                "stats",
+                "--endpoint",
+                &self.endpoint,
+                "--output",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        stats["operations"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, counts)| {
+                (
+                    name.clone(),
+                    (
+                        counts["calls"].as_u64().unwrap_or(0),
+                        counts["throttled"].as_u64().unwrap_or(0),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Peak resident memory (VmHWM) of a running process, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// One measured job.
+struct Measured {
+    job: String,
+    wall: Duration,
+    calls: BTreeMap<String, u64>,
+    throttled: u64,
+    peak_mb: f64,
+    minimum: BTreeMap<String, u64>,
+    factor: f64,
+}
+
+impl Measured {
+    fn total(&self) -> u64 {
+        self.calls.values().sum()
+    }
+
+    /// The time the minimum calls need at the rate limits: each operation is limited apart, so
+    /// the slowest operation bounds the job; plus one latency per call made one after another
+    /// is not counted (calls can overlap).
+    fn bound(&self) -> f64 {
+        self.minimum
+            .iter()
+            .map(|(operation, calls)| *calls as f64 / rate_of(operation, self.factor))
+            .fold(0.0, f64::max)
+    }
+}
+
+fn rate_of(operation: &str, factor: f64) -> f64 {
+    if operation.starts_with("Organizations.") || operation.starts_with("Sts.") {
+        ORGANIZATIONS_RATE * factor
+    } else {
+        LICENSE_MANAGER_RATE * factor
+    }
+}
+
+/// Runs `entitle <args>` against the server and measures it.
+fn measure(
+    server: &Server,
+    dir: &Path,
+    job: &str,
+    args: &[&str],
+    minimum: BTreeMap<String, u64>,
+    factor: f64,
+) -> Measured {
+    let before = server.stats();
+    let started = Instant::now();
+    let child = entitle()
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", &server.endpoint)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Some(kib) = peak_kib(pid) {
+            peak = peak.max(kib);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        peak
+    });
+    let output = child.wait_with_output().unwrap();
+    let wall = started.elapsed();
+    let peak = watcher.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{job} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let after = server.stats();
+    let mut calls = BTreeMap::new();
+    let mut throttled = 0;
+    for (operation, (count, throttles)) in &after {
+        let (was, was_throttled) = before.get(operation).copied().unwrap_or((0, 0));
+        if count > &was && !operation.starts_with("Sts.") {
+            calls.insert(operation.clone(), count - was);
+        }
+        throttled += throttles - was_throttled;
+    }
+    Measured {
+        job: job.to_owned(),
+        wall,
+        calls,
+        throttled,
+        peak_mb: peak as f64 / 1024.0,
+        minimum,
+        factor,
+    }
+}
+
+/// The fewest calls that read the organisation: DescribeOrganization, ListRoots, one
+/// ListOrganizationalUnitsForParent page per 20 child OUs of every parent (at least one), one
+/// ListAccounts page per 20 accounts.
+fn discovery_minimum(state: &State) -> BTreeMap<String, u64> {
+    let mut children: BTreeMap<&str, u64> = BTreeMap::new();
+    children.insert(state.organization.root_id.as_str(), 0);
+    for ou in state.ous.values() {
+        children.entry(ou.id.as_str()).or_insert(0);
+        *children.entry(ou.parent_id.as_str()).or_insert(0) += 1;
+    }
+    let pages = |items: u64| items.div_ceil(20).max(1);
+    BTreeMap::from([
+        ("Organizations.DescribeOrganization".to_owned(), 1),
+        ("Organizations.ListRoots".to_owned(), 1),
+        (
+            "Organizations.ListOrganizationalUnitsForParent".to_owned(),
+            children.values().map(|count| pages(*count)).sum(),
+        ),
+        (
+            "Organizations.ListAccounts".to_owned(),
+            pages(state.accounts.len() as u64),
+        ),
+    ])
+}
+
+fn add(minimum: &mut BTreeMap<String, u64>, operation: &str, calls: u64) {
+    *minimum.entry(operation.to_owned()).or_insert(0) += calls;
+}
+
+/// Reading the license and a license's grants: ListReceivedLicenses, ListDistributedGrants pages
+/// of 100, one ListTagsForResource per grant (ownership), ListReceivedGrantsForOrganization pages
+/// of 100.
+fn grants_minimum(minimum: &mut BTreeMap<String, u64>, grants: u64, received: u64) {
+    add(minimum, "LicenseManager.ListReceivedLicenses", 1);
+    add(
+        minimum,
+        "LicenseManager.ListDistributedGrants",
+        grants.div_ceil(100).max(1),
+    );
+    if grants > 0 {
+        add(minimum, "LicenseManager.ListTagsForResource", grants);
+    }
+    add(
+        minimum,
+        "LicenseManager.ListReceivedGrantsForOrganization",
+        received.div_ceil(100).max(1),
+    );
+}
+
+fn plan_file(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "version = 1\nname = \"{name}\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\
+             activation = \"grantor\"\n\n[[phase]]\nname = \"all\"\n{body}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn baseline(server: &Server, mode: &str, limit: usize) -> Option<(Duration, u64, String)> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/baseline/rollout.py");
+    if !python.exists() || !script.exists() {
+        println!(
+            "  (baseline skipped: {} or {} missing)",
+            python.display(),
+            script.display()
+        );
+        return None;
+    }
+    let before: u64 = server.stats().values().map(|(calls, _)| calls).sum();
+    let started = Instant::now();
+    let output = Command::new(python)
+        .arg(script)
+        .args([
+            "--endpoint",
+            &server.endpoint,
+            "--license-arn",
+            DEMO_ACTIVE_LICENSE,
+        ])
+        .args(["--limit", &limit.to_string(), mode])
+        .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
+        .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let wall = started.elapsed();
+    let after: u64 = server.stats().values().map(|(calls, _)| calls).sum();
+    Some((
+        wall,
+        after - before,
+        String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+    ))
+}
+
+fn main() {
+    let accounts = env_number("ENTITLE_SCALE_ACCOUNTS", 1000.0) as usize;
+    let ous = env_number("ENTITLE_SCALE_OUS", 100.0) as usize;
+    let factor = env_number("ENTITLE_SCALE_FACTOR", 1.0);
+    let run_baseline = env_number("ENTITLE_SCALE_BASELINE", 1.0) > 0.0;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = State::generate(GenerateOptions {
+        accounts,
+        ous,
+        depth: 5,
+        seed: 7,
+    });
+    let mut targets = state.active_member_ids();
+    targets.truncate(2_000);
+    let grants = targets.len() as u64;
+    println!(
+        "organisation: {} accounts ({} ACTIVE members granted), {} OUs, depth 5; latency {LATENCY_MS} ms; \
+         {:.0} req/s per Organizations operation, {:.0} per License Manager / Marketplace operation",
+        state.accounts.len(),
+        grants,
+        state.ous.len(),
+        ORGANIZATIONS_RATE * factor,
+        LICENSE_MANAGER_RATE * factor
+    );
+    let listed: Vec<String> = targets.iter().map(|id| format!("\"{id}\"")).collect();
+    let per_account = plan_file(
+        dir,
+        "per-account",
+        &format!("accounts = [{}]\n", listed.join(", ")),
+    );
+    let org_wide = plan_file(dir, "org-wide", "organization = true\n");
+    let per_account = per_account.display().to_string();
+    let org_wide = org_wide.display().to_string();
+    let received_all = state
+        .accounts
+        .values()
+        .filter(|account| account.state == "ACTIVE")
+        .count() as u64
+        - 1;
+
+    let mut results = Vec::new();
+    let server = Server::start(dir, &state, "main", factor);
+    results.push(measure(
+        &server,
+        dir,
+        "discovery",
+        &["discover", "--no-tags"],
+        discovery_minimum(&state),
+        factor,
+    ));
+    let mut minimum = discovery_minimum(&state);
+    grants_minimum(&mut minimum, 0, 0);
+    results.push(measure(
+        &server,
+        dir,
+        "plan",
+        &["plan", &per_account],
+        minimum,
+        factor,
+    ));
+    let mut minimum = discovery_minimum(&state);
+    grants_minimum(&mut minimum, 0, 0);
+    add(&mut minimum, "LicenseManager.CreateGrant", grants);
+    add(&mut minimum, "LicenseManager.CreateGrantVersion", grants);
+    add(
+        &mut minimum,
+        "LicenseManager.ListReceivedGrantsForOrganization",
+        grants.div_ceil(100),
+    );
+    results.push(measure(
+        &server,
+        dir,
+        &format!("apply, {grants} account grants"),
+        &["apply", "--auto-approve", &per_account],
+        minimum,
+        factor,
+    ));
+    let mut minimum = discovery_minimum(&state);
+    grants_minimum(&mut minimum, grants, grants);
+    results.push(measure(
+        &server,
+        dir,
+        "status",
+        &["status", &per_account],
+        minimum,
+        factor,
+    ));
+    let cancelled = entitle()
+        .args([
+            "sandbox",
+            "cancel-agreement",
+            DEMO_ACTIVE_AGREEMENT,
+            "--endpoint",
+            &server.endpoint,
+        ])
+        .output()
+        .unwrap();
+    assert!(cancelled.status.success());
+    // Cleanup of one license: the search, the license, its grants with their tags, the accounts'
+    // grants, one DeleteGrant per grant, and the accounts' grants again to verify.
+    let mut minimum = discovery_minimum(&state);
+    add(&mut minimum, "MarketplaceAgreement.SearchAgreements", 1);
+    grants_minimum(&mut minimum, grants, grants);
+    add(&mut minimum, "LicenseManager.DeleteGrant", grants);
+    add(
+        &mut minimum,
+        "LicenseManager.ListReceivedGrantsForOrganization",
+        grants.div_ceil(100).max(1),
+    );
+    results.push(measure(
+        &server,
+        dir,
+        "cleanup",
+        &[
+            "cleanup",
+            "--auto-approve",
+            "--license",
+            DEMO_ACTIVE_LICENSE,
+        ],
+        minimum,
+        factor,
+    ));
+    drop(server);
+
+    let server = Server::start(dir, &state, "org-wide", factor);
+    let mut minimum = discovery_minimum(&state);
+    grants_minimum(&mut minimum, 0, 0);
+    add(&mut minimum, "LicenseManager.CreateGrant", 1);
+    add(&mut minimum, "LicenseManager.CreateGrantVersion", 1);
+    add(
+        &mut minimum,
+        "LicenseManager.ListReceivedGrantsForOrganization",
+        received_all.div_ceil(100),
+    );
+    results.push(measure(
+        &server,
+        dir,
+        "apply, organisation grant",
+        &["apply", "--auto-approve", &org_wide],
+        minimum,
+        factor,
+    ));
+    drop(server);
+
+    println!();
+    println!("| job | calls | minimum | ratio | wall | bound | ratio | throttles | peak RSS |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for result in &results {
+        let minimum: u64 = result.minimum.values().sum();
+        println!(
+            "| {} | {} | {} | {:.2} | {:.1} s | {:.1} s | {:.2} | {} | {:.0} MB |",
+            result.job,
+            result.total(),
+            minimum,
+            result.total() as f64 / minimum as f64,
+            result.wall.as_secs_f64(),
+            result.bound(),
+            result.wall.as_secs_f64() / result.bound(),
+            result.throttled,
+            result.peak_mb
+        );
+    }
+    println!();
+    for result in &results {
+        let extra: Vec<String> = result
+            .calls
+            .iter()
+            .map(|(operation, calls)| {
+                let minimum = result.minimum.get(operation).copied().unwrap_or(0);
+                format!("{operation} {calls} (min {minimum})")
+            })
+            .collect();
+        println!("{}: {}", result.job, extra.join(", "));
+    }
+
+    if run_baseline {
+        println!();
+        let server = Server::start(dir, &state, "baseline", factor);
+        if let Some((wall, calls, summary)) = baseline(&server, "rollout", targets.len()) {
+            println!(
+                "baseline rollout ({grants} accounts): {:.1} s, {calls} calls: {summary}",
+                wall.as_secs_f64()
+            );
+        }
+        let cancelled = entitle()
+            .args([
+                "sandbox",
+                "cancel-agreement",
+                DEMO_ACTIVE_AGREEMENT,
+                "--endpoint",
+                &server.endpoint,
+            ])
+            .output()
+            .unwrap();
+        assert!(cancelled.status.success());
+        if let Some((wall, calls, summary)) = baseline(&server, "cleanup", targets.len()) {
+            println!(
+                "baseline cleanup: {:.1} s, {calls} calls: {summary}",
+                wall.as_secs_f64()
+            );
+        }
+    }
+}
