@@ -10,7 +10,9 @@
 //! Run: `cargo bench --bench scale --profile dev`. Environment: `ENTITLE_SCALE_ACCOUNTS` (1000),
 //! `ENTITLE_SCALE_OUS` (100), `ENTITLE_SCALE_FACTOR` (1: multiplies every rate limit),
 //! `ENTITLE_SCALE_BASELINE` (1: run the boto3 baseline; needs `target/test-venv`, which
-//! `cargo test` creates).
+//! `cargo test` creates), `ENTITLE_SCALE_BASELINE_LIMIT` (every granted account: how many accounts
+//! the baseline rolls out to), `ENTITLE_SCALE_JOBS` (all: a comma-separated choice of discovery,
+//! plan, apply, status, cleanup, org-wide, baseline; status and cleanup run apply first).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use std::collections::BTreeMap;
@@ -188,7 +190,9 @@ struct Measured {
     calls: BTreeMap<String, u64>,
     throttled: u64,
     peak_mb: f64,
-    minimum: BTreeMap<String, u64>,
+    /// The fewest calls, in stages that cannot overlap (a stage needs the answers of the one
+    /// before: the plan before its writes, the writes before the final read).
+    stages: Vec<BTreeMap<String, u64>>,
     factor: f64,
 }
 
@@ -197,14 +201,30 @@ impl Measured {
         self.calls.values().sum()
     }
 
-    /// The time the minimum calls need at the rate limits: each operation is limited apart, so
-    /// the slowest operation bounds the job; plus one latency per call made one after another
-    /// is not counted (calls can overlap).
+    /// The fewest calls per operation, all stages together.
+    fn minimum(&self) -> BTreeMap<String, u64> {
+        let mut minimum = BTreeMap::new();
+        for stage in &self.stages {
+            for (operation, calls) in stage {
+                add(&mut minimum, operation, *calls);
+            }
+        }
+        minimum
+    }
+
+    /// The time the minimum calls need at the rate limits: within a stage each operation is
+    /// limited apart, so its slowest operation bounds it; the stages add up. (Latency is not
+    /// counted: calls can overlap.)
     fn bound(&self) -> f64 {
-        self.minimum
+        self.stages
             .iter()
-            .map(|(operation, calls)| *calls as f64 / rate_of(operation, self.factor))
-            .fold(0.0, f64::max)
+            .map(|stage| {
+                stage
+                    .iter()
+                    .map(|(operation, calls)| *calls as f64 / rate_of(operation, self.factor))
+                    .fold(0.0, f64::max)
+            })
+            .sum()
     }
 }
 
@@ -222,7 +242,7 @@ fn measure(
     dir: &Path,
     job: &str,
     args: &[&str],
-    minimum: BTreeMap<String, u64>,
+    stages: Vec<BTreeMap<String, u64>>,
     factor: f64,
 ) -> Measured {
     let before = server.stats();
@@ -268,7 +288,7 @@ fn measure(
         calls,
         throttled,
         peak_mb: peak as f64 / 1024.0,
-        minimum,
+        stages,
         factor,
     }
 }
@@ -375,7 +395,16 @@ fn main() {
     let accounts = env_number("ENTITLE_SCALE_ACCOUNTS", 1000.0) as usize;
     let ous = env_number("ENTITLE_SCALE_OUS", 100.0) as usize;
     let factor = env_number("ENTITLE_SCALE_FACTOR", 1.0);
-    let run_baseline = env_number("ENTITLE_SCALE_BASELINE", 1.0) > 0.0;
+    let jobs = std::env::var("ENTITLE_SCALE_JOBS").unwrap_or_default();
+    let jobs: Vec<&str> = jobs
+        .split(',')
+        .map(str::trim)
+        .filter(|job| !job.is_empty())
+        .collect();
+    let want = |job: &str| {
+        let listed = jobs.is_empty() || jobs.contains(&job);
+        listed && (job != "baseline" || env_number("ENTITLE_SCALE_BASELINE", 1.0) > 0.0)
+    };
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
     let state = State::generate(GenerateOptions {
@@ -414,113 +443,128 @@ fn main() {
 
     let mut results = Vec::new();
     let server = Server::start(dir, &state, "main", factor);
-    results.push(measure(
-        &server,
-        dir,
-        "discovery",
-        &["discover", "--no-tags"],
-        discovery_minimum(&state),
-        factor,
-    ));
-    let mut minimum = discovery_minimum(&state);
-    grants_minimum(&mut minimum, 0, 0);
-    results.push(measure(
-        &server,
-        dir,
-        "plan",
-        &["plan", &per_account],
-        minimum,
-        factor,
-    ));
-    let mut minimum = discovery_minimum(&state);
-    grants_minimum(&mut minimum, 0, 0);
-    add(&mut minimum, "LicenseManager.CreateGrant", grants);
-    add(&mut minimum, "LicenseManager.CreateGrantVersion", grants);
-    add(
-        &mut minimum,
-        "LicenseManager.ListReceivedGrantsForOrganization",
-        grants.div_ceil(100),
-    );
-    results.push(measure(
-        &server,
-        dir,
-        &format!("apply, {grants} account grants"),
-        &["apply", "--auto-approve", &per_account],
-        minimum,
-        factor,
-    ));
-    let mut minimum = discovery_minimum(&state);
-    grants_minimum(&mut minimum, grants, grants);
-    results.push(measure(
-        &server,
-        dir,
-        "status",
-        &["status", &per_account],
-        minimum,
-        factor,
-    ));
-    let cancelled = entitle()
-        .args([
-            "sandbox",
-            "cancel-agreement",
-            DEMO_ACTIVE_AGREEMENT,
-            "--endpoint",
-            &server.endpoint,
-        ])
-        .output()
-        .unwrap();
-    assert!(cancelled.status.success());
-    // Cleanup of one license: the search, the license, its grants with their tags, the accounts'
-    // grants, one DeleteGrant per grant, and the accounts' grants again to verify.
-    let mut minimum = discovery_minimum(&state);
-    add(&mut minimum, "MarketplaceAgreement.SearchAgreements", 1);
-    grants_minimum(&mut minimum, grants, grants);
-    add(&mut minimum, "LicenseManager.DeleteGrant", grants);
-    add(
-        &mut minimum,
-        "LicenseManager.ListReceivedGrantsForOrganization",
-        grants.div_ceil(100).max(1),
-    );
-    results.push(measure(
-        &server,
-        dir,
-        "cleanup",
-        &[
+    if want("discovery") {
+        results.push(measure(
+            &server,
+            dir,
+            "discovery",
+            &["discover", "--no-tags"],
+            vec![discovery_minimum(&state)],
+            factor,
+        ));
+    }
+    // What every plan reads first, all at once: the organisation, the license and its grants.
+    let observe = |grants: u64, received: u64| {
+        let mut minimum = discovery_minimum(&state);
+        grants_minimum(&mut minimum, grants, received);
+        minimum
+    };
+    if want("plan") {
+        results.push(measure(
+            &server,
+            dir,
+            "plan",
+            &["plan", &per_account],
+            vec![observe(0, 0)],
+            factor,
+        ));
+    }
+    // status and cleanup need the grants that apply makes.
+    let applied = want("apply") || want("status") || want("cleanup");
+    if applied {
+        // The writes (each grant created then activated, pipelined), then the accounts' grants
+        // read once more for the final status.
+        let writes = BTreeMap::from([
+            ("LicenseManager.CreateGrant".to_owned(), grants),
+            ("LicenseManager.CreateGrantVersion".to_owned(), grants),
+        ]);
+        let status = BTreeMap::from([(
+            "LicenseManager.ListReceivedGrantsForOrganization".to_owned(),
+            grants.div_ceil(100),
+        )]);
+        results.push(measure(
+            &server,
+            dir,
+            &format!("apply, {grants} account grants"),
+            &["apply", "--auto-approve", &per_account],
+            vec![observe(0, 0), writes, status],
+            factor,
+        ));
+    }
+    if applied && want("status") {
+        results.push(measure(
+            &server,
+            dir,
+            "status",
+            &["status", &per_account],
+            vec![observe(grants, grants)],
+            factor,
+        ));
+    }
+    if applied && want("cleanup") {
+        let cancelled = entitle()
+            .args([
+                "sandbox",
+                "cancel-agreement",
+                DEMO_ACTIVE_AGREEMENT,
+                "--endpoint",
+                &server.endpoint,
+            ])
+            .output()
+            .unwrap();
+        assert!(cancelled.status.success());
+        // Cleanup of one license: the search, the license, its grants with their tags and the
+        // accounts' grants; then one DeleteGrant per grant; then the accounts' grants again to
+        // verify.
+        let mut reads = observe(grants, grants);
+        add(&mut reads, "MarketplaceAgreement.SearchAgreements", 1);
+        let deletes = BTreeMap::from([("LicenseManager.DeleteGrant".to_owned(), grants)]);
+        let verify = BTreeMap::from([(
+            "LicenseManager.ListReceivedGrantsForOrganization".to_owned(),
+            grants.div_ceil(100).max(1),
+        )]);
+        results.push(measure(
+            &server,
+            dir,
             "cleanup",
-            "--auto-approve",
-            "--license",
-            DEMO_ACTIVE_LICENSE,
-        ],
-        minimum,
-        factor,
-    ));
+            &[
+                "cleanup",
+                "--auto-approve",
+                "--license",
+                DEMO_ACTIVE_LICENSE,
+            ],
+            vec![reads, deletes, verify],
+            factor,
+        ));
+    }
     drop(server);
 
-    let server = Server::start(dir, &state, "org-wide", factor);
-    let mut minimum = discovery_minimum(&state);
-    grants_minimum(&mut minimum, 0, 0);
-    add(&mut minimum, "LicenseManager.CreateGrant", 1);
-    add(&mut minimum, "LicenseManager.CreateGrantVersion", 1);
-    add(
-        &mut minimum,
-        "LicenseManager.ListReceivedGrantsForOrganization",
-        received_all.div_ceil(100),
-    );
-    results.push(measure(
-        &server,
-        dir,
-        "apply, organisation grant",
-        &["apply", "--auto-approve", &org_wide],
-        minimum,
-        factor,
-    ));
-    drop(server);
+    if want("org-wide") {
+        let server = Server::start(dir, &state, "org-wide", factor);
+        let writes = BTreeMap::from([
+            ("LicenseManager.CreateGrant".to_owned(), 1),
+            ("LicenseManager.CreateGrantVersion".to_owned(), 1),
+        ]);
+        let status = BTreeMap::from([(
+            "LicenseManager.ListReceivedGrantsForOrganization".to_owned(),
+            received_all.div_ceil(100),
+        )]);
+        results.push(measure(
+            &server,
+            dir,
+            "apply, organisation grant",
+            &["apply", "--auto-approve", &org_wide],
+            vec![observe(0, 0), writes, status],
+            factor,
+        ));
+        drop(server);
+    }
 
     println!();
     println!("| job | calls | minimum | ratio | wall | bound | ratio | throttles | peak RSS |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for result in &results {
-        let minimum: u64 = result.minimum.values().sum();
+        let minimum: u64 = result.minimum().values().sum();
         println!(
             "| {} | {} | {} | {:.2} | {:.1} s | {:.1} s | {:.2} | {} | {:.0} MB |",
             result.job,
@@ -540,19 +584,20 @@ fn main() {
             .calls
             .iter()
             .map(|(operation, calls)| {
-                let minimum = result.minimum.get(operation).copied().unwrap_or(0);
+                let minimum = result.minimum().get(operation).copied().unwrap_or(0);
                 format!("{operation} {calls} (min {minimum})")
             })
             .collect();
         println!("{}: {}", result.job, extra.join(", "));
     }
 
-    if run_baseline {
+    if want("baseline") {
         println!();
+        let limit = env_number("ENTITLE_SCALE_BASELINE_LIMIT", targets.len() as f64) as usize;
         let server = Server::start(dir, &state, "baseline", factor);
-        if let Some((wall, calls, summary)) = baseline(&server, "rollout", targets.len()) {
+        if let Some((wall, calls, summary)) = baseline(&server, "rollout", limit) {
             println!(
-                "baseline rollout ({grants} accounts): {:.1} s, {calls} calls: {summary}",
+                "baseline rollout (the first {limit} of {grants} accounts): {:.1} s, {calls} calls: {summary}",
                 wall.as_secs_f64()
             );
         }
@@ -567,7 +612,7 @@ fn main() {
             .output()
             .unwrap();
         assert!(cancelled.status.success());
-        if let Some((wall, calls, summary)) = baseline(&server, "cleanup", targets.len()) {
+        if let Some((wall, calls, summary)) = baseline(&server, "cleanup", limit) {
             println!(
                 "baseline cleanup: {:.1} s, {calls} calls: {summary}",
                 wall.as_secs_f64()

@@ -176,7 +176,7 @@ pub struct ChangeArgs {
     pub auto_approve: bool,
     /// Changes carried out at once (each License Manager operation is also paced by its own
     /// adaptive rate limiter, which slows down when AWS throttles).
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Go on with phases whose predecessor's gate (min_active, bake) does not hold yet. Recorded
     /// in the journal.

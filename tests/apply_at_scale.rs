@@ -45,11 +45,12 @@ fn two_thousand_grants_under_throttling_5xx_and_dropped_connections_are_made_exa
     std::fs::write(
         &faults,
         "seed = 3\n\
-         [operations.CreateGrant]\nrate_per_second = 60.0\nburst = 10\nthrottle_every = 40\n\
+         [operations.CreateGrant]\nrate_per_second = 60.0\nburst = 10\n\
          error_5xx_share = 0.05\ndrop_after_work_share = 0.05\n\
-         [operations.CreateGrantVersion]\nrate_per_second = 60.0\nburst = 10\nthrottle_every = 40\n\
+         [operations.CreateGrantVersion]\nrate_per_second = 60.0\nburst = 10\n\
          error_5xx_share = 0.05\ndrop_after_work_share = 0.05\n\
-         [operations.GetGrant]\nerror_5xx_share = 0.05\n",
+         [operations.GetGrant]\nerror_5xx_share = 0.05\n\
+         [operations.ListDistributedGrants]\nerror_5xx_share = 0.05\n",
     )
     .unwrap();
     let server = SandboxServer::start(&[

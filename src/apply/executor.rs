@@ -11,15 +11,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use super::distribution::Distribution;
 use super::journal::{Call, CallOutcome, Event, Journal};
 use super::limiter::{LimiterConfig, RateLimiter};
 use super::retry::{Decision, RetryPolicy, SystemRandom, decide};
 use crate::aws::grants::{self, GrantVersion, NewGrant, Written};
 use crate::aws::{AwsClients, AwsError, AwsErrorKind};
-use crate::model::grant::{ActivationOverride, GrantStatus};
+use crate::model::grant::{ActivationOverride, GrantStatus, account_of_principal_arn};
 use crate::model::plan::Activation;
 use crate::planner::{Action, Change, Plan};
 
@@ -40,7 +41,7 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         Self {
-            concurrency: 16,
+            concurrency: 32,
             workflow_timeout: Duration::from_secs(300),
             limiter: LimiterConfig::default(),
             // Throttles are expected (the limiter probes for the rate) and cost nothing but time;
@@ -125,7 +126,9 @@ pub async fn execute(
     events: Arc<dyn ApplyEvents>,
 ) -> Execution {
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let activating = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let pacing = Arc::new(Pacing::new(options, journal));
+    let distribution = Arc::new(Distribution::default());
     let mut results = Vec::new();
     // (phase, whether --phase includes it, why its gate blocks it); deletes of grants of no
     // current phase (the `-` phase, or a phase removed from the plan) come last, as `None`.
@@ -183,11 +186,13 @@ pub async fn execute(
                     activation_override: plan.activation_override.clone(),
                     workflow_timeout: options.workflow_timeout,
                     pacing: pacing.clone(),
+                    distribution: distribution.clone(),
+                    activating: activating.clone(),
                 };
                 let (change, semaphore, events) =
                     (change.clone(), semaphore.clone(), events.clone());
                 tasks.spawn(async move {
-                    let _permit = semaphore.acquire().await;
+                    let mut turn = Turn::take(semaphore).await;
                     if context.pacing.journal_broken() {
                         let result = ChangeResult {
                             change,
@@ -200,7 +205,7 @@ pub async fn execute(
                         return result;
                     }
                     events.started(&change);
-                    let outcome = context.carry_out(&change).await;
+                    let outcome = context.carry_out(&change, &mut turn).await;
                     let result = ChangeResult { change, outcome };
                     events.finished(&result);
                     result
@@ -216,6 +221,35 @@ pub async fn execute(
     Execution {
         results,
         counts: pacing.counts(),
+    }
+}
+
+/// A change's turn among the `--concurrency` carried out at once. Changes waiting for their new
+/// grant to distribute give their turn to the next change and take one among the
+/// `--concurrency` activating instead: a turn of the same kind would queue them behind every
+/// change not yet started.
+struct Turn {
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Turn {
+    async fn take(semaphore: Arc<Semaphore>) -> Self {
+        // The semaphores are never closed; without a permit the change simply goes on.
+        let permit = semaphore.acquire_owned().await.ok();
+        Self { permit }
+    }
+
+    /// Gives the turn up while `waiting` (no call of this change is under way), then takes one
+    /// from `next`.
+    async fn give_up_while<T>(
+        &mut self,
+        waiting: impl Future<Output = T>,
+        next: &Arc<Semaphore>,
+    ) -> T {
+        self.permit = None;
+        let answer = waiting.await;
+        self.permit = next.clone().acquire_owned().await.ok();
+        answer
     }
 }
 
@@ -283,21 +317,22 @@ impl Pacing {
     /// Sends one call until it succeeds, fails for good, or needs a re-read (a stale version,
     /// returned as the error for the caller to handle): paced by the operation's limiter,
     /// retried with backoff and jitter, journalled before and after when `journalled` is given.
-    async fn send<F, Fut>(
+    async fn send<T, F, Fut>(
         &self,
         operation: &'static str,
         journalled: Option<CallSpec<'_>>,
         mut request: F,
-    ) -> Result<Written, AwsError>
+    ) -> Result<T, AwsError>
     where
+        T: Answer,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<Written, AwsError>>,
+        Fut: Future<Output = Result<T, AwsError>>,
     {
         let limiter = self.limiter(operation);
         let mut random = SystemRandom::default();
         let mut attempt = 1;
         loop {
-            limiter.acquire().await;
+            let sent = limiter.acquire().await;
             let call = journalled.as_ref().map(|spec| Call {
                 operation: spec.operation.to_owned(),
                 phase: spec.change.phase.clone(),
@@ -313,10 +348,11 @@ impl Pacing {
             let result = request().await;
             let throttled = matches!(&result, Err(error) if error.kind == AwsErrorKind::Throttled);
             if throttled {
-                limiter.on_throttle();
+                limiter.on_throttle(sent);
+                tracing::debug!(operation, rate = limiter.rate(), "throttled");
                 self.throttled.fetch_add(1, Ordering::Relaxed);
             } else if result.is_ok() {
-                limiter.on_success();
+                limiter.on_success(sent);
             }
             if let Some(call) = call {
                 self.record(finished(call, &result, throttled));
@@ -340,17 +376,46 @@ impl Pacing {
     }
 }
 
+/// What the journal notes of a call's answer.
+trait Answer {
+    /// The request id, the grant's status and its version, where the answer has them.
+    fn noted(&self) -> (Option<String>, Option<String>, Option<String>);
+}
+
+impl Answer for Written {
+    fn noted(&self) -> (Option<String>, Option<String>, Option<String>) {
+        (
+            self.request_id.clone(),
+            Some(self.status.as_str().to_owned()),
+            Some(self.version.clone()),
+        )
+    }
+}
+
+impl Answer for Vec<Written> {
+    fn noted(&self) -> (Option<String>, Option<String>, Option<String>) {
+        (
+            self.first().and_then(|grant| grant.request_id.clone()),
+            None,
+            None,
+        )
+    }
+}
+
 /// The journal line after a call.
-fn finished(call: Call, result: &Result<Written, AwsError>, throttled: bool) -> Event {
+fn finished<T: Answer>(call: Call, result: &Result<T, AwsError>, throttled: bool) -> Event {
     match result {
-        Ok(written) => Event::CallFinished {
-            call,
-            outcome: CallOutcome::Ok,
-            request_id: written.request_id.clone(),
-            status: Some(written.status.as_str().to_owned()),
-            version: Some(written.version.clone()),
-            error: None,
-        },
+        Ok(answer) => {
+            let (request_id, status, version) = answer.noted();
+            Event::CallFinished {
+                call,
+                outcome: CallOutcome::Ok,
+                request_id,
+                status,
+                version,
+                error: None,
+            }
+        }
         Err(error) => Event::CallFinished {
             call,
             outcome: if throttled {
@@ -369,6 +434,10 @@ fn finished(call: Call, result: &Result<Written, AwsError>, throttled: bool) -> 
 /// How long after CreateGrant the first read of a grant still distributing waits.
 const FIRST_WORKFLOW_READ: Duration = Duration::from_millis(250);
 
+/// How long a new account grant is looked for among the license's ready grants before it is
+/// read on its own.
+const DISTRIBUTION_PATIENCE: Duration = Duration::from_secs(10);
+
 /// What a change needs to know besides itself.
 struct Step {
     clients: AwsClients,
@@ -378,12 +447,15 @@ struct Step {
     activation_override: ActivationOverride,
     workflow_timeout: Duration,
     pacing: Arc<Pacing>,
+    distribution: Arc<Distribution>,
+    /// The turns of changes activating after waiting for distribution.
+    activating: Arc<Semaphore>,
 }
 
 impl Step {
-    async fn carry_out(&self, change: &Change) -> Outcome {
+    async fn carry_out(&self, change: &Change, turn: &mut Turn) -> Outcome {
         match change.action {
-            Action::Create | Action::Recreate => self.create(change).await,
+            Action::Create | Action::Recreate => self.create(change, turn).await,
             Action::Activate => {
                 match change.before.as_ref().and_then(|before| before.arn.clone()) {
                     Some(arn) => {
@@ -395,7 +467,7 @@ impl Step {
                                 request_id: None,
                             })
                         });
-                        self.activate(change, &arn, known, "activated").await
+                        self.activate(change, &arn, known, "activated", turn).await
                     }
                     None => Outcome::Skipped {
                         why: "the plan names no grant to activate".to_owned(),
@@ -410,7 +482,7 @@ impl Step {
         }
     }
 
-    async fn create(&self, change: &Change) -> Outcome {
+    async fn create(&self, change: &Change, turn: &mut Turn) -> Outcome {
         let (Some(token), Some(after)) = (change.client_token.as_deref(), change.after.as_ref())
         else {
             return Outcome::Skipped {
@@ -453,7 +525,7 @@ impl Step {
             },
             Activation::Grantor => {
                 let arn = created.grant_arn.clone();
-                self.activate(change, &arn, Some(created), "created and activated")
+                self.activate(change, &arn, Some(created), "created and activated", turn)
                     .await
             }
         }
@@ -471,21 +543,41 @@ impl Step {
         grant_arn: &str,
         known: Option<Written>,
         what: &str,
+        turn: &mut Turn,
     ) -> Outcome {
         let mut current = match known {
             Some(known) if known.status != GrantStatus::PendingWorkflow => known,
             known => {
-                if known.is_some() {
-                    // Distribution takes a moment: reading at once would only see it pending.
-                    tokio::time::sleep(FIRST_WORKFLOW_READ).await;
-                }
-                match self.settled(grant_arn).await {
-                    Ok(settled) => settled,
-                    Err(error) => {
-                        return Outcome::Failed {
-                            step: "GetGrant",
-                            error,
-                        };
+                // An account grant just created: one read of the license's ready grants serves
+                // every activation waiting (see `distribution`).
+                let ready = if known.is_some()
+                    && account_of_principal_arn(&change.principal_arn).is_some()
+                {
+                    // Waiting is not working: the change gives its turn to another meanwhile.
+                    turn.give_up_while(
+                        self.distribution
+                            .wait(grant_arn, DISTRIBUTION_PATIENCE, || self.ready_grants()),
+                        &self.activating,
+                    )
+                    .await
+                } else {
+                    None
+                };
+                if let Some(ready) = ready {
+                    ready
+                } else {
+                    if known.is_some() {
+                        // Distribution takes a moment: reading at once would only see it pending.
+                        tokio::time::sleep(FIRST_WORKFLOW_READ).await;
+                    }
+                    match self.settled(grant_arn).await {
+                        Ok(settled) => settled,
+                        Err(error) => {
+                            return Outcome::Failed {
+                                step: "GetGrant",
+                                error,
+                            };
+                        }
                     }
                 }
             }
@@ -660,6 +752,15 @@ impl Step {
                 kind: AwsErrorKind::Conflict,
             },
         }
+    }
+
+    /// The license's grants ready to activate (DISABLED), paced and retried like the writes.
+    async fn ready_grants(&self) -> Result<Vec<Written>, AwsError> {
+        self.pacing
+            .send("ListDistributedGrants", None, || {
+                grants::grants_in_status(&self.clients, &self.license_arn, &GrantStatus::Disabled)
+            })
+            .await
     }
 
     /// GetGrant, paced and retried like the writes (not journalled: it changes nothing).

@@ -1,6 +1,8 @@
 //! Doing: carrying out a plan against AWS (the executor), and what makes it safe to re-run: the
-//! adaptive rate limiter, the retry decision and the journal.
+//! adaptive rate limiter, the retry decision, the journal, and the shared wait for new grants to
+//! finish distributing.
 
+pub mod distribution;
 pub mod executor;
 pub mod journal;
 pub mod limiter;

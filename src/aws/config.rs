@@ -1,16 +1,25 @@
 //! AWS configuration in one place: the credential chain, pinned regions, endpoints, retries and timeouts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
+use aws_smithy_runtime::client::defaults::default_http_client_plugin_v2;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion as RuntimeBehaviorVersion;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin as _;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
+
+use super::pacing::{PacedHttpClient, Pacer, PacingInterceptor};
+use crate::apply::limiter::LimiterConfig;
 
 /// License Manager, Marketplace Agreement and the Marketplace licenses live only here.
 pub const HOME_REGION: &str = "us-east-1";
@@ -87,6 +96,11 @@ impl AwsClients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
             .timeout_config(timeouts);
+        match default_http_client() {
+            // Requests the pacing interceptor tags wait here for their operation's slot.
+            Some(inner) => loader = loader.http_client(PacedHttpClient::new(inner)),
+            None => tracing::warn!("no default HTTP client to pace; calls go out unpaced"),
+        }
         if let Some(endpoint) = &settings.fixed_endpoint {
             loader = loader
                 .credentials_provider(Credentials::new(
@@ -114,17 +128,20 @@ impl AwsClients {
 
     fn from_shared(shared: &SdkConfig, fixed_endpoint: Option<&str>) -> Self {
         let home = Region::new(HOME_REGION);
+        let pacer = Arc::new(Pacer::new(LimiterConfig::default()));
         // `From<&SdkConfig>` carries the AWS_ENDPOINT_URL* overrides; only the region is pinned.
         let mut organizations = aws_sdk_organizations::config::Builder::from(shared)
             .region(home.clone())
-            .retry_partition(unlimited_retries("entitle-organizations"));
+            .retry_partition(unlimited_retries("entitle-organizations"))
+            .interceptor(PacingInterceptor::new(pacer.clone()));
         let mut license_manager = aws_sdk_licensemanager::config::Builder::from(shared)
             .region(home.clone())
             .retry_classifier(RateLimitExceededClassifier)
             .retry_partition(unlimited_retries("entitle-license-manager"));
         let mut marketplace = aws_sdk_marketplaceagreement::config::Builder::from(shared)
             .region(home)
-            .retry_partition(unlimited_retries("entitle-marketplace"));
+            .retry_partition(unlimited_retries("entitle-marketplace"))
+            .interceptor(PacingInterceptor::new(pacer.clone()));
         let mut sts = aws_sdk_sts::config::Builder::from(shared);
         if let Some(endpoint) = fixed_endpoint {
             // Service-specific environment overrides must not win over the sandbox.
@@ -133,10 +150,13 @@ impl AwsClients {
             marketplace = marketplace.endpoint_url(endpoint);
             sts = sts.endpoint_url(endpoint);
         }
-        let license_manager = license_manager.build();
+        // The grant writes are paced and retried by apply itself: no SDK retries, no pacing tag.
         let paced = license_manager
-            .to_builder()
+            .clone()
             .retry_config(RetryConfig::disabled())
+            .build();
+        let license_manager = license_manager
+            .interceptor(PacingInterceptor::new(pacer))
             .build();
         Self {
             organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
@@ -146,6 +166,13 @@ impl AwsClients {
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
         }
     }
+}
+
+/// The HTTP client the SDK would pick by itself (hyper 1 with rustls), to wrap for pacing.
+fn default_http_client() -> Option<SharedHttpClient> {
+    default_http_client_plugin_v2(RuntimeBehaviorVersion::latest())?
+        .runtime_components(&RuntimeComponentsBuilder::new("entitle"))
+        .http_client()
 }
 
 /// A retry partition without the SDK's retry quota. The standard quota (500 tokens, 5 per

@@ -1,5 +1,6 @@
 //! License Manager writes: create a grant, make a new version of it (activate, change its
-//! operations), read it, and delete it with its current version. One attempt each: the caller
+//! operations), read it (alone, or the license's grants in one status), and delete it with its
+//! current version. One attempt each: the caller
 //! (`apply::executor`) paces, retries and journals them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +12,8 @@ use aws_types::request_id::RequestId;
 
 use super::config::{AwsClients, HOME_REGION};
 use super::error::{AwsError, AwsErrorKind};
+use super::license_manager::filter;
+use super::paging::all_pages;
 use crate::model::grant::{ActivationOverride, GrantStatus, Operation};
 
 const SERVICE: &str = "license-manager";
@@ -165,6 +168,41 @@ pub async fn get_grant(clients: &AwsClients, grant_arn: &str) -> Result<Written,
             .unwrap_or_default(),
         request_id: output.request_id().map(str::to_owned),
     })
+}
+
+/// ListDistributedGrants of one license in one status, every page: one read tells how far many
+/// new grants have got (apply waits for distribution this way, instead of a GetGrant per grant).
+pub async fn grants_in_status(
+    clients: &AwsClients,
+    license_arn: &str,
+    status: &GrantStatus,
+) -> Result<Vec<Written>, AwsError> {
+    let operation = "ListDistributedGrants";
+    all_pages(|token| async move {
+        let page = clients
+            .license_manager_paced
+            .list_distributed_grants()
+            .filters(filter("LicenseArn", license_arn))
+            .filters(filter("GrantStatus", status.as_str()))
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+        let request_id = page.request_id().map(str::to_owned);
+        let grants = page
+            .grants()
+            .iter()
+            .map(|grant| Written {
+                grant_arn: grant.grant_arn().to_owned(),
+                status: GrantStatus::from_aws(grant.grant_status().as_str()),
+                version: grant.version().to_owned(),
+                request_id: request_id.clone(),
+            })
+            .collect();
+        Ok((grants, page.next_token().map(str::to_owned)))
+    })
+    .await
 }
 
 /// DeleteGrant with the version given; AWS refuses a stale one.

@@ -23,7 +23,7 @@ const PAGE_SIZE: i32 = 100;
 /// The issuer name of every Marketplace license.
 pub const MARKETPLACE_ISSUER: &str = "AWS/Marketplace";
 
-fn filter(name: &str, value: &str) -> Filter {
+pub(super) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod license_manager;
 pub mod marketplace;
 pub mod organizations;
+pub mod pacing;
 mod paging;
 pub mod prerequisites;
 

@@ -15,7 +15,9 @@ use crate::aws::organizations::{DiscoverOptions, discover};
 use crate::aws::{AwsClients, identity, license_manager, marketplace};
 use crate::cli::CleanupArgs;
 use crate::exit::Outcome;
-use crate::planner::cleanup::{CLEANUP, LicenseCleanup, Scope, cleanup, ended_licenses};
+use crate::planner::cleanup::{
+    CLEANUP, EndedLicense, LicenseCleanup, Scope, cleanup, ended_licenses,
+};
 use crate::ui::apply::ApplyReport;
 use crate::ui::cleanup::{AccountEndState, CleanupDocument, CleanupResult, VerifiedLicense};
 use crate::ui::progress::{ApplyProgress, DiscoverSpinner};
@@ -37,21 +39,17 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
         tags: false,
         ..DiscoverOptions::default()
     };
-    let discovery = discover(&clients, &options, &spinner)
-        .await
-        .context("could not discover the organisation")?;
+    // The organisation and the licenses are read at once: different services, different limits.
+    let organisation = async {
+        discover(&clients, &options, &spinner)
+            .await
+            .context("could not discover the organisation")
+    };
+    let (discovery, found) = tokio::join!(organisation, find_grants(&clients, &scope));
     spinner.finish();
+    let discovery = discovery?;
+    let (ended, grants, received) = found?;
     let tree = &discovery.tree;
-    let agreements = marketplace::purchase_agreements(&clients)
-        .await
-        .context("could not search the purchase agreements")?;
-    let licenses = license_manager::marketplace_licenses(&clients)
-        .await
-        .context("could not list the Marketplace licenses")?;
-    let ended = ended_licenses(&agreements, &licenses, &scope);
-    explain_empty_scope(&scope, &ended, &agreements, &licenses)?;
-    let (grants, received) =
-        read_grants(&clients, ended.iter().map(|e| e.license.arn.as_str())).await?;
     let planned = cleanup(ended, &grants, &received, tree, args.include_unowned);
     let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
     if deletions == 0 || !args.auto_approve {
@@ -152,6 +150,24 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
 type Grants = BTreeMap<String, Vec<crate::model::grant::DistributedGrant>>;
 type Received = BTreeMap<String, Vec<crate::model::grant::ReceivedGrant>>;
 
+/// The licenses whose subscription ended (within the scope), with their grants.
+async fn find_grants(
+    clients: &AwsClients,
+    scope: &Scope,
+) -> anyhow::Result<(Vec<EndedLicense>, Grants, Received)> {
+    let (agreements, licenses) = tokio::join!(
+        marketplace::purchase_agreements(clients),
+        license_manager::marketplace_licenses(clients),
+    );
+    let agreements = agreements.context("could not search the purchase agreements")?;
+    let licenses = licenses.context("could not list the Marketplace licenses")?;
+    let ended = ended_licenses(&agreements, &licenses, scope);
+    explain_empty_scope(scope, &ended, &agreements, &licenses)?;
+    let (grants, received) =
+        read_grants(clients, ended.iter().map(|e| e.license.arn.as_str())).await?;
+    Ok((ended, grants, received))
+}
+
 /// Each license's distributed grants (with tags: ownership) and per-account received grants.
 async fn read_grants(
     clients: &AwsClients,
@@ -160,17 +176,17 @@ async fn read_grants(
     let mut grants = BTreeMap::new();
     let mut received = BTreeMap::new();
     for arn in license_arns {
+        let (distributed, held) = tokio::join!(
+            license_manager::distributed_grants(clients, arn, 8),
+            license_manager::received_grants(clients, arn),
+        );
         grants.insert(
             arn.to_owned(),
-            license_manager::distributed_grants(clients, arn, 8)
-                .await
-                .with_context(|| format!("could not list the grants of `{arn}`"))?,
+            distributed.with_context(|| format!("could not list the grants of `{arn}`"))?,
         );
         received.insert(
             arn.to_owned(),
-            license_manager::received_grants(clients, arn)
-                .await
-                .with_context(|| format!("could not list the accounts' grants of `{arn}`"))?,
+            held.with_context(|| format!("could not list the accounts' grants of `{arn}`"))?,
         );
     }
     Ok((grants, received))
@@ -179,7 +195,7 @@ async fn read_grants(
 /// A narrowed cleanup that finds nothing says why, when the reason is not "already clean".
 fn explain_empty_scope(
     scope: &Scope,
-    ended: &[crate::planner::cleanup::EndedLicense],
+    ended: &[EndedLicense],
     agreements: &[crate::model::agreement::AgreementInfo],
     licenses: &[crate::model::grant::LicenseInfo],
 ) -> anyhow::Result<()> {

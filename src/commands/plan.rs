@@ -79,17 +79,23 @@ pub async fn observe(
 ) -> anyhow::Result<(Discovery, Observed)> {
     let needs_tags = rollout.phases.iter().any(|phase| !phase.tags.is_empty());
     let spinner = DiscoverSpinner::new(context.printer.progress);
-    let discovery = discover(
-        clients,
-        &DiscoverOptions {
+    // The organisation and the license are read at once: different services, different limits.
+    let organisation = async {
+        let options = DiscoverOptions {
             tags: needs_tags,
             ..DiscoverOptions::default()
-        },
-        &spinner,
-    )
-    .await
-    .context("could not discover the organisation")?;
+        };
+        discover(clients, &options, &spinner)
+            .await
+            .context("could not discover the organisation")
+    };
+    let (discovery, observed) = tokio::join!(organisation, observe_license(clients, rollout));
     spinner.finish();
+    Ok((discovery?, observed?))
+}
+
+/// The license a plan's entitlement means, its distributed grants and its received grants.
+async fn observe_license(clients: &AwsClients, rollout: &RolloutPlan) -> anyhow::Result<Observed> {
     let licenses = license_manager::marketplace_licenses(clients)
         .await
         .context("could not list the Marketplace licenses")?;
@@ -102,20 +108,15 @@ pub async fn observe(
         _ => None,
     };
     let license = choose_license(&rollout.entitlement.selector, &licenses, agreement.as_ref())?;
-    let grants = license_manager::distributed_grants(clients, &license.arn, 8)
-        .await
-        .context("could not list the license's grants")?;
-    let received = license_manager::received_grants(clients, &license.arn)
-        .await
-        .context("could not list the accounts' received grants")?;
-    Ok((
-        discovery,
-        Observed {
-            license,
-            grants,
-            received,
-        },
-    ))
+    let (grants, received) = tokio::join!(
+        license_manager::distributed_grants(clients, &license.arn, 8),
+        license_manager::received_grants(clients, &license.arn),
+    );
+    Ok(Observed {
+        grants: grants.context("could not list the license's grants")?,
+        received: received.context("could not list the accounts' received grants")?,
+        license,
+    })
 }
 
 /// Seconds since the epoch, for bake gates.
