@@ -18,7 +18,12 @@ use entitle::sandbox::State;
 use entitle::sandbox::seed::GenerateOptions;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_entitle");
-const LIMITED: [&str; 3] = ["CreateGrant", "CreateGrantVersion", "GetGrant"];
+const LIMITED: [&str; 4] = [
+    "CreateGrant",
+    "CreateGrantVersion",
+    "GetGrant",
+    "ListDistributedGrants",
+];
 
 fn entitle() -> Command {
     let mut command = Command::new(BINARY);
@@ -118,14 +123,7 @@ fn run(dir: &Path, grants: usize, rate: f64) -> Run {
     let child = entitle()
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", &endpoint)
-        .args([
-            "--output",
-            "json",
-            "apply",
-            "--auto-approve",
-            "--concurrency",
-            "16",
-        ])
+        .args(["--output", "json", "apply", "--auto-approve"])
         .arg(&plan)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -220,10 +218,11 @@ fn main() {
         #[allow(clippy::cast_precision_loss)]
         let per_grant = |calls: u64| calls as f64 / result.done as f64;
         println!(
-            "  calls per grant: {:.2} License Manager in all (CreateGrant {:.2}, CreateGrantVersion {:.2}, GetGrant {:.2}); {throttled} throttled by the emulator; apply counted {}",
+            "  calls per grant: {:.2} License Manager in all (CreateGrant {:.2}, CreateGrantVersion {:.2}, ListDistributedGrants {:.2}, GetGrant {:.2}); {throttled} throttled by the emulator; apply counted {}",
             per_grant(lm_calls),
             per_grant(count("CreateGrant", "calls")),
             per_grant(count("CreateGrantVersion", "calls")),
+            per_grant(count("ListDistributedGrants", "calls")),
             per_grant(count("GetGrant", "calls")),
             result.calls
         );

@@ -1,4 +1,5 @@
-//! Throttling over the wire: discovery rides out Organizations' TooManyRequestsException, and
+//! Throttling over the wire: discovery rides out Organizations' TooManyRequestsException, reads
+//! are paced under a rate limit instead of throttling again and again (`aws/pacing.rs`), and
 //! License Manager's RateLimitExceededException (which the SDK alone does not retry) is retried
 //! because `aws/config.rs` teaches the client that it is throttling.
 #![allow(clippy::unwrap_used)]
@@ -10,6 +11,7 @@ use entitle::aws::organizations::{DiscoverOptions, NoProgress, discover};
 use entitle::aws::{AwsClients, AwsSettings};
 use entitle::sandbox::Sandbox;
 use entitle::sandbox::faults::{FaultRule, Faults};
+use entitle::sandbox::seed::GenerateOptions;
 use entitle::sandbox::state::State;
 
 fn fast_retries(endpoint: String) -> AwsSettings {
@@ -57,6 +59,50 @@ async fn discovery_rides_out_organizations_throttling() {
     let stats = sandbox.stats();
     let throttles: u64 = stats.values().map(|entry| entry.throttled).sum();
     assert!(throttles > 10, "the emulator throttled: {stats:?}");
+    sandbox.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_are_paced_under_a_rate_limit() {
+    // 300 accounts under 30 OUs, every Organizations operation limited to 20 calls/s with no
+    // burst. Eight concurrent readers without pacing throttle and collide: about 2.6 calls per
+    // call needed (measured before pacing, docs/performance.md).
+    let state = State::generate(GenerateOptions {
+        accounts: 300,
+        ous: 30,
+        depth: 3,
+        seed: 7,
+    });
+    let limited = FaultRule {
+        rate_per_second: Some(20.0),
+        burst: Some(1),
+        ..FaultRule::default()
+    };
+    let faults = Faults {
+        default: limited,
+        ..Faults::default()
+    };
+    let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), state, faults)
+        .await
+        .unwrap();
+    let clients = AwsClients::load(&fast_retries(sandbox.endpoint())).await;
+    let discovery = discover(&clients, &DiscoverOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(discovery.tree.accounts().count(), 301);
+    let needed: u64 = discovery.api_calls.values().sum();
+    let stats = sandbox.stats();
+    let sent: u64 = stats.values().map(|entry| entry.calls).sum();
+    let throttled: u64 = stats.values().map(|entry| entry.throttled).sum();
+    assert_eq!(
+        sent,
+        needed + throttled,
+        "every extra call is a throttle retried"
+    );
+    assert!(
+        sent as f64 <= 1.25 * needed as f64,
+        "{sent} calls sent for {needed} needed ({throttled} throttled): {stats:?}"
+    );
     sandbox.shutdown().await.unwrap();
 }
 

@@ -9,6 +9,7 @@ simple exponential backoff on any error.
 
     rollout.py --endpoint URL --license-arn ARN [--limit N] rollout
     rollout.py --endpoint URL --license-arn ARN [--limit N] cleanup
+    rollout.py --endpoint URL --license-arn ARN list      (what it knows of the organisation)
 
 Credentials come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY); the region
 is us-east-1. At the end ONE JSON object is printed on stdout; progress goes to stderr.
@@ -216,6 +217,13 @@ def rollout(args, result):
             log(f"{index}/{len(accounts)} accounts, {result['grants_done']} granted")
 
 
+def list_only(args, result):
+    org = client("organizations", args.endpoint)
+    seen, accounts = list_member_accounts(org)
+    result["accounts_seen"] = seen
+    log(f"{seen} accounts listed, {len(accounts)} members")
+
+
 def cleanup(args, result):
     lm = client("license-manager", args.endpoint)
     grants, token = [], None
@@ -257,7 +265,7 @@ def main():
     parser.add_argument(
         "--limit", type=int, help="stop after N accounts (rollout) or N grants (cleanup)"
     )
-    parser.add_argument("mode", choices=["rollout", "cleanup"])
+    parser.add_argument("mode", choices=["rollout", "cleanup", "list"])
     args = parser.parse_args()
 
     result = {
@@ -278,7 +286,7 @@ def main():
     start = time.monotonic()
     status = 0
     try:
-        (rollout if args.mode == "rollout" else cleanup)(args, result)
+        {"rollout": rollout, "cleanup": cleanup, "list": list_only}[args.mode](args, result)
     except Failed as failure:  # listing failed for good: nothing more can be done
         result["failures"][failure.code] += 1
         log(f"aborted: {failure}")

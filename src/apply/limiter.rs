@@ -305,6 +305,8 @@ impl Clock for ManualClock {
 pub struct RateLimiter<C: Clock = TokioClock> {
     state: Mutex<Aimd>,
     clock: C,
+    /// Waiters queue here, first come first served; only the first of them watches the clock.
+    queue: tokio::sync::Mutex<()>,
 }
 
 impl RateLimiter<TokioClock> {
@@ -318,12 +320,18 @@ impl<C: Clock> RateLimiter<C> {
     /// A limiter on the given clock.
     pub fn with_clock(config: LimiterConfig, clock: C) -> Self {
         let state = Mutex::new(Aimd::new(config, clock.now()));
-        Self { state, clock }
+        Self {
+            state,
+            clock,
+            queue: tokio::sync::Mutex::new(()),
+        }
     }
 
-    /// Waits until the next call may go, and says when that was. Waiters re-check after their
-    /// sleep, so a rate that fell meanwhile is honoured.
+    /// Waits until the next call may go, and says when that was. Callers go in the order they
+    /// came (however many wait, none starves); the first re-checks after its sleep, so a rate
+    /// that fell meanwhile is honoured.
     pub async fn acquire(&self) -> Sent {
+        let _first = self.queue.lock().await;
         loop {
             let now = self.clock.now();
             let wait = match self.lock().try_acquire(now) {

@@ -15,6 +15,7 @@ use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
 use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin as _;
+use aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
@@ -130,16 +131,25 @@ impl AwsClients {
         let home = Region::new(HOME_REGION);
         let pacer = Arc::new(Pacer::new(LimiterConfig::default()));
         // `From<&SdkConfig>` carries the AWS_ENDPOINT_URL* overrides; only the region is pinned.
+        // A paced request may wait its turn for seconds before a byte of it is sent: the SDK's
+        // upload stall check would take that for a stalled upload (our bodies are a few hundred
+        // bytes of JSON or CBOR; download checks stay on).
+        let stall = StalledStreamProtectionConfig::enabled()
+            .upload_enabled(false)
+            .build();
         let mut organizations = aws_sdk_organizations::config::Builder::from(shared)
             .region(home.clone())
+            .stalled_stream_protection(stall.clone())
             .retry_partition(unlimited_retries("entitle-organizations"))
             .interceptor(PacingInterceptor::new(pacer.clone()));
         let mut license_manager = aws_sdk_licensemanager::config::Builder::from(shared)
             .region(home.clone())
+            .stalled_stream_protection(stall.clone())
             .retry_classifier(RateLimitExceededClassifier)
             .retry_partition(unlimited_retries("entitle-license-manager"));
         let mut marketplace = aws_sdk_marketplaceagreement::config::Builder::from(shared)
             .region(home)
+            .stalled_stream_protection(stall)
             .retry_partition(unlimited_retries("entitle-marketplace"))
             .interceptor(PacingInterceptor::new(pacer.clone()));
         let mut sts = aws_sdk_sts::config::Builder::from(shared);

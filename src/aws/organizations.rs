@@ -4,7 +4,8 @@
 //! page per 20 OUs per parent, and accounts through ListAccounts (one page per 20 accounts),
 //! placed in the tree by their `Paths`. Where the service does not return `Paths` (older
 //! endpoints, moto), accounts are listed per parent instead. Pages are read with bounded
-//! concurrency; throttling is absorbed by the SDK's retry policy built in `config.rs`.
+//! concurrency, each operation paced just under its rate limit (`pacing.rs`); throttling left
+//! over is absorbed by the SDK's retry policy built in `config.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

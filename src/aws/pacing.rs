@@ -137,7 +137,8 @@ impl Intercept for PacingInterceptor {
             return Ok(());
         };
         let sent = *slot.sent.lock().unwrap_or_else(PoisonError::into_inner);
-        // An attempt that never reached the connector (it failed before) says nothing.
+        // An attempt that never left the connector (it failed before, or gave up waiting) says
+        // nothing about the rate.
         let Some(sent) = sent else {
             return Ok(());
         };
