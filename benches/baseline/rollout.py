@@ -44,8 +44,10 @@ THROTTLE_CODES = {
 }
 
 # Botocore's own retries are switched off (one attempt per call) so that the backoff below is
-# the only retry logic that runs, and every attempt is visible in our counts.
-CONFIG = Config(region_name=REGION, retries={"max_attempts": 1, "mode": "standard"})
+# the only retry logic that runs, and every attempt is visible in our counts. `total_max_attempts`
+# counts the first attempt; `max_attempts` (used here at first) counts only retries, so `1` let
+# botocore retry every throttled call once, below these counts (the emulator's showed it).
+CONFIG = Config(region_name=REGION, retries={"total_max_attempts": 1, "mode": "standard"})
 
 api_calls = Counter()  # "Service.Operation" -> HTTP calls made, attempts included
 errors = Counter()  # error code -> error answers received, attempts included
