@@ -8,46 +8,22 @@
 //! (default `20,100`: requests per second per operation) change the job.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
-use std::io::BufRead as _;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+mod support;
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::GenerateOptions;
+use support::{Emulator, entitle, peak_kib};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_entitle");
 const LIMITED: [&str; 4] = [
     "CreateGrant",
     "CreateGrantVersion",
     "GetGrant",
     "ListDistributedGrants",
 ];
-
-fn entitle() -> Command {
-    let mut command = Command::new(BINARY);
-    command
-        .env_remove("AWS_PROFILE")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
-        .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Peak resident memory (VmHWM) of a running process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 struct Run {
     wall: Duration,
@@ -88,36 +64,8 @@ fn run(dir: &Path, grants: usize, rate: f64) -> Run {
         .collect();
     std::fs::write(&faults, format!("seed = 1\n{rules}")).unwrap();
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = entitle()
-        .args([
-            "sandbox",
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--state",
-        ])
-        .arg(&state_file)
-        .arg("--faults")
-        .arg(&faults)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
-    stdout.read_line(&mut banner).unwrap();
-    assert!(
-        banner.contains("listening"),
-        "the emulator did not start: {banner}"
-    );
-    // Keep draining what it prints, so it never blocks on a full or closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let emulator = Emulator::start(&state_file, &faults);
+    let endpoint = emulator.endpoint.clone();
 
     let started = Instant::now();
     let child = entitle()
@@ -147,23 +95,12 @@ fn run(dir: &Path, grants: usize, rate: f64) -> Run {
         String::from_utf8_lossy(&output.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let stats = entitle()
-        .args([
-            "sandbox",
-            "stats",
-            "--endpoint",
-            &endpoint,
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    let stats = emulator.stats();
+    drop(emulator);
     Run {
         wall,
         calls: report["calls"].clone(),
-        stats: serde_json::from_slice(&stats.stdout).unwrap(),
+        stats,
         peak_kib: peak,
         done: report["totals"]["done"].as_u64().unwrap(),
     }

@@ -18,16 +18,16 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::{DEMO_ACTIVE_AGREEMENT, DEMO_ACTIVE_LICENSE, GenerateOptions};
+use support::{Emulator, entitle, peak_kib};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_entitle");
 const LATENCY_MS: u64 = 40;
 const ORGANIZATIONS_RATE: f64 = 10.0;
 const LICENSE_MANAGER_RATE: f64 = 20.0;
@@ -56,18 +56,6 @@ fn env_number(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-fn entitle() -> Command {
-    let mut command = Command::new(BINARY);
-    command
-        .env_remove("AWS_PROFILE")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
-        .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null());
-    command
-}
-
 /// The conditions, as an emulator faults file: a rule per limited operation (a rule replaces
 /// `[default]`, so each carries the latency too).
 fn faults(factor: f64) -> String {
@@ -90,8 +78,9 @@ fn faults(factor: f64) -> String {
     text
 }
 
+/// The emulator with a state and the conditions written for it.
 struct Server {
-    child: Child,
+    emulator: Emulator,
     endpoint: String,
 }
 
@@ -101,38 +90,9 @@ impl Server {
         state.save(&state_file).unwrap();
         let faults_file = dir.join(format!("{name}-faults.toml"));
         std::fs::write(&faults_file, faults(factor)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = entitle()
-            .args([
-                "sandbox",
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--state",
-            ])
-            .arg(&state_file)
-            .arg("--faults")
-            .arg(&faults_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut banner = String::new();
-        stdout.read_line(&mut banner).unwrap();
-        assert!(
-            banner.contains("listening"),
-            "the emulator did not start: {banner}"
-        );
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
+        let emulator = Emulator::start(&state_file, &faults_file);
+        let endpoint = emulator.endpoint.clone();
+        Self { emulator, endpoint }
     }
 
     /// Cancels the demo subscription: its license ends, and cleanup may delete its grants.
@@ -152,18 +112,7 @@ impl Server {
 
     /// Calls and throttles per `Service.Operation` so far.
     fn stats(&self) -> BTreeMap<String, (u64, u64)> {
-        let output = entitle()
-            .args([
-                "sandbox",
-                "stats",
-                "--endpoint",
-                &self.endpoint,
-                "--output",
-                "json",
-            ])
-            .output()
-            .unwrap();
-        let stats: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let stats = self.emulator.stats();
         stats["operations"]
             .as_object()
             .unwrap()
@@ -179,25 +128,6 @@ impl Server {
             })
             .collect()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Peak resident memory (VmHWM) of a running process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// One measured job.
