@@ -9,14 +9,14 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 mod support;
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::GenerateOptions;
-use support::{Emulator, entitle, peak_kib};
+use support::{Emulator, entitle, timed};
 
 const LIMITED: [&str; 4] = [
     "CreateGrant",
@@ -67,41 +67,21 @@ fn run(dir: &Path, grants: usize, rate: f64) -> Run {
     let emulator = Emulator::start(&state_file, &faults);
     let endpoint = emulator.endpoint.clone();
 
-    let started = Instant::now();
-    let child = entitle()
+    let mut command = entitle();
+    command
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", &endpoint)
         .args(["--output", "json", "apply", "--auto-approve"])
-        .arg(&plan)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let watcher = std::thread::spawn(move || {
-        let mut peak = 0;
-        while let Some(kib) = peak_kib(pid) {
-            peak = peak.max(kib);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        peak
-    });
-    let output = child.wait_with_output().unwrap();
-    let wall = started.elapsed();
-    let peak = watcher.join().unwrap();
-    assert!(
-        output.status.success(),
-        "the apply failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .arg(&plan);
+    let run = timed(command, "the apply");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let stats = emulator.stats();
     drop(emulator);
     Run {
-        wall,
+        wall: run.wall,
         calls: report["calls"].clone(),
         stats,
-        peak_kib: peak,
+        peak_kib: run.peak_kib,
         done: report["totals"]["done"].as_u64().unwrap(),
     }
 }

@@ -19,14 +19,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod support;
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::{DEMO_ACTIVE_AGREEMENT, DEMO_ACTIVE_LICENSE, GenerateOptions};
-use support::{Emulator, entitle, peak_kib};
+use support::{Emulator, entitle, timed};
 
 const LATENCY_MS: u64 = 40;
 const ORGANIZATIONS_RATE: f64 = 10.0;
@@ -193,32 +193,12 @@ fn measure(
     factor: f64,
 ) -> Measured {
     let before = server.stats();
-    let started = Instant::now();
-    let child = entitle()
+    let mut command = entitle();
+    command
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", &server.endpoint)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let watcher = std::thread::spawn(move || {
-        let mut peak = 0;
-        while let Some(kib) = peak_kib(pid) {
-            peak = peak.max(kib);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        peak
-    });
-    let output = child.wait_with_output().unwrap();
-    let wall = started.elapsed();
-    let peak = watcher.join().unwrap();
-    assert!(
-        output.status.success(),
-        "{job} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .args(args);
+    let run = timed(command, job);
     let after = server.stats();
     let mut calls = BTreeMap::new();
     let mut throttled = 0;
@@ -231,10 +211,10 @@ fn measure(
     }
     Measured {
         job: job.to_owned(),
-        wall,
+        wall: run.wall,
         calls,
         throttled,
-        peak_mb: peak as f64 / 1024.0,
+        peak_mb: run.peak_kib as f64 / 1024.0,
         stages,
         factor,
     }

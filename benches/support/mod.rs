@@ -1,5 +1,9 @@
 //! What the end-to-end benchmarks share: the `entitle` binary with dummy credentials, the
-//! emulator in its own process, and a process's peak memory.
+//! emulator in its own process, and a command timed with its peak memory.
+#![allow(
+    dead_code,
+    reason = "each benchmark is its own crate and uses part of this module"
+)]
 
 use std::io::BufRead as _;
 use std::net::TcpListener;
@@ -99,4 +103,46 @@ pub fn peak_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// What running one command to its end measured.
+pub struct Timed {
+    /// Its stdout (stdout is captured; stderr goes into the failure message).
+    pub stdout: Vec<u8>,
+    /// From spawn to exit.
+    pub wall: std::time::Duration,
+    /// Its peak resident memory, in KiB (sampled every 20 ms).
+    pub peak_kib: u64,
+}
+
+/// Runs `command` to its end, watching its peak memory; panics with its stderr if it fails.
+pub fn timed(mut command: Command, what: &str) -> Timed {
+    let started = std::time::Instant::now();
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Some(kib) = peak_kib(pid) {
+            peak = peak.max(kib);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        peak
+    });
+    let output = child.wait_with_output().unwrap();
+    let wall = started.elapsed();
+    let peak_kib = watcher.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Timed {
+        stdout: output.stdout,
+        wall,
+        peak_kib,
+    }
 }

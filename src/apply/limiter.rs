@@ -1,9 +1,8 @@
 //! A client-side adaptive rate limiter: a token bucket whose rate finds a service's limit and
 //! stays just under it, the way TCP finds a link's capacity.
 //!
-//! Every call waits in [`RateLimiter::acquire`] (or books a slot with [`RateLimiter::reserve`])
-//! and reports back with [`RateLimiter::on_success`] or [`RateLimiter::on_throttle`]. The rate
-//! moves in three regimes:
+//! Every call waits in [`RateLimiter::acquire`] and reports back with
+//! [`RateLimiter::on_success`] or [`RateLimiter::on_throttle`]. The rate moves in three regimes:
 //!
 //! - **Slow start**, until the first throttle: each success adds one call per second, so the rate
 //!   doubles every second and a large job reaches the service's limit in seconds.
@@ -175,21 +174,6 @@ impl Aimd {
         }
     }
 
-    /// Books the next free slot, whoever asks later: takes a token now, going into debt if the
-    /// bucket is empty, and says how long to wait until that token is really there (zero if it
-    /// is). Callers served this way go out in the order they asked, spaced at the current rate;
-    /// [`Aimd::try_acquire`] callers wait behind any debt.
-    pub fn reserve(&mut self, now: Duration) -> Duration {
-        self.refill(now);
-        self.tokens -= 1.0;
-        if self.tokens >= -1e-9 {
-            Duration::ZERO
-        } else {
-            self.wanted_at = now;
-            Duration::from_secs_f64(-self.tokens / self.rate)
-        }
-    }
-
     /// A call sent at `sent` went through: the rate grows by one call per second in slow start
     /// and in recovery, by a share of the remembered throttle rate per second while probing, up to
     /// the ceiling. It does not grow for a call sent before the last decrease, nor while nobody
@@ -340,17 +324,6 @@ impl<C: Clock> RateLimiter<C> {
             };
             self.clock.sleep(wait).await;
         }
-    }
-
-    /// Books the next free slot and waits for it: first come, first served, so no caller starves
-    /// however many wait (see [`Aimd::reserve`]).
-    pub async fn reserve(&self) -> Sent {
-        let now = self.clock.now();
-        let wait = self.lock().reserve(now);
-        if !wait.is_zero() {
-            self.clock.sleep(wait).await;
-        }
-        Sent(now + wait)
     }
 
     /// The call let through at `sent` succeeded.
@@ -646,23 +619,6 @@ mod tests {
         assert!(limiter.try_acquire(now).is_err());
         limiter.on_success(now, now);
         assert!(limiter.rate() > 10.0, "{}", limiter.rate());
-    }
-
-    #[test]
-    fn reservations_are_served_in_order_at_the_rate() {
-        let config = LimiterConfig {
-            initial_rate: 10.0,
-            ..LimiterConfig::default()
-        };
-        let mut limiter = Aimd::new(config, Duration::ZERO);
-        let waits: Vec<Duration> = (0..4).map(|_| limiter.reserve(Duration::ZERO)).collect();
-        let millis: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
-        assert_eq!(millis, [0, 100, 200, 300]);
-        // A caller that does not book waits behind the booked ones.
-        assert_eq!(
-            limiter.try_acquire(Duration::ZERO).unwrap_err().as_millis(),
-            400
-        );
     }
 
     #[test]

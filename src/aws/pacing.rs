@@ -62,17 +62,6 @@ impl Pacer {
         limiters.insert(key.to_owned(), limiter.clone());
         limiter
     }
-
-    /// The current rate of every operation used so far, for logs.
-    pub fn rates(&self) -> Vec<(String, f64)> {
-        let limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut rates: Vec<(String, f64)> = limiters
-            .iter()
-            .map(|(key, limiter)| (key.clone(), limiter.rate()))
-            .collect();
-        rates.sort_by(|a, b| a.0.cmp(&b.0));
-        rates
-    }
 }
 
 /// The limiter a request waits for, carried in the request's extensions, and where the connector
