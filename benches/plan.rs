@@ -204,6 +204,7 @@ fn observed(tree: &OrgTree) -> Observed {
         },
         grants,
         received,
+        own_subscriptions: Default::default(),
     }
 }
 

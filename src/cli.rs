@@ -185,6 +185,32 @@ pub struct ChangeArgs {
     /// The journal to append to [default: .entitle/journal/<rollout>.jsonl].
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
+    /// How long to wait for new grants to finish distributing (e.g. `90s`, `10m`; `0s`: do not
+    /// wait). A grant still distributing then is left "awaiting distribution" (not failed); the
+    /// next apply or activate activates it.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_wait)]
+    pub distribution_wait: std::time::Duration,
+    /// The IAM role to assume in member accounts (e.g. `OrganizationAccountAccessRole`) to
+    /// accept account grants waiting in PENDING_ACCEPT [default: the plan's `member_role`; none:
+    /// such grants wait for the account].
+    #[arg(long, value_name = "NAME", value_parser = parse_role_name)]
+    pub member_role: Option<String>,
+}
+
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|error| {
+        format!("`{text}` is not a duration ({error}): write e.g. `0s`, `90s`, `10m`, `2h`")
+    })
+}
+
+fn parse_role_name(text: &str) -> Result<String, String> {
+    if crate::model::plan::is_role_name(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an IAM role name: 1 to 64 letters, digits or `+=,.@_-`"
+        ))
+    }
 }
 
 /// `entitle status`.
@@ -314,7 +340,13 @@ pub enum SandboxCommand {
     MoveAccount(MoveAccountArgs),
     /// An account is suspended.
     SuspendAccount(AccountArgs),
-    /// Every grant still in PENDING_WORKFLOW finishes distributing now.
+    /// A member account subscribes to a Marketplace product itself: its own license then
+    /// stands in the way of activating a granted license of the same product.
+    SubscribeAccount(SubscribeAccountArgs),
+    /// A member role is deleted from an account: STS AssumeRole into it is refused from then on.
+    RemoveRole(RemoveRoleArgs),
+    /// Every grant still in PENDING_WORKFLOW finishes distributing now, and every
+    /// PENDING_DELETE grant turns DELETED.
     SettleWorkflows(SandboxTarget),
     /// Show the calls a running emulator has served, per operation.
     Stats(SandboxEndpoint),
@@ -408,6 +440,34 @@ pub struct AccountArgs {
     /// The account.
     #[arg(value_name = "ACCOUNT_ID")]
     pub account: String,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// A member's own subscription.
+#[derive(Debug, Args)]
+pub struct SubscribeAccountArgs {
+    /// The account that subscribes (12 digits).
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// The Marketplace product id (`prod-...`).
+    #[arg(long, value_name = "PRODUCT_ID")]
+    pub product: String,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// A role to delete from an account.
+#[derive(Debug, Args)]
+pub struct RemoveRoleArgs {
+    /// The account (12 digits).
+    #[arg(value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// The role's name, e.g. `OrganizationAccountAccessRole`.
+    #[arg(long, value_name = "NAME")]
+    pub role: String,
     /// Which emulator.
     #[command(flatten)]
     pub target: SandboxTarget,

@@ -154,6 +154,7 @@ mod tests {
             grant_arn: arn.to_owned(),
             status: GrantStatus::Disabled,
             version: "1".to_owned(),
+            status_reason: None,
             request_id: None,
         }
     }

@@ -19,8 +19,12 @@ use super::journal::{Call, CallOutcome, Event, Journal};
 use super::limiter::{LimiterConfig, RateLimiter};
 use super::retry::{Decision, RetryPolicy, SystemRandom, decide};
 use crate::aws::grants::{self, GrantVersion, NewGrant, Written};
+use crate::aws::member::{self, MemberSession};
 use crate::aws::{AwsClients, AwsError, AwsErrorKind};
-use crate::model::grant::{ActivationOverride, GrantStatus, account_of_principal_arn};
+use crate::model::AccountId;
+use crate::model::grant::{
+    ActivationOverride, GrantStatus, account_of_principal_arn, client_token, ownership_tags,
+};
 use crate::model::plan::Activation;
 use crate::planner::{Action, Change, Plan};
 
@@ -29,8 +33,12 @@ use crate::planner::{Action, Change, Plan};
 pub struct ApplyOptions {
     /// Changes in flight at once.
     pub concurrency: usize,
-    /// How long a new grant may stay in PENDING_WORKFLOW before activation gives up on it.
-    pub workflow_timeout: Duration,
+    /// How long a change waits for its grant to finish distributing (PENDING_WORKFLOW) before it
+    /// is left "awaiting distribution" for a later run (`--distribution-wait`; zero: no wait).
+    pub distribution_wait: Duration,
+    /// The role assumed in member accounts to accept account grants waiting in PENDING_ACCEPT
+    /// (`--member-role`); `None`: such grants are left awaiting the account's acceptance.
+    pub member_role: Option<MemberRole>,
     /// How each operation's rate starts and adapts (one limiter per License Manager operation:
     /// AWS limits each operation apart).
     pub limiter: LimiterConfig,
@@ -42,7 +50,8 @@ impl Default for ApplyOptions {
     fn default() -> Self {
         Self {
             concurrency: 32,
-            workflow_timeout: Duration::from_secs(300),
+            distribution_wait: Duration::from_secs(300),
+            member_role: None,
             limiter: LimiterConfig::default(),
             // Throttles are expected (the limiter probes for the rate) and cost nothing but time;
             // ten attempts, 250 ms doubling to 20 s, ride out minutes of them.
@@ -53,6 +62,18 @@ impl Default for ApplyOptions {
             },
         }
     }
+}
+
+/// The role entitle assumes in member accounts, and how it names its sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRole {
+    /// The role's name, e.g. `OrganizationAccountAccessRole`.
+    pub name: String,
+    /// The partition of every role ARN (`aws`, `aws-us-gov`, `aws-cn`): the caller's.
+    pub partition: String,
+    /// The STS session name: `entitle-` and the run id, so CloudTrail in the member account
+    /// names the tool and the run.
+    pub session_name: String,
 }
 
 /// What the calls of a run added up to.
@@ -85,12 +106,22 @@ pub enum Outcome {
         /// The grant after the last call.
         grant: Written,
     },
+    /// Nothing failed, but the grant is not where the plan wants it yet: still distributing,
+    /// awaiting the account's acceptance, or being deleted. A later run picks it up.
+    Waiting {
+        /// For people, e.g. "awaiting distribution (PENDING_WORKFLOW after 5m)".
+        what: String,
+        /// The grant as last seen.
+        grant: Written,
+    },
     /// An AWS call failed (after the SDK's retries).
     Failed {
         /// What was being done.
         step: &'static str,
         /// The error.
         error: AwsError,
+        /// What a person can do about it, where entitle knows.
+        hint: Option<String>,
     },
     /// Not attempted, and why.
     Skipped {
@@ -129,6 +160,9 @@ pub async fn execute(
     let activating = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let pacing = Arc::new(Pacing::new(options, journal));
     let distribution = Arc::new(Distribution::default());
+    let members = Arc::new(tokio::sync::Mutex::new(BTreeMap::new()));
+    // What each principal's change came to in this run, for retirements that wait on it.
+    let ended: Arc<Mutex<BTreeMap<String, bool>>> = Arc::default();
     let mut results = Vec::new();
     // (phase, whether --phase includes it, why its gate blocks it); deletes of grants of no
     // current phase (the `-` phase, or a phase removed from the plan) come last, as `None`.
@@ -184,7 +218,10 @@ pub async fn execute(
                     license_arn: plan.license_arn.clone(),
                     activation: plan.activation,
                     activation_override: plan.activation_override.clone(),
-                    workflow_timeout: options.workflow_timeout,
+                    distribution_wait: options.distribution_wait,
+                    member_role: options.member_role.clone(),
+                    members: members.clone(),
+                    ended: ended.clone(),
                     pacing: pacing.clone(),
                     distribution: distribution.clone(),
                     activating: activating.clone(),
@@ -392,6 +429,12 @@ impl Answer for Written {
     }
 }
 
+impl Answer for MemberSession {
+    fn noted(&self) -> (Option<String>, Option<String>, Option<String>) {
+        (None, None, None)
+    }
+}
+
 impl Answer for Vec<Written> {
     fn noted(&self) -> (Option<String>, Option<String>, Option<String>) {
         (
@@ -438,6 +481,16 @@ const FIRST_WORKFLOW_READ: Duration = Duration::from_millis(250);
 /// read on its own.
 const DISTRIBUTION_PATIENCE: Duration = Duration::from_secs(10);
 
+/// How many generations past the planned one a create tries when AWS answers a client token with
+/// a grant that is already gone (a deleted grant AWS no longer lists, whose token it remembers).
+const MAX_GENERATION_STEPS: u32 = 8;
+
+/// What AWS refuses when an account keeps its own subscription of the product.
+const OWN_SUBSCRIPTION_HINT: &str = "if the account holds its own subscription of the product, AWS refuses to activate ours there while `on_existing_subscription = \"keep\"`: set `on_existing_subscription = \"replace\"` to activate ours and disable theirs (`entitle doctor PLAN` lists such accounts)";
+
+/// The assumed member sessions of a run, by account (assumed once per account).
+type Members = tokio::sync::Mutex<BTreeMap<String, Result<MemberSession, AwsError>>>;
+
 /// What a change needs to know besides itself.
 struct Step {
     clients: AwsClients,
@@ -445,16 +498,28 @@ struct Step {
     license_arn: String,
     activation: Activation,
     activation_override: ActivationOverride,
-    workflow_timeout: Duration,
+    distribution_wait: Duration,
+    member_role: Option<MemberRole>,
+    members: Arc<Members>,
+    /// Whether each principal's change of this run ended with its grant activated.
+    ended: Arc<Mutex<BTreeMap<String, bool>>>,
     pacing: Arc<Pacing>,
     distribution: Arc<Distribution>,
     /// The turns of changes activating after waiting for distribution.
     activating: Arc<Semaphore>,
 }
 
+fn failed(step: &'static str, error: AwsError) -> Outcome {
+    Outcome::Failed {
+        step,
+        error,
+        hint: None,
+    }
+}
+
 impl Step {
     async fn carry_out(&self, change: &Change, turn: &mut Turn) -> Outcome {
-        match change.action {
+        let outcome = match change.action {
             Action::Create | Action::Recreate => self.create(change, turn).await,
             Action::Activate => {
                 match change.before.as_ref().and_then(|before| before.arn.clone()) {
@@ -464,6 +529,7 @@ impl Step {
                                 grant_arn: arn.clone(),
                                 status: before.status.clone(),
                                 version: before.version.clone()?,
+                                status_reason: None,
                                 request_id: None,
                             })
                         });
@@ -475,68 +541,162 @@ impl Step {
                 }
             }
             Action::UpdateOperations => self.update_operations(change).await,
-            Action::Delete => self.delete(change).await,
+            Action::Delete => match &change.once_active {
+                Some(broad) if !self.activated_in_this_run(broad) => Outcome::Waiting {
+                    what: "kept until the broader grant that supersedes it is activated; a later run retires it".to_owned(),
+                    grant: Written {
+                        grant_arn: change
+                            .before
+                            .as_ref()
+                            .and_then(|before| before.arn.clone())
+                            .unwrap_or_default(),
+                        status: change
+                            .before
+                            .as_ref()
+                            .map(|before| before.status.clone())
+                            .unwrap_or(GrantStatus::Active),
+                        version: String::new(),
+                        status_reason: None,
+                        request_id: None,
+                    },
+                },
+                _ => self.delete(change).await,
+            },
             Action::NoOp => Outcome::Skipped {
                 why: "nothing to do".to_owned(),
             },
-        }
+        };
+        let activated = match &outcome {
+            Outcome::Done { grant, .. } => {
+                change.action != Action::Delete && grant.status != GrantStatus::Disabled
+            }
+            _ => false,
+        };
+        self.ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(change.principal_arn.clone(), activated);
+        outcome
+    }
+
+    fn activated_in_this_run(&self, principal_arn: &str) -> bool {
+        self.ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(principal_arn)
+            .copied()
+            .unwrap_or(false)
     }
 
     async fn create(&self, change: &Change, turn: &mut Turn) -> Outcome {
-        let (Some(token), Some(after)) = (change.client_token.as_deref(), change.after.as_ref())
+        let (Some(planned_token), Some(after)) =
+            (change.client_token.as_deref(), change.after.as_ref())
         else {
             return Outcome::Skipped {
                 why: "the plan gives no client token for this create".to_owned(),
             };
         };
-        let new = NewGrant {
-            client_token: token,
-            name: &after.name,
-            license_arn: &self.license_arn,
-            principal_arn: &change.principal_arn,
-            operations: &after.operations,
-            tags: &change.tags,
-        };
-        let spec = CallSpec {
-            operation: "CreateGrant",
-            change,
-            client_token: Some(token),
-            grant_arn: None,
-        };
-        let created = match self
-            .pacing
-            .send("CreateGrant", Some(spec), || {
-                grants::create_grant(&self.clients, &new)
-            })
-            .await
-        {
-            Ok(created) => created,
-            Err(error) => {
-                return Outcome::Failed {
-                    step: "CreateGrant",
-                    error,
-                };
+        let mut generation = after.generation;
+        let mut token = planned_token.to_owned();
+        let mut tags = change.tags.clone();
+        let created = loop {
+            let new = NewGrant {
+                client_token: &token,
+                name: &after.name,
+                license_arn: &self.license_arn,
+                principal_arn: &change.principal_arn,
+                operations: &after.operations,
+                tags: &tags,
+            };
+            let spec = CallSpec {
+                operation: "CreateGrant",
+                change,
+                client_token: Some(&token),
+                grant_arn: None,
+            };
+            let created = match self
+                .pacing
+                .send("CreateGrant", Some(spec), || {
+                    grants::create_grant(&self.clients, &new)
+                })
+                .await
+            {
+                Ok(created) => created,
+                Err(error) => return failed("CreateGrant", error),
+            };
+            // A token AWS remembers from a grant since deleted answers with that grant: this
+            // generation is spent, so the next one (a new token) makes the grant anew.
+            let gone = matches!(
+                created.status,
+                GrantStatus::Deleted | GrantStatus::PendingDelete
+            );
+            if !gone || generation >= after.generation + MAX_GENERATION_STEPS {
+                break created;
             }
+            tracing::info!(
+                principal = %change.principal_arn,
+                generation,
+                grant = %created.grant_arn,
+                "the client token names a deleted grant; creating the next generation"
+            );
+            generation += 1;
+            token = client_token(
+                &self.rollout,
+                &self.license_arn,
+                &change.principal_arn,
+                generation,
+            );
+            tags = ownership_tags(&self.rollout, &change.phase, generation);
+        };
+        if matches!(
+            created.status,
+            GrantStatus::Deleted | GrantStatus::PendingDelete
+        ) {
+            return failed(
+                "CreateGrant",
+                conflict(
+                    "CreateGrant",
+                    format!(
+                        "every client token up to generation {generation} names a deleted grant (last `{}`)",
+                        created.grant_arn
+                    ),
+                ),
+            );
+        }
+        let what = if generation == after.generation {
+            "created".to_owned()
+        } else {
+            format!(
+                "created as generation {generation} (earlier generations' grants were deleted)"
+            )
         };
         match self.activation {
             Activation::Member => Outcome::Done {
-                what: "created (members activate)".to_owned(),
+                what: format!("{what} (members activate)"),
                 grant: created,
             },
             Activation::Grantor => {
                 let arn = created.grant_arn.clone();
-                self.activate(change, &arn, Some(created), "created and activated", turn)
-                    .await
+                self.activate(
+                    change,
+                    &arn,
+                    Some(created),
+                    &format!("{what} and activated"),
+                    turn,
+                )
+                .await
             }
         }
     }
 
-    /// Waits for the grant to finish distributing, then activates it unless it already is.
     /// Activates a grant (CreateGrantVersion with Status ACTIVE) unless it already is. `known` is
     /// the grant as last seen (CreateGrant's answer, or the plan's observation): when it has
     /// finished distributing it is used as it is, without a read; a grant still in
-    /// PENDING_WORKFLOW is read again after a pause until it settles; a version that moved
-    /// meanwhile is read again and the activation repeated once.
+    /// PENDING_WORKFLOW is waited for up to `--distribution-wait` and otherwise left awaiting
+    /// distribution; an account grant in PENDING_ACCEPT is accepted as the account through the
+    /// member role (or left awaiting acceptance without one). A refusal that a stale version
+    /// could explain is answered by reading the grant again: when its version moved, the
+    /// activation is repeated once with the current one.
     async fn activate(
         &self,
         change: &Change,
@@ -547,16 +707,18 @@ impl Step {
     ) -> Outcome {
         let mut current = match known {
             Some(known) if known.status != GrantStatus::PendingWorkflow => known,
+            Some(known) if self.distribution_wait.is_zero() => known,
             known => {
                 // An account grant just created: one read of the license's ready grants serves
                 // every activation waiting (see `distribution`).
                 let ready = if known.is_some()
                     && account_of_principal_arn(&change.principal_arn).is_some()
                 {
+                    let patience = DISTRIBUTION_PATIENCE.min(self.distribution_wait);
                     // Waiting is not working: the change gives its turn to another meanwhile.
                     turn.give_up_while(
                         self.distribution
-                            .wait(grant_arn, DISTRIBUTION_PATIENCE, || self.ready_grants()),
+                            .wait(grant_arn, patience, || self.ready_grants()),
                         &self.activating,
                     )
                     .await
@@ -568,20 +730,62 @@ impl Step {
                 } else {
                     if known.is_some() {
                         // Distribution takes a moment: reading at once would only see it pending.
-                        tokio::time::sleep(FIRST_WORKFLOW_READ).await;
+                        tokio::time::sleep(FIRST_WORKFLOW_READ.min(self.distribution_wait)).await;
                     }
                     match self.settled(grant_arn).await {
                         Ok(settled) => settled,
-                        Err(error) => {
-                            return Outcome::Failed {
-                                step: "GetGrant",
-                                error,
-                            };
-                        }
+                        Err(error) => return failed("GetGrant", error),
                     }
                 }
             }
         };
+        if current.status == GrantStatus::PendingWorkflow {
+            return Outcome::Waiting {
+                what: format!(
+                    "{}awaiting distribution (`PENDING_WORKFLOW` after {}); the next apply or activate activates it",
+                    prefix(what),
+                    humantime::format_duration(self.distribution_wait)
+                ),
+                grant: current,
+            };
+        }
+        if current.status == GrantStatus::PendingAccept {
+            let Some(account) = account_of_principal_arn(&change.principal_arn) else {
+                return Outcome::Waiting {
+                    what: format!("{}awaiting acceptance (`PENDING_ACCEPT`)", prefix(what)),
+                    grant: current,
+                };
+            };
+            if self.member_role.is_none() {
+                return Outcome::Waiting {
+                    what: format!(
+                        "{}awaiting the account's acceptance (`PENDING_ACCEPT`): `--member-role NAME` lets entitle accept it as account `{account}`, or grant its OU instead",
+                        prefix(what)
+                    ),
+                    grant: current,
+                };
+            }
+            current = match self.accept_as_member(change, &account, grant_arn).await {
+                Ok(accepted) => accepted,
+                Err(outcome) => return outcome,
+            };
+        }
+        if current.status.is_dead() {
+            let reason = match &current.status_reason {
+                Some(reason) => format!(": {reason}"),
+                None => String::new(),
+            };
+            return failed(
+                "distribution",
+                conflict(
+                    "GetGrant",
+                    format!(
+                        "grant `{grant_arn}` is `{}`{reason}; a later plan proposes to recreate it",
+                        current.status
+                    ),
+                ),
+            );
+        }
         let mut reread = false;
         loop {
             if current.status == GrantStatus::Active {
@@ -616,23 +820,111 @@ impl Step {
                         grant,
                     };
                 }
-                Err(error) if grants::is_stale_version(&error) && !reread => {
+                Err(error) if grants::may_be_stale_version(&error) && !reread => {
                     reread = true;
-                    current = match self.settled(grant_arn).await {
-                        Ok(settled) => settled,
-                        Err(error) => {
-                            return Outcome::Failed {
-                                step: "GetGrant",
-                                error,
-                            };
-                        }
+                    let fresh = match self.get_grant(grant_arn).await {
+                        Ok(fresh) => fresh,
+                        Err(error) => return failed("GetGrant", error),
                     };
+                    if fresh.version == current.version && fresh.status == current.status {
+                        // Nothing moved: the refusal is real.
+                        return self.activation_refused(change, error);
+                    }
+                    current = fresh;
                 }
-                Err(error) => {
-                    return Outcome::Failed {
-                        step: "CreateGrantVersion",
-                        error,
-                    };
+                Err(error) => return self.activation_refused(change, error),
+            }
+        }
+    }
+
+    fn activation_refused(&self, change: &Change, error: AwsError) -> Outcome {
+        let hint = (error.kind == AwsErrorKind::Invalid
+            && self.activation_override == ActivationOverride::DistributedGrantsOnly)
+            .then(|| OWN_SUBSCRIPTION_HINT.to_owned());
+        let _ = change;
+        Outcome::Failed {
+            step: "CreateGrantVersion",
+            error,
+            hint,
+        }
+    }
+
+    /// Accepts an account grant waiting in PENDING_ACCEPT as the account itself (AcceptGrant
+    /// through the member role), or says why not: that account's change fails alone.
+    async fn accept_as_member(
+        &self,
+        change: &Change,
+        account: &AccountId,
+        grant_arn: &str,
+    ) -> Result<Written, Outcome> {
+        let Some(role) = &self.member_role else {
+            return Err(Outcome::Skipped {
+                why: "no member role".to_owned(),
+            });
+        };
+        let role_arn = member::role_arn(&role.partition, account, &role.name);
+        let session = {
+            let mut members = self.members.lock().await;
+            if !members.contains_key(account.as_str()) {
+                let assumed = self
+                    .pacing
+                    .send("AssumeRole", None, || {
+                        member::assume(&self.clients, account, &role_arn, &role.session_name)
+                    })
+                    .await;
+                members.insert(account.as_str().to_owned(), assumed);
+            }
+            members.get(account.as_str()).cloned()
+        };
+        let session = match session {
+            Some(Ok(session)) => session,
+            Some(Err(error)) => {
+                let hint = Some(format!(
+                    "entitle accepts account grants as the account through `{role_arn}`: create that role in account `{account}` with a trust policy for the management account (`entitle iam-policy --for member` prints it), pass another `--member-role`, or grant the account's OU instead (OU and organisation grants need no acceptance)"
+                ));
+                return Err(Outcome::Failed {
+                    step: "AssumeRole",
+                    error,
+                    hint,
+                });
+            }
+            None => {
+                return Err(failed(
+                    "AssumeRole",
+                    conflict("AssumeRole", format!("no session for `{role_arn}`")),
+                ));
+            }
+        };
+        let spec = CallSpec {
+            operation: "AcceptGrant",
+            change,
+            client_token: None,
+            grant_arn: Some(grant_arn),
+        };
+        match self
+            .pacing
+            .send("AcceptGrant", Some(spec), || {
+                member::accept_grant(&session, grant_arn)
+            })
+            .await
+        {
+            Ok(accepted) => Ok(accepted),
+            Err(error) => {
+                // Accepted meanwhile (by the account, or a run whose answer was lost)?
+                match self.get_grant(grant_arn).await {
+                    Ok(current) if current.status != GrantStatus::PendingAccept => Ok(current),
+                    _ => {
+                        let hint = (error.kind == AwsErrorKind::AccessDenied).then(|| {
+                            format!(
+                                "the role `{role_arn}` needs `license-manager:AcceptGrant` (`entitle iam-policy --for member`)"
+                            )
+                        });
+                        Err(Outcome::Failed {
+                            step: "AcceptGrant",
+                            error,
+                            hint,
+                        })
+                    }
                 }
             }
         }
@@ -649,46 +941,68 @@ impl Step {
                 why: "the plan names no grant to update".to_owned(),
             };
         };
-        let current = match self.get_grant(arn).await {
+        let mut current = match self.get_grant(arn).await {
             Ok(current) => current,
-            Err(error) => {
-                return Outcome::Failed {
-                    step: "GetGrant",
-                    error,
-                };
+            Err(error) => return failed("GetGrant", error),
+        };
+        // The plan may also promise activation ("..., and activate it"): one version does both.
+        let activate = after.status == GrantStatus::Active
+            && matches!(
+                current.status,
+                GrantStatus::Disabled | GrantStatus::WorkflowCompleted
+            );
+        let mut reread = false;
+        loop {
+            let intent = if activate {
+                "operations+activate"
+            } else {
+                "operations"
+            };
+            let token = version_token(&self.rollout, arn, intent, &current.version);
+            let version = GrantVersion {
+                client_token: &token,
+                grant_arn: arn,
+                source_version: Some(&current.version),
+                status: activate.then_some(GrantStatus::Active),
+                operations: Some(&after.operations),
+                activation_override: activate.then(|| self.activation_override.clone()),
+            };
+            let spec = CallSpec {
+                operation: "CreateGrantVersion",
+                change,
+                client_token: Some(&token),
+                grant_arn: Some(arn),
+            };
+            let sent = self.pacing.send("CreateGrantVersion", Some(spec), || {
+                grants::create_grant_version(&self.clients, &version)
+            });
+            match sent.await {
+                Ok(grant) => {
+                    return Outcome::Done {
+                        what: if activate {
+                            "operations updated and activated".to_owned()
+                        } else {
+                            "operations updated".to_owned()
+                        },
+                        grant,
+                    };
+                }
+                Err(error) if grants::may_be_stale_version(&error) && !reread => {
+                    reread = true;
+                    match self.get_grant(arn).await {
+                        Ok(fresh) if fresh.version != current.version => current = fresh,
+                        Ok(_) => return failed("CreateGrantVersion", error),
+                        Err(error) => return failed("GetGrant", error),
+                    }
+                }
+                Err(error) => return failed("CreateGrantVersion", error),
             }
-        };
-        let token = version_token(&self.rollout, arn, "operations", &current.version);
-        let version = GrantVersion {
-            client_token: &token,
-            grant_arn: arn,
-            source_version: Some(&current.version),
-            status: None,
-            operations: Some(&after.operations),
-            activation_override: None,
-        };
-        let spec = CallSpec {
-            operation: "CreateGrantVersion",
-            change,
-            client_token: Some(&token),
-            grant_arn: Some(arn),
-        };
-        let sent = self.pacing.send("CreateGrantVersion", Some(spec), || {
-            grants::create_grant_version(&self.clients, &version)
-        });
-        match sent.await {
-            Ok(grant) => Outcome::Done {
-                what: "operations updated".to_owned(),
-                grant,
-            },
-            Err(error) => Outcome::Failed {
-                step: "CreateGrantVersion",
-                error,
-            },
         }
     }
 
-    /// Deletes with the planned version, re-reading the grant when AWS says it is stale.
+    /// Deletes with the planned version. A refusal that a stale version could explain is
+    /// answered by reading the grant: when its version moved, the delete is repeated with the
+    /// current one (three tries); a grant found already gone counts as done.
     async fn delete(&self, change: &Change) -> Outcome {
         let Some(before) = change.before.as_ref() else {
             return Outcome::Skipped {
@@ -712,46 +1026,50 @@ impl Step {
                 grants::delete_grant(&self.clients, arn, &version)
             });
             match sent.await {
+                Ok(grant) if grant.status == GrantStatus::PendingDelete => {
+                    return Outcome::Waiting {
+                        what: "deletion under way (`PENDING_DELETE`); AWS finishes it".to_owned(),
+                        grant,
+                    };
+                }
                 Ok(grant) => {
                     return Outcome::Done {
                         what: "deleted".to_owned(),
                         grant,
                     };
                 }
-                Err(error) if grants::is_stale_version(&error) => match self.get_grant(arn).await {
-                    Ok(current) if current.status == GrantStatus::Deleted => {
-                        return Outcome::Done {
-                            what: "already deleted".to_owned(),
-                            grant: current,
-                        };
+                Err(error) if grants::may_be_stale_version(&error) => {
+                    match self.get_grant(arn).await {
+                        Ok(current) if current.status == GrantStatus::Deleted => {
+                            return Outcome::Done {
+                                what: "already deleted".to_owned(),
+                                grant: current,
+                            };
+                        }
+                        Ok(current) if current.status == GrantStatus::PendingDelete => {
+                            return Outcome::Waiting {
+                                what: "deletion already under way (`PENDING_DELETE`)".to_owned(),
+                                grant: current,
+                            };
+                        }
+                        // Nothing moved: the refusal is real.
+                        Ok(current) if current.version == version => {
+                            return failed("DeleteGrant", error);
+                        }
+                        Ok(current) => version = current.version,
+                        Err(error) => return failed("GetGrant", error),
                     }
-                    Ok(current) => version = current.version,
-                    Err(error) => {
-                        return Outcome::Failed {
-                            step: "GetGrant",
-                            error,
-                        };
-                    }
-                },
-                Err(error) => {
-                    return Outcome::Failed {
-                        step: "DeleteGrant",
-                        error,
-                    };
                 }
+                Err(error) => return failed("DeleteGrant", error),
             }
         }
-        Outcome::Failed {
-            step: "DeleteGrant",
-            error: AwsError {
-                service: "license-manager",
-                operation: "DeleteGrant",
-                code: None,
-                message: format!("the version of `{arn}` kept changing under us"),
-                request_id: None,
-                kind: AwsErrorKind::Conflict,
-            },
-        }
+        failed(
+            "DeleteGrant",
+            conflict(
+                "DeleteGrant",
+                format!("the version of `{arn}` kept changing under us"),
+            ),
+        )
     }
 
     /// The license's grants ready to activate (DISABLED), paced and retried like the writes.
@@ -772,20 +1090,40 @@ impl Step {
             .await
     }
 
-    /// Reads the grant until it leaves PENDING_WORKFLOW (backing off to 2 s between reads).
+    /// Reads the grant until it leaves PENDING_WORKFLOW or `--distribution-wait` runs out
+    /// (backing off to 2 s between reads).
     async fn settled(&self, grant_arn: &str) -> Result<Written, AwsError> {
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
             let current = self.get_grant(grant_arn).await?;
-            if current.status != GrantStatus::PendingWorkflow
-                || started.elapsed() >= self.workflow_timeout
-            {
+            let left = self.distribution_wait.saturating_sub(started.elapsed());
+            if current.status != GrantStatus::PendingWorkflow || left.is_zero() {
                 return Ok(current);
             }
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(pause.min(left)).await;
             pause = (pause * 2).min(Duration::from_secs(2));
         }
+    }
+}
+
+/// "created and activated" -> "created; ", for a change that got part of the way.
+fn prefix(what: &str) -> String {
+    match what.strip_suffix(" and activated") {
+        Some(done) => format!("{done}; "),
+        None => String::new(),
+    }
+}
+
+/// An error entitle itself raises about License Manager's answers.
+fn conflict(operation: &'static str, message: String) -> AwsError {
+    AwsError {
+        service: "license-manager",
+        operation,
+        code: None,
+        message,
+        request_id: None,
+        kind: AwsErrorKind::Conflict,
     }
 }
 

@@ -111,6 +111,20 @@ pub enum Event {
         /// The phase.
         phase: String,
     },
+    /// A change ended without failing but short of its goal: its grant is still distributing,
+    /// awaiting the account's acceptance, or being deleted. A later run picks it up.
+    ChangeWaiting {
+        /// The phase of the change.
+        phase: String,
+        /// The grant's principal.
+        principal: String,
+        /// The grant.
+        grant_arn: Option<String>,
+        /// Its status as last seen.
+        status: Option<String>,
+        /// What it waits for.
+        reason: String,
+    },
     /// The run ended normally.
     RunFinished {
         /// Changes done.

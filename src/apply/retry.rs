@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::aws::error::{AwsError, AwsErrorKind};
-use crate::aws::grants::is_stale_version;
+use crate::aws::grants::may_be_stale_version;
 
 /// How persistent apply is with one change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub fn decide(
 ) -> Decision {
     let retryable = match error.kind {
         AwsErrorKind::Throttled | AwsErrorKind::Transient => Retryable::Backoff,
-        _ if is_stale_version(error) => Retryable::Reread,
+        _ if may_be_stale_version(error) => Retryable::Reread,
         AwsErrorKind::Conflict if error.is_code("ConcurrentModificationException") => {
             Retryable::Backoff
         }
@@ -325,6 +325,18 @@ mod tests {
         assert_eq!(
             decide(&stale, 5, &policy(), &mut half()),
             Decision::GiveUp(GiveUpReason::AttemptsExhausted)
+        );
+        // Any wording: the code on a versioned call is what counts (the caller re-reads and
+        // compares versions before repeating the call).
+        let reworded = error(
+            AwsErrorKind::Invalid,
+            "CreateGrantVersion",
+            "ValidationException",
+            "Grant version mismatch: expected version 4, got 3",
+        );
+        assert_eq!(
+            decide(&reworded, 1, &policy(), &mut half()),
+            Decision::RereadAndRetry
         );
         // The same words from an operation without versions are an ordinary validation error.
         let other = error(

@@ -27,6 +27,8 @@ pub struct Written {
     pub status: GrantStatus,
     /// Its version right after the call.
     pub version: String,
+    /// `StatusReason`, where the answer has one (GetGrant: why a grant failed or was rejected).
+    pub status_reason: Option<String>,
     /// The request id AWS gave the call, for the journal.
     pub request_id: Option<String>,
 }
@@ -85,6 +87,7 @@ pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<
                 .unwrap_or("UNKNOWN"),
         ),
         version: output.version().unwrap_or_default().to_owned(),
+        status_reason: None,
         request_id: output.request_id().map(str::to_owned),
     })
 }
@@ -142,6 +145,7 @@ pub async fn create_grant_version(
                 .unwrap_or("UNKNOWN"),
         ),
         version: output.version().unwrap_or_default().to_owned(),
+        status_reason: None,
         request_id: output.request_id().map(str::to_owned),
     })
 }
@@ -166,6 +170,9 @@ pub async fn get_grant(clients: &AwsClients, grant_arn: &str) -> Result<Written,
         version: grant
             .map(|grant| grant.version().to_owned())
             .unwrap_or_default(),
+        status_reason: grant
+            .and_then(|grant| grant.status_reason())
+            .map(str::to_owned),
         request_id: output.request_id().map(str::to_owned),
     })
 }
@@ -197,6 +204,7 @@ pub async fn grants_in_status(
                 grant_arn: grant.grant_arn().to_owned(),
                 status: GrantStatus::from_aws(grant.grant_status().as_str()),
                 version: grant.version().to_owned(),
+                status_reason: None,
                 request_id: request_id.clone(),
             })
             .collect();
@@ -228,20 +236,17 @@ pub async fn delete_grant(
                 .unwrap_or("DELETED"),
         ),
         version: output.version().unwrap_or_default().to_owned(),
+        status_reason: None,
         request_id: output.request_id().map(str::to_owned),
     })
 }
 
-/// Whether an error is License Manager refusing a stale grant version (DeleteGrant's `Version`,
-/// CreateGrantVersion's `SourceVersion`: the failure Terraform users hit). AWS answers it as a
-/// `ValidationException` saying "version provided doesn't match the latest version"; a
-/// `ConflictException` saying the same is treated alike. Re-read the grant and repeat the call
-/// with its current version.
-pub fn is_stale_version(error: &AwsError) -> bool {
+/// Whether an error is a refusal that a stale grant version could explain: a validation error or
+/// a conflict answered to one of the calls that carry a version (DeleteGrant's `Version`,
+/// CreateGrantVersion's `SourceVersion`: the failure Terraform users hit). AWS documents neither
+/// the code nor the wording, so the message is not read: the caller re-reads the grant and
+/// repeats the call only if its version really moved, and otherwise fails with this error.
+pub fn may_be_stale_version(error: &AwsError) -> bool {
     matches!(error.kind, AwsErrorKind::Invalid | AwsErrorKind::Conflict)
         && matches!(error.operation, "DeleteGrant" | "CreateGrantVersion")
-        && error
-            .message
-            .to_ascii_lowercase()
-            .contains("version provided doesn't match")
 }

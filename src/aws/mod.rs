@@ -6,6 +6,7 @@ pub mod error;
 pub mod grants;
 pub mod identity;
 pub mod license_manager;
+pub mod member;
 pub mod marketplace;
 pub mod organizations;
 pub mod pacing;

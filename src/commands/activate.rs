@@ -4,7 +4,7 @@
 //! confirmation, journal, report).
 
 use super::Context;
-use super::apply::{Job, Session};
+use super::apply::{Job, PlanScope, Session, member_role};
 use super::plan::{observe, read_plan};
 use crate::cli::ActivateArgs;
 use crate::exit::Outcome;
@@ -29,8 +29,11 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
         &rollout,
         &discovery.tree,
         &observed,
-        args.phase.clone(),
-        false,
+        PlanScope {
+            phase: args.phase.clone(),
+            destroy: false,
+            member_role: member_role(&args.run, &rollout),
+        },
     )?;
     // Only activations: grants that are missing or need other changes are `apply`'s business.
     plan.changes

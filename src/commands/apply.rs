@@ -11,7 +11,9 @@ use anyhow::{Context as _, bail};
 
 use super::plan::{observe, read_plan, unix_now};
 use super::{Context, NoTerminal, Reported};
-use crate::apply::executor::{ApplyOptions, ChangeResult, Outcome as ChangeOutcome, execute};
+use crate::apply::executor::{
+    ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
+};
 use crate::apply::journal::{self, Event, History, Journal};
 use crate::aws::{AwsClients, identity, license_manager};
 use crate::cli::{ApplyArgs, ChangeArgs};
@@ -71,8 +73,11 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
             &rollout,
             &discovery.tree,
             &observed,
-            args.phase.clone(),
-            args.destroy,
+            PlanScope {
+                phase: args.phase.clone(),
+                destroy: args.destroy,
+                member_role: member_role(&args.run, &rollout),
+            },
         )?,
     };
     session
@@ -108,6 +113,23 @@ pub(super) struct Job<'a> {
     pub run: &'a ChangeArgs,
 }
 
+/// What part of the rollout a run plans.
+pub(super) struct PlanScope {
+    /// `--phase`.
+    pub phase: Option<String>,
+    /// `--destroy`.
+    pub destroy: bool,
+    /// The member role, if any (see [`member_role`]).
+    pub member_role: Option<String>,
+}
+
+/// The member role of a run: `--member-role`, else the plan's `member_role`.
+pub(super) fn member_role(run: &ChangeArgs, rollout: &RolloutPlan) -> Option<String> {
+    run.member_role
+        .clone()
+        .or_else(|| rollout.entitlement.member_role.clone())
+}
+
 /// A run that may change grants: its journal, and what the journal said before it began.
 pub(super) struct Session {
     journal: Arc<Journal>,
@@ -140,14 +162,14 @@ impl Session {
         rollout: &RolloutPlan,
         tree: &OrgTree,
         observed: &Observed,
-        phase: Option<String>,
-        destroy: bool,
+        scope: PlanScope,
     ) -> anyhow::Result<Plan> {
         let options = PlanOptions {
-            phase,
+            phase: scope.phase,
             now: unix_now(),
             gate_facts: self.history.gate_facts(),
-            destroy,
+            destroy: scope.destroy,
+            member_role: scope.member_role,
         };
         match crate::planner::plan(rollout, tree, observed, &options) {
             Ok(plan) => Ok(plan),
@@ -246,6 +268,12 @@ impl Session {
             .await
             .ok()
             .map(|caller| caller.arn);
+        // Role ARNs are built in the caller's partition (aws, aws-us-gov, aws-cn).
+        let partition = caller
+            .as_deref()
+            .and_then(crate::aws::member::partition_of)
+            .unwrap_or("aws")
+            .to_owned();
         self.journal.record(Event::RunStarted {
             command: job.command.to_owned(),
             rollout: plan.rollout.clone(),
@@ -257,6 +285,12 @@ impl Session {
         let progress = Arc::new(ApplyProgress::new(printer, applicable(&plan)));
         let options = ApplyOptions {
             concurrency: usize::from(job.run.concurrency),
+            distribution_wait: job.run.distribution_wait,
+            member_role: member_role(job.run, job.rollout).map(|name| MemberRole {
+                name,
+                partition,
+                session_name: format!("entitle-{}", self.journal.run()),
+            }),
             ..ApplyOptions::default()
         };
         let execution = execute(
@@ -268,6 +302,17 @@ impl Session {
         )
         .await;
         progress.finish();
+        for result in &execution.results {
+            if let ChangeOutcome::Waiting { what, grant } = &result.outcome {
+                self.journal.record(Event::ChangeWaiting {
+                    phase: result.change.phase.clone(),
+                    principal: result.change.principal_arn.clone(),
+                    grant_arn: Some(grant.grant_arn.clone()).filter(|arn| !arn.is_empty()),
+                    status: Some(grant.status.as_str().to_owned()),
+                    reason: what.clone(),
+                })?;
+            }
+        }
         let report = ApplyReport::new(&plan, &execution.results, execution.counts);
         self.journal.record(Event::RunFinished {
             done: report.totals["done"],
@@ -282,6 +327,7 @@ impl Session {
                     grants: grants_after(job.observed, &execution.results),
                     received,
                     license: job.observed.license.clone(),
+                    own_subscriptions: job.observed.own_subscriptions.clone(),
                 };
                 self.record_sightings(job.rollout, job.tree, &after)?;
             }
@@ -315,9 +361,14 @@ fn grants_after(observed: &Observed, results: &[ChangeResult]) -> Vec<Distribute
         .map(|grant| (grant.arn.clone(), grant.clone()))
         .collect();
     for result in results {
-        let ChangeOutcome::Done { grant: written, .. } = &result.outcome else {
+        let (ChangeOutcome::Done { grant: written, .. }
+        | ChangeOutcome::Waiting { grant: written, .. }) = &result.outcome
+        else {
             continue;
         };
+        if written.grant_arn.is_empty() {
+            continue;
+        }
         let change = &result.change;
         let entry = grants
             .entry(written.grant_arn.clone())

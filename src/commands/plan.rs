@@ -1,15 +1,17 @@
 //! `entitle plan`: read the rollout plan, look at the organisation and the license's grants, and
 //! show (or save) what `apply` would change.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::{Context, Reported};
 use crate::aws::organizations::{DiscoverOptions, Discovery, discover};
-use crate::aws::{AwsClients, license_manager, marketplace};
+use crate::aws::{AwsClients, license_manager, marketplace, prerequisites};
 use crate::cli::PlanArgs;
 use crate::exit::Outcome;
+use crate::model::AccountId;
 use crate::model::plan::{EntitlementSelector, RolloutPlan, parse_plan};
 use crate::planner::entitlement::choose_license;
 use crate::planner::{GateFacts, Observed, PlanError, PlanOptions, SavedPlan, fingerprint};
@@ -26,6 +28,7 @@ pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> 
         now: unix_now(),
         gate_facts: GateFacts::default(),
         destroy: args.destroy,
+        member_role: rollout.entitlement.member_role.clone(),
     };
     let plan = match crate::planner::plan(&rollout, &discovery.tree, &observed, &options) {
         Ok(plan) => plan,
@@ -108,14 +111,30 @@ async fn observe_license(clients: &AwsClients, rollout: &RolloutPlan) -> anyhow:
         _ => None,
     };
     let license = choose_license(&rollout.entitlement.selector, &licenses, agreement.as_ref())?;
-    let (grants, received) = tokio::join!(
+    let (grants, received, others) = tokio::join!(
         license_manager::distributed_grants(clients, &license.arn, 8),
         license_manager::received_grants(clients, &license.arn),
+        prerequisites::organization_licenses(clients, &license.product_sku),
     );
+    // Accounts with their own subscription of the product: AWS refuses to activate ours there
+    // while the plan keeps theirs. Best effort: without Marketplace trusted access the read is
+    // refused, and `entitle doctor` says so with the fix.
+    let own_subscriptions = match others {
+        Ok(others) => others
+            .iter()
+            .filter(|other| other.arn != license.arn && other.status == "AVAILABLE")
+            .filter_map(|other| AccountId::parse(&other.beneficiary).ok())
+            .collect(),
+        Err(error) => {
+            tracing::debug!(%error, "could not list the organisation's own subscriptions");
+            BTreeSet::new()
+        }
+    };
     Ok(Observed {
         grants: grants.context("could not list the license's grants")?,
         received: received.context("could not list the accounts' received grants")?,
         license,
+        own_subscriptions,
     })
 }
 

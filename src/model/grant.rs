@@ -39,13 +39,16 @@ pub enum Operation {
     ListPurchasedLicenses,
     /// Create a license token.
     CreateToken,
+    /// List the licenses received (the eighth value of `AllowedOperation` in the current service
+    /// model).
+    ListReceivedLicenses,
     /// A value this version of entitle does not know (only ever read from AWS, never planned).
     Other(String),
 }
 
 impl Operation {
-    /// The seven operations the service model knows, in its order.
-    pub const ALL: [&'static str; 7] = [
+    /// The eight operations the service model knows, in its order.
+    pub const ALL: [&'static str; 8] = [
         "CreateGrant",
         "CheckoutLicense",
         "CheckoutBorrowLicense",
@@ -53,6 +56,7 @@ impl Operation {
         "ExtendConsumptionLicense",
         "ListPurchasedLicenses",
         "CreateToken",
+        "ListReceivedLicenses",
     ];
 
     /// Maps the AWS spelling to the enum.
@@ -65,6 +69,7 @@ impl Operation {
             "ExtendConsumptionLicense" => Self::ExtendConsumptionLicense,
             "ListPurchasedLicenses" => Self::ListPurchasedLicenses,
             "CreateToken" => Self::CreateToken,
+            "ListReceivedLicenses" => Self::ListReceivedLicenses,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -79,6 +84,7 @@ impl Operation {
             Self::ExtendConsumptionLicense => "ExtendConsumptionLicense",
             Self::ListPurchasedLicenses => "ListPurchasedLicenses",
             Self::CreateToken => "CreateToken",
+            Self::ListReceivedLicenses => "ListReceivedLicenses",
             Self::Other(other) => other,
         }
     }

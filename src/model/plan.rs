@@ -208,6 +208,14 @@ pub fn into_result(mut diagnostics: Vec<Diagnostic>) -> Result<(), PlanFileError
     Err(PlanFileErrors { diagnostics })
 }
 
+/// Whether `name` is a valid IAM role name (1-64 of letters, digits and `+=,.@_-`).
+pub fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
 /// The nearest of `candidates` to `wanted` by Jaro-Winkler similarity, when it is close enough to
 /// be a likely typo.
 pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -281,6 +289,9 @@ pub struct Entitlement {
     pub activation: Activation,
     /// What to do with accounts that already subscribe.
     pub on_existing_subscription: OnExistingSubscription,
+    /// The IAM role entitle assumes in a member account to accept an account grant waiting in
+    /// PENDING_ACCEPT (`--member-role` overrides it); `None`: such grants wait for the account.
+    pub member_role: Option<String>,
 }
 
 /// An OU as the plan names it.
@@ -384,6 +395,7 @@ const ENTITLEMENT_KEYS: &[&str] = &[
     "operations",
     "activation",
     "on_existing_subscription",
+    "member_role",
 ];
 const PHASE_KEYS: &[&str] = &[
     "name",
@@ -408,6 +420,7 @@ struct RawEntitlement {
     operations: Option<Spanned<Vec<Spanned<String>>>>,
     activation: Option<Spanned<String>>,
     on_existing_subscription: Option<Spanned<String>>,
+    member_role: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -736,6 +749,20 @@ impl Parser<'_> {
                 ],
                 OnExistingSubscription::Keep,
             ),
+            member_role: raw.member_role.and_then(|role| {
+                let span = role.span();
+                let role = role.into_inner();
+                if is_role_name(&role) {
+                    Some(role)
+                } else {
+                    self.error(span, format!("`{role}` is not an IAM role name"))
+                        .hint = Some(
+                        "a role name has 1 to 64 letters, digits or `+=,.@_-`, e.g. `OrganizationAccountAccessRole`"
+                            .to_owned(),
+                    );
+                    None
+                }
+            }),
         })
     }
 

@@ -267,6 +267,7 @@ pub fn cleanup(
                     client_token: None,
                     tags: BTreeMap::new(),
                     blocked: false,
+                    once_active: None,
                 });
             }
             let mut seen = BTreeSet::new();

@@ -36,6 +36,11 @@ pub struct Observed {
     pub grants: Vec<DistributedGrant>,
     /// The per-account received grants of that license (ListReceivedGrantsForOrganization).
     pub received: Vec<ReceivedGrant>,
+    /// Accounts of the organisation that hold their own subscription of the license's product
+    /// (ListReceivedLicensesForOrganization): AWS refuses to activate a distributed grant there
+    /// while `on_existing_subscription = "keep"`. Empty when it could not be read.
+    #[serde(default)]
+    pub own_subscriptions: BTreeSet<crate::model::AccountId>,
 }
 
 /// Facts the gates are judged on that only the caller knows.
@@ -58,6 +63,9 @@ pub struct PlanOptions {
     /// `--destroy`: no phase wants anything; every live grant the rollout owns is deleted, later
     /// phases first.
     pub destroy: bool,
+    /// The member role (`--member-role`, or `member_role` in the plan): when known, account
+    /// grants waiting in PENDING_ACCEPT are accepted as the account and activated.
+    pub member_role: Option<String>,
 }
 
 /// What a change does. Closed: the apply step handles exactly these.
@@ -153,6 +161,10 @@ pub struct Change {
     pub tags: BTreeMap<String, String>,
     /// Whether the phase's gate blocks this change (see [`PhasePlan::blocked`]).
     pub blocked: bool,
+    /// For a grant retired by `retire_superseded` in the same run that activates the broader
+    /// grant: that grant's principal ARN. The delete happens only once that activation is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub once_active: Option<String>,
 }
 
 /// A phase as planned.
@@ -612,10 +624,28 @@ pub fn plan(
         });
     }
 
-    // retire_superseded: earlier phases' principals reached by a later (included) phase's ACTIVE
-    // organisation or OU grant are no longer wanted.
+    // Each org or OU grant's per-account grants, by the parent's ARN: an org or OU grant is active
+    // in an account when its grant there is, whatever the parent itself shows (AWS may show an
+    // activated parent as WORKFLOW_COMPLETED).
+    let mut children_of: BTreeMap<&str, Vec<&ReceivedGrant>> = BTreeMap::new();
+    for received in &observed.received {
+        if received.parent_arn != license.arn {
+            children_of
+                .entry(received.parent_arn.as_str())
+                .or_default()
+                .push(received);
+        }
+    }
+    let keep_own = rollout.entitlement.on_existing_subscription == OnExistingSubscription::Keep;
+    // Accounts where AWS refuses to activate a distributed grant while they keep their own
+    // subscription of the product.
+    let refused_here =
+        |account: &crate::model::AccountId| keep_own && observed.own_subscriptions.contains(account);
+
+    // retire_superseded: earlier phases' principals reached by a later (included) phase's org or
+    // OU grant are no longer wanted once that grant is ACTIVE in every one of their accounts.
     let mut superseded: BTreeMap<String, (usize, String)> = BTreeMap::new();
-    let mut pending_retire: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut pending_retire: BTreeMap<String, (usize, String, String)> = BTreeMap::new();
     for (index, phase) in rollout.phases.iter().enumerate().take(limit + 1) {
         if !phase.retire_superseded {
             continue;
@@ -625,17 +655,42 @@ pub fn plan(
                 continue;
             }
             let broad_arn = broad.principal.arn();
-            let is_active =
-                live_of(&broad_arn).is_some_and(|grant| grant.status == GrantStatus::Active);
+            let broad_live = live_of(&broad_arn);
+            let active_in: BTreeSet<&crate::model::AccountId> = broad_live
+                .and_then(|grant| children_of.get(grant.arn.as_str()))
+                .into_iter()
+                .flatten()
+                .filter(|child| child.status == GrantStatus::Active)
+                .map(|child| &child.account)
+                .collect();
+            let has_children =
+                broad_live.is_some_and(|grant| children_of.contains_key(grant.arn.as_str()));
             let (label, _) = principal_label(tree, &broad.principal);
             for (arn, want) in &wanted {
                 if want.phase < index && covers(tree, &broad.principal, &want.grant.principal) {
-                    let entry = if is_active {
-                        &mut superseded
-                    } else {
-                        &mut pending_retire
+                    let is_active = match broad_live {
+                        None => false,
+                        Some(_) if has_children => {
+                            !want.grant.accounts.is_empty()
+                                && want
+                                    .grant
+                                    .accounts
+                                    .iter()
+                                    .all(|account| active_in.contains(account))
+                        }
+                        Some(grant) => grant.status == GrantStatus::Active,
                     };
-                    entry.entry(arn.clone()).or_insert((index, label.clone()));
+                    if is_active {
+                        superseded
+                            .entry(arn.clone())
+                            .or_insert((index, label.clone()));
+                    } else {
+                        pending_retire.entry(arn.clone()).or_insert((
+                            index,
+                            label.clone(),
+                            broad_arn.clone(),
+                        ));
+                    }
                 }
             }
         }
@@ -683,6 +738,7 @@ pub fn plan(
             client_token: client_token_value,
             tags,
             blocked,
+            once_active: None,
         }
     };
     let unowned_for = |arn: &str| -> Option<String> {
@@ -737,7 +793,7 @@ pub fn plan(
             operations: operations.clone(),
             generation,
         };
-        let retire_note = pending_retire.get(arn).map(|(by, label)| {
+        let retire_note = pending_retire.get(arn).map(|(by, label, _)| {
             format!(
                 "; retired once the grant to {label} of phase `{}` is ACTIVE",
                 rollout.phases[*by].name.value
@@ -762,13 +818,23 @@ pub fn plan(
                             GrantStatus::Rejected => {
                                 format!("the grantee rejected grant `{}`", dead.arn)
                             }
-                            _ => format!("distribution of grant `{}` failed", dead.arn),
+                            _ => format!(
+                                "distribution of grant `{}` failed{}; apply checks the prerequisites it needs (all features, License Manager linked, trusted access) before creating anything, so it is made again only where they now hold",
+                                dead.arn,
+                                dead.status_reason
+                                    .as_ref()
+                                    .map(|reason| format!(" ({reason})"))
+                                    .unwrap_or_default()
+                            ),
                         };
-                        let because = dead
-                            .status_reason
-                            .as_ref()
-                            .map(|reason| format!(" ({reason})"))
-                            .unwrap_or_default();
+                        let because = match dead.status {
+                            GrantStatus::FailedWorkflow => String::new(),
+                            _ => dead
+                                .status_reason
+                                .as_ref()
+                                .map(|reason| format!(" ({reason})"))
+                                .unwrap_or_default(),
+                        };
                         changes.push(make_change(
                             phase_name,
                             principal,
@@ -802,12 +868,55 @@ pub fn plan(
                 let before = GrantState::observed(grant);
                 let mut after = before.clone();
                 after.arn = Some(grant.arn.clone());
-                let needs_activation = rollout.entitlement.activation == Activation::Grantor
-                    && matches!(
-                        grant.status,
-                        GrantStatus::Disabled | GrantStatus::WorkflowCompleted
-                    );
-                let note = retire_note.clone().unwrap_or_default();
+                let grantor = rollout.entitlement.activation == Activation::Grantor;
+                let is_parent = !matches!(principal, Principal::Account { .. });
+                // Accounts holding the grant DISABLED (an org or OU grant's accounts), apart
+                // from those where AWS refuses activation while they keep their own subscription.
+                let children = children_of
+                    .get(grant.arn.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let disabled_children = children
+                    .iter()
+                    .filter(|child| child.status == GrantStatus::Disabled)
+                    .filter(|child| !refused_here(&child.account))
+                    .count();
+                let own: Vec<&crate::model::AccountId> = if is_parent {
+                    children
+                        .iter()
+                        .filter(|child| child.status != GrantStatus::Active)
+                        .map(|child| &child.account)
+                        .filter(|account| refused_here(account))
+                        .collect()
+                } else {
+                    account_of_principal_arn(arn)
+                        .and_then(|id| observed.own_subscriptions.get(&id))
+                        .filter(|account| refused_here(account) && grant.status != GrantStatus::Active)
+                        .into_iter()
+                        .collect()
+                };
+                let own_note = if own.is_empty() {
+                    String::new()
+                } else {
+                    let ids: Vec<String> = own.iter().map(|id| format!("`{id}`")).collect();
+                    format!(
+                        " (note: {} {} their own subscription of the product: AWS refuses to activate this grant there while `on_existing_subscription = \"keep\"`; `replace` activates it and disables theirs)",
+                        ids.join(", "),
+                        if ids.len() == 1 { "holds" } else { "hold" }
+                    )
+                };
+                let member_role = options.member_role.as_deref();
+                let needs_activation = grantor
+                    && match &grant.status {
+                        GrantStatus::Disabled | GrantStatus::PendingWorkflow => true,
+                        GrantStatus::PendingAccept => member_role.is_some() && !is_parent,
+                        GrantStatus::WorkflowCompleted | GrantStatus::Active if is_parent => {
+                            disabled_children > 0
+                        }
+                        GrantStatus::WorkflowCompleted => true,
+                        _ => false,
+                    };
+                let note = format!("{own_note}{}", retire_note.clone().unwrap_or_default());
                 let (action, reason) = if grant.granted_operations != operations {
                     after.operations = operations.clone();
                     if needs_activation {
@@ -838,16 +947,31 @@ pub fn plan(
                     )
                 } else if needs_activation {
                     after.status = GrantStatus::Active;
-                    (
-                        Action::Activate,
-                        format!("the grant is `{}`: activate it{note}", grant.status),
-                    )
+                    let why = match &grant.status {
+                        GrantStatus::PendingWorkflow => "the grant is being distributed (`PENDING_WORKFLOW`): activate it once it is (apply waits up to `--distribution-wait`; a later run finishes otherwise)".to_owned(),
+                        GrantStatus::PendingAccept => format!(
+                            "the account has not accepted the grant (`PENDING_ACCEPT`): accept it as the account through role `{}`, then activate it",
+                            member_role.unwrap_or_default()
+                        ),
+                        status if is_parent && *status != GrantStatus::Disabled => format!(
+                            "the grant is `{status}` and {disabled_children} of its accounts hold it `DISABLED`: activate it"
+                        ),
+                        status => format!("the grant is `{status}`: activate it"),
+                    };
+                    (Action::Activate, format!("{why}{note}"))
                 } else {
                     let state = match &grant.status {
                         GrantStatus::Active => "active".to_owned(),
-                        GrantStatus::PendingWorkflow => {
-                            "being distributed; a later run activates it".to_owned()
+                        GrantStatus::WorkflowCompleted if is_parent && grantor => {
+                            "distributed and activated in its accounts".to_owned()
                         }
+                        GrantStatus::PendingWorkflow => {
+                            "being distributed; members activate it once it is".to_owned()
+                        }
+                        GrantStatus::PendingAccept if grantor => format!(
+                            "waiting for account `{}` to accept it: pass `--member-role NAME` (or set `member_role` in `[entitlement]`) so that entitle accepts it as the account, or grant the account's OU instead (OU and organisation grants need no acceptance)",
+                            principal.id()
+                        ),
                         GrantStatus::PendingAccept => {
                             "waiting for the account to accept it".to_owned()
                         }
@@ -943,6 +1067,49 @@ pub fn plan(
                 format!("{why}: delete the grant"),
                 blocked,
             ));
+        }
+    }
+
+    // A grant retired by `retire_superseded` whose broader grant this run activates is deleted in
+    // the same run, right after that activation succeeds (the executor checks it).
+    if rollout.entitlement.activation == Activation::Grantor {
+        let activated_now: BTreeSet<&str> = changes
+            .iter()
+            .filter(|change| {
+                !change.blocked
+                    && match change.action {
+                        Action::Create | Action::Recreate | Action::Activate => true,
+                        Action::UpdateOperations => change
+                            .after
+                            .as_ref()
+                            .is_some_and(|after| after.status == GrantStatus::Active),
+                        Action::Delete | Action::NoOp => false,
+                    }
+            })
+            .map(|change| change.principal_arn.as_str())
+            .collect();
+        let retiring: Vec<(usize, usize, String, String)> = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| change.action == Action::NoOp && change.before.is_some())
+            .filter_map(|(position, change)| {
+                let (by, label, broad) = pending_retire.get(&change.principal_arn)?;
+                activated_now
+                    .contains(broad.as_str())
+                    .then(|| (position, *by, label.clone(), broad.clone()))
+            })
+            .collect();
+        for (position, by, label, broad) in retiring {
+            let by_name = &rollout.phases[by].name.value;
+            let change = &mut changes[position];
+            change.phase = by_name.clone();
+            change.action = Action::Delete;
+            change.after = None;
+            change.blocked = phases[by].blocked.is_some();
+            change.reason = format!(
+                "superseded by the grant to {label} of phase `{by_name}` (retire_superseded): deleted in this run once that grant is activated"
+            );
+            change.once_active = Some(broad);
         }
     }
 

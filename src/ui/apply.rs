@@ -20,7 +20,7 @@ pub struct ApplyReport {
     pub license_arn: String,
     /// Every change attempted or skipped, in plan order.
     pub changes: Vec<ChangeReport>,
-    /// Counts per outcome (`done`, `failed`, `skipped`).
+    /// Counts per outcome (`done`, `waiting`, `failed`, `skipped`).
     pub totals: BTreeMap<&'static str, usize>,
     /// License Manager calls sent, throttled and retried: throttles are absorbed (the rate
     /// limiter slows down and the call is repeated), they fail nothing.
@@ -38,10 +38,14 @@ pub struct ChangeReport {
     pub principal: String,
     /// The planned action.
     pub action: String,
-    /// `done`, `failed` or `skipped`.
+    /// `done`, `waiting` (not failed, but still distributing, awaiting the account's acceptance
+    /// or being deleted: a later run picks it up), `failed` or `skipped`.
     pub outcome: &'static str,
-    /// What was done, why it failed, or why it was skipped.
+    /// What was done, what it waits for, why it failed, or why it was skipped.
     pub detail: String,
+    /// What a person can do about a failure, where entitle knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// The grant, when known.
     pub grant_arn: Option<String>,
     /// Its status after the last call, when known.
@@ -63,7 +67,8 @@ impl ApplyReport {
         };
         let mut sorted: Vec<&ChangeResult> = results.iter().collect();
         sorted.sort_by_key(|result| order(result));
-        let mut totals = BTreeMap::from([("done", 0), ("failed", 0), ("skipped", 0)]);
+        let mut totals =
+            BTreeMap::from([("done", 0), ("waiting", 0), ("failed", 0), ("skipped", 0)]);
         let changes = sorted
             .into_iter()
             .map(|result| {
@@ -80,6 +85,7 @@ impl ApplyReport {
                     action: format!("{:?}", change.action).to_lowercase(),
                     outcome: "done",
                     detail: String::new(),
+                    hint: None,
                     grant_arn: None,
                     grant_status: None,
                     error_code: None,
@@ -91,9 +97,18 @@ impl ApplyReport {
                         report.grant_arn = Some(grant.grant_arn.clone());
                         report.grant_status = Some(grant.status.as_str().to_owned());
                     }
-                    Outcome::Failed { step, error } => {
+                    Outcome::Waiting { what, grant } => {
+                        report.outcome = "waiting";
+                        report.detail = what.clone();
+                        if !grant.grant_arn.is_empty() {
+                            report.grant_arn = Some(grant.grant_arn.clone());
+                            report.grant_status = Some(grant.status.as_str().to_owned());
+                        }
+                    }
+                    Outcome::Failed { step, error, hint } => {
                         report.outcome = "failed";
                         report.detail = format!("{step}: {error}");
+                        report.hint = hint.clone();
                         report.error_code = error.code.clone();
                         report.request_id = error.request_id.clone();
                     }
@@ -123,6 +138,7 @@ pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) ->
     for change in &report.changes {
         let mark = match change.outcome {
             "done" => style.good("done   "),
+            "waiting" => style.warning("waiting"),
             "failed" => style.bad("failed "),
             _ => style.dim("skipped"),
         };
@@ -131,6 +147,9 @@ pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) ->
             "  {mark}  {:<10} {:<40} {}",
             change.phase, change.principal, change.detail
         )?;
+        if let Some(hint) = &change.hint {
+            writeln!(out, "           hint: {hint}")?;
+        }
     }
     writeln!(out)?;
     writeln!(
@@ -148,5 +167,16 @@ pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) ->
             "Apply: {} done, {} failed, {} skipped.",
             report.totals["done"], report.totals["failed"], report.totals["skipped"]
         ))
-    )
+    )?;
+    if report.totals["waiting"] > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.warning(format!(
+                "{} change(s) waiting on AWS or an account (not failed): run apply again later to finish them.",
+                report.totals["waiting"]
+            ))
+        )?;
+    }
+    Ok(())
 }

@@ -109,7 +109,8 @@ impl ApplyEvents for ApplyProgress {
     fn finished(&self, result: &ChangeResult) {
         let (word, detail) = match &result.outcome {
             Outcome::Done { what, .. } => ("done", what.clone()),
-            Outcome::Failed { step, error } => ("failed", format!("{step}: {error}")),
+            Outcome::Waiting { what, .. } => ("waiting", what.clone()),
+            Outcome::Failed { step, error, .. } => ("failed", format!("{step}: {error}")),
             Outcome::Skipped { why } => ("skipped", why.clone()),
         };
         if let Some(bar) = &self.bar {
