@@ -205,29 +205,29 @@ fn no_credentials_fail_first_and_skip_the_rest() {
 }
 
 #[test]
-fn consolidated_billing_warns_and_does_not_block() {
+fn consolidated_billing_fails_because_license_manager_cannot_link() {
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
     demo_state(dir, |state| {
         state.organization.feature_set = "CONSOLIDATED_BILLING".into();
     });
     let (code, document) = doctor_json(dir, None);
-    assert_eq!(code, 0, "{document:#}");
+    assert_eq!(code, 1, "{document:#}");
     assert_check(
         &document,
         "feature-set",
-        "warn",
-        "grants will wait in PENDING_ACCEPT until each member account accepts them",
+        "fail",
+        "License Manager cannot link to it, so organisation and OU grants fail to distribute (FAILED_WORKFLOW)",
         "aws organizations enable-all-features",
     );
     others_pass(&document, &["feature-set"]);
 
     let human = run(dir, &["doctor"]);
-    assert_eq!(human.code, 0);
+    assert_eq!(human.code, 1);
     assert!(
         human
             .stdout
-            .contains("warn all features enabled: the organisation has consolidated billing only"),
+            .contains("FAIL all features enabled: the organisation has consolidated billing only"),
         "{}",
         human.stdout
     );
@@ -497,8 +497,16 @@ fn a_member_with_its_own_subscription_is_a_warning_with_keep() {
         &document,
         "existing-subscriptions",
         "warn",
-        "`222222222222` hold their own subscription to `prod-mxcfnwvpd6kb4`; with on_existing_subscription = \"keep\"",
-        "set `on_existing_subscription = \"replace\"`",
+        "`222222222222` holds its own subscription to `prod-mxcfnwvpd6kb4`: AWS refuses to activate the \
+         distributed grant there while `on_existing_subscription = \"keep\"`",
+        "set `on_existing_subscription = \"replace\"` in",
+    );
+    assert!(
+        check(&document, "existing-subscriptions")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("to activate ours and disable theirs"),
+        "{document:#}"
     );
     others_pass(&document, &["existing-subscriptions"]);
 
