@@ -85,6 +85,11 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(error) = cause.downcast_ref::<EntitlementError>() {
             return error.hint();
         }
+        if let Some(error) = cause.downcast_ref::<crate::apply::prechecks::PrecheckError>()
+            && let Some(hint) = error.hint()
+        {
+            return Some(hint);
+        }
         if let Some(error) = cause.downcast_ref::<crate::planner::guardrails::GuardrailsError>() {
             return Some(error.hint());
         }

@@ -6,4 +6,5 @@ pub mod distribution;
 pub mod executor;
 pub mod journal;
 pub mod limiter;
+pub mod prechecks;
 pub mod retry;

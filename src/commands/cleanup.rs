@@ -1,6 +1,7 @@
-//! `entitle cleanup`: find the licenses of ended Marketplace subscriptions, plan the deletion of
-//! their grants, confirm with the organisation id, delete with current versions (journalled),
-//! then verify that no account still holds a grant that was meant to go.
+//! `entitle cleanup`: check the organisation's prerequisites (doctor's, before anything else),
+//! find the licenses of ended Marketplace subscriptions, plan the deletion of their grants,
+//! confirm with the organisation id, delete with current versions (journalled), then verify that
+//! no account still holds a grant that was meant to go.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -11,6 +12,7 @@ use anyhow::{Context as _, anyhow, bail};
 use super::{Context, NoTerminal};
 use crate::apply::executor::{ApplyOptions, CallCounts, Outcome as ChangeOutcome, execute};
 use crate::apply::journal::{self, Event, Journal};
+use crate::apply::prechecks;
 use crate::aws::organizations::{DiscoverOptions, discover};
 use crate::aws::{AwsClients, identity, license_manager, marketplace};
 use crate::cli::CleanupArgs;
@@ -27,6 +29,10 @@ use crate::ui::{self};
 pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcome> {
     let printer = &context.printer;
     let clients = context.clients().await;
+    // Refused up front, with doctor's fixes: in an organisation that is not set up the listings
+    // below would fail on a raw AccessDenied. The license check is left out: cleanup is for
+    // licenses that ended.
+    prechecks::require(&clients, None).await?;
     let scope = match (&args.agreement, &args.product, &args.license) {
         (Some(id), _, _) => Scope::Agreement(id.clone()),
         (_, Some(product), _) => Scope::Product(product.clone()),

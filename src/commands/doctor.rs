@@ -1,19 +1,18 @@
 //! `entitle doctor`: checks the prerequisites of a rollout and says how to fix what fails.
 //!
-//! Glue: every read happens here (a failed read becomes a fact, not an error), the verdicts come
-//! from `planner::doctor::diagnose`, and `ui::doctor` prints them.
+//! Glue: the organisation's reads come from `aws::prerequisites::organization_reads` (the same
+//! ones `apply::prechecks` makes), the plan's are made here; a failed read becomes a fact, not an
+//! error. The verdicts come from `planner::doctor::diagnose`, and `ui::doctor` prints them.
 
 use std::path::Path;
 
 use super::Context;
 use super::plan::unix_now;
 use crate::aws::organizations::{DiscoverError, DiscoverOptions, NoProgress, discover};
-use crate::aws::{
-    AwsClients, AwsError, AwsErrorKind, identity, license_manager, marketplace, prerequisites,
-};
+use crate::aws::{AwsClients, AwsError, license_manager, marketplace, prerequisites};
 use crate::cli::DoctorArgs;
 use crate::exit::{Outcome, aws_hint};
-use crate::model::doctor::{CallerIdentity, PrerequisiteFacts, Read, ReadFailure};
+use crate::model::doctor::{Read, ReadFailure};
 use crate::model::plan::{EntitlementSelector, RolloutPlan, parse_plan};
 use crate::planner::doctor::{PlanFacts, diagnose};
 use crate::planner::entitlement::choose_license;
@@ -27,7 +26,9 @@ pub struct ChecksFailed;
 /// Runs every check.
 pub async fn run(context: &Context, args: &DoctorArgs) -> anyhow::Result<Outcome> {
     let clients = context.clients().await;
-    let facts = prerequisites(&clients).await;
+    let facts = prerequisites::organization_reads(&clients)
+        .await
+        .facts(aws_hint);
     let plan = match &args.plan {
         Some(path) if matches!(facts.caller, Some(Ok(_))) => {
             Some(plan_facts(context, &clients, path).await)
@@ -48,68 +49,12 @@ pub async fn run(context: &Context, args: &DoctorArgs) -> anyhow::Result<Outcome
     Ok(Outcome::Success)
 }
 
-fn failure(error: &AwsError) -> ReadFailure {
-    ReadFailure {
-        action: format!("{}:{}", error.service, error.operation),
-        code: error.code.clone(),
-        message: error.message.clone(),
-        access_denied: error.kind == AwsErrorKind::AccessDenied,
-        hint: aws_hint(error).filter(|_| error.kind != AwsErrorKind::AccessDenied),
-    }
-}
-
 fn read<T>(result: Result<T, AwsError>) -> Read<T> {
-    result.map_err(|error| failure(&error))
+    prerequisites::read(result, aws_hint)
 }
 
 fn discover_failure(error: &DiscoverError) -> ReadFailure {
-    match error {
-        DiscoverError::NotInOrganization(aws) | DiscoverError::Aws(aws) => failure(aws),
-        other => ReadFailure {
-            action: "organizations:DescribeOrganization".to_owned(),
-            code: None,
-            message: other.to_string(),
-            access_denied: false,
-            hint: None,
-        },
-    }
-}
-
-async fn prerequisites(clients: &AwsClients) -> PrerequisiteFacts {
-    let caller = read(
-        identity::caller(clients)
-            .await
-            .map(|caller| CallerIdentity {
-                account: caller.account,
-                arn: caller.arn,
-            }),
-    );
-    let Ok(identity) = &caller else {
-        return PrerequisiteFacts {
-            caller: Some(caller),
-            ..PrerequisiteFacts::default()
-        };
-    };
-    let organization = crate::aws::organizations::organization(clients)
-        .await
-        .map_err(|error| discover_failure(&error));
-    let license_manager_admins = match &organization {
-        Ok(found) if found.management_account.as_str() != identity.account => Some(read(
-            prerequisites::license_manager_administrators(clients).await,
-        )),
-        _ => None,
-    };
-    let (service_access, settings) = tokio::join!(
-        prerequisites::service_access(clients),
-        prerequisites::license_manager_settings(clients),
-    );
-    PrerequisiteFacts {
-        caller: Some(caller),
-        organization: Some(organization),
-        license_manager_admins,
-        service_access: Some(read(service_access)),
-        license_manager_settings: Some(read(settings)),
-    }
+    prerequisites::discover_failure(error, aws_hint)
 }
 
 /// Reads the plan, then what its checks need; stops reading where a check it depends on failed.
