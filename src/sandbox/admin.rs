@@ -1,6 +1,7 @@
 //! Admin actions that simulate the world outside the management account: Marketplace ends an
-//! agreement, a member account accepts, activates or rejects its grant, an account joins, moves
-//! or is suspended. Functions on `&mut State`, used by the HTTP routes under `/_sandbox/` and by
+//! agreement, a member account accepts, activates or rejects its grant, subscribes to a product
+//! itself, loses its member role, an account joins, moves or is suspended, License Manager's
+//! workflows finish. Functions on `&mut State`, used by the HTTP routes under `/_sandbox/` and by
 //! `entitle sandbox <action>` on a state file.
 
 use std::collections::BTreeMap;
@@ -10,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::api::{ApiError, Call, now_millis};
 use super::license_manager;
-use super::state::{Account, State};
+use super::seed::marketplace_allowed_operations;
+use super::state::{Account, License, State};
 
 /// Why an admin action failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,8 +89,25 @@ pub enum AdminAction {
         /// 12-digit id.
         account_id: String,
     },
-    /// Every grant still in PENDING_WORKFLOW finishes it now.
+    /// Every grant still in PENDING_WORKFLOW finishes it now, and every PENDING_DELETE grant
+    /// turns DELETED.
     SettleWorkflows,
+    /// A member account subscribes to a Marketplace product itself: it holds its own license
+    /// (AVAILABLE, Issuer `AWS/Marketplace`), which stands in the way of activating a granted
+    /// license of the same product (setting `own_subscription_activation`).
+    SubscribeAccount {
+        /// 12-digit id of an account of the organisation.
+        account_id: String,
+        /// The Marketplace product id, `prod-...` (the license's ProductSKU).
+        product_id: String,
+    },
+    /// A member role is deleted from an account: STS AssumeRole into it is refused from then on.
+    RemoveRole {
+        /// 12-digit id.
+        account_id: String,
+        /// The role's name, e.g. `OrganizationAccountAccessRole`.
+        role_name: String,
+    },
 }
 
 /// Which received grant a member acts on: by grant ARN, or by license (the member's grant of it).
@@ -136,7 +155,19 @@ pub fn apply(state: &mut State, action: &AdminAction) -> Result<Value, AdminErro
             parent_id,
         } => move_account(state, account_id, parent_id),
         AdminAction::SuspendAccount { account_id } => suspend_account(state, account_id),
-        AdminAction::SettleWorkflows => Ok(json!({"settled": settle_workflows(state)})),
+        AdminAction::SettleWorkflows => {
+            let settled = settle_workflows(state);
+            let deleted = license_manager::finish_pending_deletes(state);
+            Ok(json!({"settled": settled, "deletesFinished": deleted}))
+        }
+        AdminAction::SubscribeAccount {
+            account_id,
+            product_id,
+        } => subscribe_account(state, account_id, product_id),
+        AdminAction::RemoveRole {
+            account_id,
+            role_name,
+        } => remove_role(state, account_id, role_name),
     }
 }
 
@@ -349,4 +380,82 @@ pub fn settle_workflows(state: &mut State) -> usize {
         license_manager::complete_workflow(state, arn);
     }
     pending.len()
+}
+
+/// Ends every PENDING_DELETE now (DeleteGrant with `pending_delete_millis`); returns how many
+/// grants turned DELETED.
+pub fn finish_pending_deletes(state: &mut State) -> usize {
+    license_manager::finish_pending_deletes(state)
+}
+
+/// The member subscribes to `product_id` itself: a new license it holds and is the beneficiary
+/// of (ARN `arn:<partition>:license-manager::294406891311:license:l-<32 hex>`, deterministic),
+/// AVAILABLE, Issuer `AWS/Marketplace`, the demo license's allowed operations.
+pub fn subscribe_account(
+    state: &mut State,
+    account_id: &str,
+    product_id: &str,
+) -> Result<Value, AdminError> {
+    if !state.accounts.contains_key(account_id) {
+        return Err(AdminError::NotFound(format!("account `{account_id}`")));
+    }
+    if product_id.is_empty() {
+        return Err(AdminError::Invalid("the product id is empty".to_string()));
+    }
+    let product_name = state
+        .licenses
+        .values()
+        .find(|license| license.product_sku == product_id)
+        .map_or_else(
+            || product_id.to_string(),
+            |license| license.product_name.clone(),
+        );
+    let suffix = state.fresh_hex(32);
+    let arn = state.arn(
+        "license-manager",
+        "294406891311",
+        &format!("license:l-{suffix}"),
+    );
+    let now = now_millis() / 1000;
+    state.licenses.insert(
+        arn.clone(),
+        License {
+            arn: arn.clone(),
+            name: product_name.clone(),
+            product_name,
+            product_sku: product_id.to_string(),
+            issuer_name: "AWS/Marketplace".to_string(),
+            key_fingerprint: "aws:294406891311:AWS/Marketplace:issuer-fingerprint".to_string(),
+            beneficiary: account_id.to_string(),
+            holder_account_id: account_id.to_string(),
+            status: "AVAILABLE".to_string(),
+            allowed_operations: marketplace_allowed_operations(),
+            validity_begin: now,
+            validity_end: None,
+            create_time: now,
+            agreement_id: None,
+            disabled_by_grant: None,
+        },
+    );
+    Ok(json!({"accountId": account_id, "productId": product_id, "licenseArn": arn}))
+}
+
+/// The role is deleted from the account: AssumeRole into it is refused from then on.
+pub fn remove_role(
+    state: &mut State,
+    account_id: &str,
+    role_name: &str,
+) -> Result<Value, AdminError> {
+    if !state.accounts.contains_key(account_id) {
+        return Err(AdminError::NotFound(format!("account `{account_id}`")));
+    }
+    if role_name.is_empty() {
+        return Err(AdminError::Invalid("the role name is empty".to_string()));
+    }
+    state
+        .removed_roles
+        .entry(account_id.to_string())
+        .or_default()
+        .insert(role_name.to_string());
+    Ok(json!({"accountId": account_id, "roleName": role_name, "removed": true}))
 }

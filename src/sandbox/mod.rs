@@ -2,7 +2,8 @@
 //! Agreement and STS, speaking the real wire protocols over HTTP on one port so the unmodified
 //! AWS SDKs work against it through the standard endpoint overrides. This file owns the server:
 //! start and shutdown, dispatch of a request to its service by headers and path, decoding and
-//! encoding of each protocol, fault injection around every call, and the `/_sandbox/` routes.
+//! encoding of each protocol, and fault injection around every call (the `/_sandbox/` admin
+//! routes are in `routes.rs`).
 //!
 //! `docs/emulator.md` lists what is emulated, the demo ids, and every assumption.
 
@@ -14,7 +15,9 @@ mod license_manager;
 mod marketplace;
 mod organizations;
 pub mod remote;
+mod routes;
 pub mod seed;
+pub mod settings;
 pub mod state;
 mod sts;
 
@@ -113,6 +116,7 @@ impl SandboxOptions {
             },
         };
         if let Some(settings) = &self.settings {
+            state.set_partition(&settings.partition);
             state.settings = settings.clone();
         }
         Ok(state)
@@ -365,7 +369,7 @@ async fn dispatch(
     };
     let path = parts.uri.path().to_string();
     if let Some(rest) = path.strip_prefix("/_sandbox/") {
-        return admin_route(&shared, &parts.method, rest, &bytes);
+        return routes::admin_route(&shared, &parts.method, rest, &bytes);
     }
     let number = shared.requests.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("5a4db0c8-0000-4000-8000-{number:012x}");
@@ -559,18 +563,6 @@ fn plain(status: StatusCode, text: &str) -> Response {
     response
 }
 
-fn json_response(status: StatusCode, value: &Value) -> Response {
-    let mut response = Response::new(Body::from(
-        serde_json::to_vec_pretty(value).unwrap_or_default(),
-    ));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 /// A body that fails on first poll: hyper then closes the connection without a complete
 /// response, which the client sees as a dropped connection.
 struct FailingBody;
@@ -596,101 +588,4 @@ impl http_body::Body for FailingBody {
 
 fn dropped_connection() -> Response {
     Response::new(Body::new(FailingBody))
-}
-
-/// `/_sandbox/...`: stats, state, reset, faults, save, and the admin actions.
-fn admin_route(shared: &Shared, method: &Method, route: &str, body: &[u8]) -> Response {
-    let parse_body = || -> Result<Value, String> {
-        if body.is_empty() {
-            Ok(Value::Object(Map::new()))
-        } else {
-            serde_json::from_slice(body).map_err(|error| format!("malformed JSON: {error}"))
-        }
-    };
-    let bad_request =
-        |message: String| json_response(StatusCode::BAD_REQUEST, &json!({"error": message}));
-    match (method.as_str(), route) {
-        ("GET", "stats") => {
-            let stats = lock(&shared.engine).stats.clone();
-            let total: u64 = stats.values().map(|entry| entry.calls).sum();
-            json_response(
-                StatusCode::OK,
-                &json!({"total_calls": total, "operations": stats}),
-            )
-        }
-        ("GET", "state") => json_response(StatusCode::OK, &json!(*lock(&shared.state))),
-        ("GET", "faults") => json_response(StatusCode::OK, &json!(lock(&shared.engine).faults)),
-        ("POST", "reset") => {
-            let initial = lock(&shared.initial).clone();
-            *lock(&shared.state) = initial;
-            let mut engine = lock(&shared.engine);
-            engine.stats.clear();
-            let faults = engine.faults.clone();
-            engine.replace(faults);
-            json_response(StatusCode::OK, &json!({"reset": true}))
-        }
-        ("POST", "stats/reset") => {
-            lock(&shared.engine).stats.clear();
-            json_response(StatusCode::OK, &json!({"reset": true}))
-        }
-        ("POST", "faults") => {
-            let faults = parse_body().and_then(|value| {
-                serde_json::from_value::<Faults>(value).map_err(|error| error.to_string())
-            });
-            match faults {
-                Ok(faults) => {
-                    lock(&shared.engine).replace(faults);
-                    json_response(StatusCode::OK, &json!({"faults": "replaced"}))
-                }
-                Err(message) => bad_request(message),
-            }
-        }
-        ("POST", "save") => match &shared.state_file {
-            Some(path) => match lock(&shared.state).save(path) {
-                Ok(()) => json_response(StatusCode::OK, &json!({"saved": path})),
-                Err(error) => json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &json!({"error": error.to_string()}),
-                ),
-            },
-            None => json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({"error": "this sandbox has no state file"}),
-            ),
-        },
-        ("POST", action) => {
-            let mut value = match parse_body() {
-                Ok(value) => value,
-                Err(message) => return bad_request(message),
-            };
-            if action != "admin"
-                && let Value::Object(map) = &mut value
-            {
-                map.insert("action".to_string(), json!(action.replace('-', "_")));
-            }
-            let action: AdminAction = match serde_json::from_value(value) {
-                Ok(action) => action,
-                Err(error) => {
-                    return json_response(
-                        StatusCode::BAD_REQUEST,
-                        &json!({"error": error.to_string()}),
-                    );
-                }
-            };
-            match admin::apply(&mut lock(&shared.state), &action) {
-                Ok(result) => json_response(StatusCode::OK, &result),
-                Err(error) => {
-                    let status = match error {
-                        AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-                        _ => StatusCode::CONFLICT,
-                    };
-                    json_response(status, &json!({"error": error.to_string()}))
-                }
-            }
-        }
-        _ => json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"error": format!("no sandbox route `{route}`")}),
-        ),
-    }
 }

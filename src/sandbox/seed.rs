@@ -36,9 +36,22 @@ pub const DEMO_DELETED_LICENSE: &str =
 /// 2026-01-01T00:00:00Z, the demo's fixed "now" for join dates and agreements.
 const DEMO_EPOCH: i64 = 1_767_225_600;
 
-/// Every License Manager grant operation.
-pub const ALL_GRANT_OPERATIONS: [&str; 7] = [
+/// Every `AllowedOperation` of the License Manager model (8 values in the current model), what
+/// CreateGrant and CreateGrantVersion accept.
+pub const ALL_GRANT_OPERATIONS: [&str; 8] = [
     "CreateGrant",
+    "CheckoutLicense",
+    "CheckoutBorrowLicense",
+    "CheckInLicense",
+    "ExtendConsumptionLicense",
+    "ListPurchasedLicenses",
+    "CreateToken",
+    "ListReceivedLicenses",
+];
+
+/// What the seeded Marketplace licenses allow a grant to pass on: the operations of the older
+/// 7-value model minus CreateGrant (`ListReceivedLicenses` is not among them).
+pub const MARKETPLACE_LICENSE_OPERATIONS: [&str; 6] = [
     "CheckoutLicense",
     "CheckoutBorrowLicense",
     "CheckInLicense",
@@ -47,10 +60,10 @@ pub const ALL_GRANT_OPERATIONS: [&str; 7] = [
     "CreateToken",
 ];
 
-fn marketplace_allowed_operations() -> Vec<String> {
-    ALL_GRANT_OPERATIONS
+/// [`MARKETPLACE_LICENSE_OPERATIONS`] as owned strings.
+pub(crate) fn marketplace_allowed_operations() -> Vec<String> {
+    MARKETPLACE_LICENSE_OPERATIONS
         .iter()
-        .filter(|operation| **operation != "CreateGrant")
         .map(|operation| (*operation).to_string())
         .collect()
 }
@@ -79,6 +92,8 @@ pub(crate) fn empty(management: &str, organization_id: &str, root_id: &str) -> S
         grants: BTreeMap::new(),
         client_tokens: BTreeMap::new(),
         settings: Settings::default(),
+        removed_roles: BTreeMap::new(),
+        assumed_role_keys: BTreeMap::new(),
         next_id: 0,
     };
     for principal in [
@@ -138,7 +153,8 @@ fn add_account(state: &mut State, id: &str, name: &str, parent: &str, tags: &[(&
     );
 }
 
-/// Adds an agreement for `product` and the license Marketplace made for it.
+/// Adds an agreement for `product` and the license Marketplace made for it (`license_arn` an
+/// `arn:aws:` constant, stored in the state's partition).
 pub(crate) fn add_subscription(
     state: &mut State,
     agreement_id: &str,
@@ -148,6 +164,7 @@ pub(crate) fn add_subscription(
     status: &str,
 ) {
     let management = state.management_account_id().to_string();
+    let license_arn = &state.in_partition(license_arn);
     let license_status = match status {
         "ACTIVE" | "RENEWED" => "AVAILABLE",
         "EXPIRED" => "EXPIRED",
@@ -170,6 +187,7 @@ pub(crate) fn add_subscription(
             validity_end: Some(DEMO_EPOCH + 86_400 * 335),
             create_time: DEMO_EPOCH - 86_400 * 30,
             agreement_id: Some(agreement_id.to_string()),
+            disabled_by_grant: None,
         },
     );
     state.agreements.insert(
@@ -337,10 +355,11 @@ impl State {
         // Stale grants of the cancelled subscription: two account grants and an OU grant.
         let operations = marketplace_allowed_operations();
         for (account, status) in [("111111111111", "ACTIVE"), ("100000000200", "DISABLED")] {
+            let principal = state.account_principal(account);
             license_manager::seed_grant(
                 &mut state,
                 DEMO_DELETED_LICENSE,
-                &format!("arn:aws:iam::{account}:root"),
+                &principal,
                 &format!("legacy-claude35-{account}"),
                 status,
                 &operations,

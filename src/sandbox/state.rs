@@ -1,13 +1,21 @@
 //! The emulator's whole world as one serde value: the organisation (OUs, accounts, tags), License
-//! Manager (licenses, grants, client tokens, settings), Marketplace agreements, and the settings
-//! for behaviour AWS does not document. Loaded from and saved to one JSON file.
+//! Manager (licenses, grants, client tokens, settings), Marketplace agreements, STS (issued
+//! assumed-role keys, removed member roles), and the settings for behaviour AWS does not
+//! document (defined in `settings.rs`). Loaded from and saved to one JSON file; every ARN it
+//! builds is in the partition the settings name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::SandboxError;
+pub use super::settings::{
+    AccountGrantAcceptance, ActivatedParentStatus, ClientTokenAfterDelete, ClientTokenMismatch,
+    DuplicateGrant, ORGANIZATION_ACCOUNT_ACCESS_ROLE, OuGrantScope, OwnSubscriptionActivation,
+    Settings, StaleVersionMessage,
+};
 
 /// Everything the emulator knows. Maps are sorted so saved files and listings are deterministic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +52,13 @@ pub struct State {
     /// Behaviour AWS leaves undocumented, and page-size knobs.
     #[serde(default)]
     pub settings: Settings,
+    /// Member roles removed from accounts (`remove_role` admin action): account id -> role
+    /// names that STS AssumeRole refuses there.
+    #[serde(default)]
+    pub removed_roles: BTreeMap<String, BTreeSet<String>>,
+    /// Credentials issued by STS AssumeRole, by access key id: who they act as.
+    #[serde(default)]
+    pub assumed_role_keys: BTreeMap<String, AssumedRoleKey>,
     /// Counter for deterministic id generation.
     #[serde(default)]
     pub next_id: u64,
@@ -119,7 +134,7 @@ pub struct LicenseManagerSettings {
 /// A license, as License Manager shows it to the account that received it from Marketplace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct License {
-    /// `arn:aws:license-manager::<issuer account>:license:l-...`
+    /// `arn:<partition>:license-manager::<issuer account>:license:l-...`
     pub arn: String,
     /// Name.
     pub name: String,
@@ -147,6 +162,11 @@ pub struct License {
     pub create_time: i64,
     /// The agreement it came from.
     pub agreement_id: Option<String>,
+    /// For a member's own subscription: the grant whose activation with
+    /// `ALL_GRANTS_PERMITTED_BY_ISSUER` disabled this license (the member then receives it as
+    /// DISABLED).
+    #[serde(default)]
+    pub disabled_by_grant: Option<String>,
 }
 
 /// A Marketplace agreement in which the management account is the acceptor.
@@ -184,7 +204,7 @@ pub struct Agreement {
 /// license; the per-account grants an org/OU grant fans out into have `parent_grant` set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grant {
-    /// `arn:aws:license-manager::<grantor>:grant:g-...`
+    /// `arn:<partition>:license-manager::<grantor>:grant:g-...`
     pub arn: String,
     /// Name.
     pub name: String,
@@ -194,7 +214,7 @@ pub struct Grant {
     pub parent_grant: Option<String>,
     /// The grantor account.
     pub grantor_account_id: String,
-    /// Principal ARN: organization, OU, or `arn:aws:iam::<account>:root`.
+    /// Principal ARN: organization, OU, or `arn:<partition>:iam::<account>:root`.
     pub principal: String,
     /// For per-account grants (and direct account grants): the grantee account.
     pub grantee_account_id: Option<String>,
@@ -218,6 +238,25 @@ pub struct Grant {
     pub workflow_reads_left: u32,
     /// When the grant was created, epoch milliseconds.
     pub created_at_ms: i64,
+    /// For an organisation or OU grant: CreateGrantVersion(Status=ACTIVE) was called on it, so
+    /// accounts that join later get ACTIVE grants, whatever the parent shows.
+    #[serde(default)]
+    pub activated: bool,
+    /// When DeleteGrant was called on it (PENDING_DELETE until `pending_delete_millis` later),
+    /// epoch milliseconds.
+    #[serde(default)]
+    pub deleted_at_ms: Option<i64>,
+}
+
+/// Who the credentials of one STS AssumeRole answer act as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssumedRoleKey {
+    /// The account of the role.
+    pub account_id: String,
+    /// The role's name (without its path).
+    pub role_name: String,
+    /// The RoleSessionName given to AssumeRole.
+    pub session_name: String,
 }
 
 /// What a ClientToken was used for.
@@ -227,92 +266,6 @@ pub struct ClientTokenRecord {
     pub fingerprint: String,
     /// The response returned the first time.
     pub response: serde_json::Value,
-}
-
-/// How a second grant for the same license and principal is answered (undocumented by AWS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum DuplicateGrant {
-    /// Refused with a ValidationException whose message says the grant already exists.
-    #[default]
-    Reject,
-    /// Another grant is created.
-    Allow,
-}
-
-/// How a ClientToken reused with different parameters is answered (undocumented by AWS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientTokenMismatch {
-    /// Refused with a ValidationException.
-    #[default]
-    Reject,
-    /// The first call's response is returned again.
-    ReturnOriginal,
-}
-
-/// Which accounts an OU principal covers (AWS docs are ambiguous).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum OuGrantScope {
-    /// Accounts of the OU and of every OU nested in it.
-    #[default]
-    Subtree,
-    /// Only the accounts directly in the OU.
-    DirectChildren,
-}
-
-/// Settings for the behaviour AWS does not document, each with the default the emulator uses.
-/// `docs/emulator.md` lists them beside the documented behaviour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    /// Second grant for the same license and principal.
-    pub duplicate_grant: DuplicateGrant,
-    /// ClientToken reused with different parameters.
-    pub client_token_mismatch: ClientTokenMismatch,
-    /// Accounts an OU principal covers.
-    pub ou_grant_scope: OuGrantScope,
-    /// Whether an OU that is not a direct child of the root may be a principal.
-    pub allow_nested_ou_principal: bool,
-    /// How many reads of a new grant still show PENDING_WORKFLOW before it settles.
-    pub pending_workflow_reads: u32,
-    /// If set, PENDING_WORKFLOW also lasts at least this many milliseconds after creation.
-    pub pending_workflow_millis: Option<u64>,
-    /// HTTP status of License Manager's RateLimitExceededException.
-    pub rate_limit_http_status: u16,
-    /// Organizations page size when MaxResults is absent.
-    pub organizations_default_page_size: usize,
-    /// Organizations: every Nth page (0 = never) is served empty but with a NextToken.
-    pub organizations_empty_page_every: u32,
-    /// License Manager page size when MaxResults is absent.
-    pub license_manager_default_page_size: usize,
-    /// Grants per license (AWS documents 2,000).
-    pub max_grants_per_license: usize,
-    /// Whether deleted grants still appear in List*Grants (GetGrant always shows them).
-    pub list_deleted_grants: bool,
-    /// Marketplace page size when maxResults is absent.
-    pub marketplace_default_page_size: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            duplicate_grant: DuplicateGrant::Reject,
-            client_token_mismatch: ClientTokenMismatch::Reject,
-            ou_grant_scope: OuGrantScope::Subtree,
-            allow_nested_ou_principal: true,
-            pending_workflow_reads: 1,
-            pending_workflow_millis: None,
-            rate_limit_http_status: 400,
-            organizations_default_page_size: 20,
-            organizations_empty_page_every: 0,
-            license_manager_default_page_size: 100,
-            max_grants_per_license: 2000,
-            list_deleted_grants: false,
-            marketplace_default_page_size: 50,
-        }
-    }
 }
 
 /// Current state file format version.
@@ -383,38 +336,114 @@ impl State {
         &self.organization.management_account_id
     }
 
-    /// `arn:aws:organizations::<mgmt>:organization/o-x`
+    /// The ARN partition of this state (`aws`, `aws-us-gov`, `aws-cn`).
+    pub fn partition(&self) -> &str {
+        &self.settings.partition
+    }
+
+    /// `arn:<partition>:<service>::<account>:<resource>`: an ARN of this state's partition.
+    pub fn arn(&self, service: &str, account: &str, resource: &str) -> String {
+        format!("arn:{}:{service}::{account}:{resource}", self.partition())
+    }
+
+    /// An `arn:aws:...` constant (the seeds' license ARNs) in this state's partition.
+    pub fn in_partition(&self, arn: &str) -> String {
+        match arn.strip_prefix("arn:aws:") {
+            Some(rest) => format!("arn:{}:{rest}", self.partition()),
+            None => arn.to_string(),
+        }
+    }
+
+    /// `arn:<partition>:organizations::<mgmt>:organization/o-x`
     pub fn organization_arn(&self) -> String {
-        format!(
-            "arn:aws:organizations::{}:organization/{}",
-            self.organization.management_account_id, self.organization.id
+        self.arn(
+            "organizations",
+            &self.organization.management_account_id,
+            &format!("organization/{}", self.organization.id),
         )
     }
 
-    /// `arn:aws:organizations::<mgmt>:root/o-x/r-y`
+    /// `arn:<partition>:organizations::<mgmt>:root/o-x/r-y`
     pub fn root_arn(&self) -> String {
-        format!(
-            "arn:aws:organizations::{}:root/{}/{}",
-            self.organization.management_account_id,
-            self.organization.id,
-            self.organization.root_id
+        self.arn(
+            "organizations",
+            &self.organization.management_account_id,
+            &format!(
+                "root/{}/{}",
+                self.organization.id, self.organization.root_id
+            ),
         )
     }
 
-    /// `arn:aws:organizations::<mgmt>:ou/o-x/ou-y-z`
+    /// `arn:<partition>:organizations::<mgmt>:ou/o-x/ou-y-z`
     pub fn ou_arn(&self, ou_id: &str) -> String {
-        format!(
-            "arn:aws:organizations::{}:ou/{}/{}",
-            self.organization.management_account_id, self.organization.id, ou_id
+        format!("{}{ou_id}", self.ou_arn_prefix())
+    }
+
+    /// `arn:<partition>:organizations::<mgmt>:ou/o-x/`: what every OU ARN starts with.
+    pub fn ou_arn_prefix(&self) -> String {
+        self.arn(
+            "organizations",
+            &self.organization.management_account_id,
+            &format!("ou/{}/", self.organization.id),
         )
     }
 
-    /// `arn:aws:organizations::<mgmt>:account/o-x/<id>`
+    /// `arn:<partition>:organizations::<mgmt>:account/o-x/<id>`
     pub fn account_arn(&self, account_id: &str) -> String {
-        format!(
-            "arn:aws:organizations::{}:account/{}/{}",
-            self.organization.management_account_id, self.organization.id, account_id
+        self.arn(
+            "organizations",
+            &self.organization.management_account_id,
+            &format!("account/{}/{account_id}", self.organization.id),
         )
+    }
+
+    /// `arn:<partition>:iam::<id>:root`: an account as a License Manager grant principal.
+    pub fn account_principal(&self, account_id: &str) -> String {
+        self.arn("iam", account_id, "root")
+    }
+
+    /// The account id of an `arn:<partition>:iam::<id>:root` principal of this partition.
+    pub fn principal_account<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        arn.strip_prefix("arn:")
+            .and_then(|rest| rest.strip_prefix(self.partition()))
+            .and_then(|rest| rest.strip_prefix(":iam::"))
+            .and_then(|rest| rest.strip_suffix(":root"))
+            .filter(|account| {
+                account.len() == 12 && account.bytes().all(|byte| byte.is_ascii_digit())
+            })
+    }
+
+    /// Moves the whole state to another ARN partition: sets `settings.partition` and rewrites
+    /// every stored ARN (`arn:<old>:` becomes `arn:<new>:` in every string and map key:
+    /// licenses, grants, principals, agreements, remembered ClientToken answers).
+    pub fn set_partition(&mut self, partition: &str) {
+        let old = format!("arn:{}:", self.settings.partition);
+        let new = format!("arn:{partition}:");
+        self.settings.partition = partition.to_string();
+        if old == new {
+            return;
+        }
+        let Ok(mut value) = serde_json::to_value(&*self) else {
+            return;
+        };
+        rewrite_arns(&mut value, &old, &new);
+        if let Ok(state) = serde_json::from_value::<State>(value) {
+            *self = state;
+        }
+    }
+
+    /// Whether `role_name` may be assumed in `account_id`: it is one of the member role names
+    /// and was not removed from that account.
+    pub fn role_exists(&self, account_id: &str, role_name: &str) -> bool {
+        self.settings
+            .member_role_names
+            .iter()
+            .any(|name| name == role_name)
+            && !self
+                .removed_roles
+                .get(account_id)
+                .is_some_and(|removed| removed.contains(role_name))
     }
 
     /// The ids from the root down to `id` (inclusive), or `None` when `id` is unknown.
@@ -467,6 +496,31 @@ impl State {
         }
         out.truncate(length);
         out
+    }
+}
+
+/// Replaces `old` by `new` in every string and map key of a JSON value.
+fn rewrite_arns(value: &mut Value, old: &str, new: &str) {
+    match value {
+        Value::String(text) if text.contains(old) => *text = text.replace(old, new),
+        Value::Array(items) => {
+            for item in items {
+                rewrite_arns(item, old, new);
+            }
+        }
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut item) in entries {
+                rewrite_arns(&mut item, old, new);
+                let key = if key.contains(old) {
+                    key.replace(old, new)
+                } else {
+                    key
+                };
+                map.insert(key, item);
+            }
+        }
+        _ => {}
     }
 }
 
