@@ -69,6 +69,20 @@ pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<
             },
             &args.target,
         ),
+        SandboxCommand::SubscribeAccount(args) => (
+            AdminAction::SubscribeAccount {
+                account_id: args.account.clone(),
+                product_id: args.product.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::RemoveRole(args) => (
+            AdminAction::RemoveRole {
+                account_id: args.account.clone(),
+                role_name: args.role.clone(),
+            },
+            &args.target,
+        ),
         SandboxCommand::SettleWorkflows(target) => (AdminAction::SettleWorkflows, target),
     };
     let result = apply(&action, target).await?;
