@@ -1659,3 +1659,1086 @@ async fn malformed_and_unknown_requests() {
         );
     }
 }
+
+// ---------------------------------------------------------------- lifecycle settings (every variant)
+
+use aws_sdk_licensemanager::operation::get_grant::GetGrantOutput;
+use entitle::sandbox::Sandbox;
+use entitle::sandbox::state::{
+    AccountGrantAcceptance, ActivatedParentStatus, ClientTokenAfterDelete,
+    OwnSubscriptionActivation, Settings, StaleVersionMessage,
+};
+
+const OAAR: &str = "OrganizationAccountAccessRole";
+
+/// The demo organisation with grants settling at once and `change` applied to its settings.
+fn demo_with(change: impl FnOnce(&mut Settings)) -> State {
+    let mut state = State::demo();
+    state.settings.pending_workflow_reads = 0;
+    change(&mut state.settings);
+    state
+}
+
+fn status_of(grant: &GetGrantOutput) -> GrantStatus {
+    grant.grant().unwrap().grant_status().clone()
+}
+
+async fn grant_status(client: &aws_sdk_licensemanager::Client, arn: &str) -> GrantStatus {
+    status_of(&client.get_grant().grant_arn(arn).send().await.unwrap())
+}
+
+async fn activate(
+    client: &aws_sdk_licensemanager::Client,
+    token: &str,
+    arn: &str,
+) -> Result<
+    aws_sdk_licensemanager::operation::create_grant_version::CreateGrantVersionOutput,
+    aws_sdk_licensemanager::error::SdkError<
+        aws_sdk_licensemanager::operation::create_grant_version::CreateGrantVersionError,
+    >,
+> {
+    client
+        .create_grant_version()
+        .client_token(token)
+        .grant_arn(arn)
+        .status(GrantStatus::Active)
+        .send()
+        .await
+}
+
+/// The per-account grants of a parent, by grantee account: (status, status reason).
+async fn children_of(
+    client: &aws_sdk_licensemanager::Client,
+    parent: &str,
+) -> std::collections::BTreeMap<String, (GrantStatus, Option<String>)> {
+    let listed = client
+        .list_received_grants_for_organization()
+        .license_arn(DEMO_ACTIVE_LICENSE)
+        .filters(filter("ParentArn", parent))
+        .send()
+        .await
+        .unwrap();
+    listed
+        .grants()
+        .iter()
+        .map(|grant| {
+            let account = grant.grantee_principal_arn().split(':').nth(4).unwrap();
+            (
+                account.to_string(),
+                (
+                    grant.grant_status().clone(),
+                    grant.status_reason().map(str::to_string),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// STS AssumeRole as the management account; the answer's credentials.
+async fn assume(
+    sandbox: &Sandbox,
+    role_arn: &str,
+    session: &str,
+) -> aws_credential_types::Credentials {
+    let assumed = support::sts_as(sandbox, None)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap();
+    let credentials = assumed.credentials().unwrap();
+    aws_credential_types::Credentials::new(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_string()),
+        None,
+        "assumed-role",
+    )
+}
+
+fn license_manager_with(
+    sandbox: &Sandbox,
+    credentials: aws_credential_types::Credentials,
+) -> aws_sdk_licensemanager::Client {
+    let config = aws_sdk_licensemanager::Config::builder()
+        .behavior_version(aws_sdk_licensemanager::config::BehaviorVersion::latest())
+        .region(aws_sdk_licensemanager::config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .endpoint_url(sandbox.endpoint())
+        .build();
+    aws_sdk_licensemanager::Client::from_conf(config)
+}
+
+fn sts_with(
+    sandbox: &Sandbox,
+    credentials: aws_credential_types::Credentials,
+) -> aws_sdk_sts::Client {
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .endpoint_url(sandbox.endpoint())
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn pending_workflow_time_holds_across_sandboxes_sharing_a_state_file() {
+    use entitle::sandbox::{SandboxOptions, SeedChoice};
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("state.json");
+    let mut settings = State::demo().settings;
+    settings.pending_workflow_reads = 0;
+    settings.pending_workflow_millis = Some(2_000);
+    let options = SandboxOptions {
+        state_file: Some(file.clone()),
+        seed: SeedChoice::Demo,
+        settings: Some(settings),
+        ..SandboxOptions::default()
+    };
+    let first = Sandbox::start_with_options("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let created = grant_request(
+        &support::license_manager(&first),
+        "across",
+        &account_principal("111111111111"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let arn = created.grant_arn().unwrap().to_string();
+    assert_eq!(created.status(), Some(&GrantStatus::PendingWorkflow));
+    first.shutdown().await.unwrap();
+
+    // A later process: the saved state (its settings and the grant's creation time) only.
+    let options = SandboxOptions {
+        state_file: Some(file.clone()),
+        ..SandboxOptions::default()
+    };
+    let second = Sandbox::start_with_options("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap();
+    let client = support::license_manager(&second);
+    assert!(started.elapsed() < std::time::Duration::from_millis(1_500));
+    assert_eq!(
+        grant_status(&client, &arn).await,
+        GrantStatus::PendingWorkflow,
+        "the time has not passed yet in the second sandbox either"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2_100).saturating_sub(started.elapsed()))
+        .await;
+    assert_eq!(grant_status(&client, &arn).await, GrantStatus::Disabled);
+    let saved = second.shutdown().await.unwrap();
+    assert!(saved.grants[&arn].created_at_ms > 0);
+    assert_eq!(State::load(&file).unwrap().grants[&arn].status, "DISABLED");
+}
+
+#[tokio::test]
+async fn member_acceptance_before_the_grantor_activates() {
+    let sandbox = support::start(demo_with(|settings| {
+        settings.account_grant_acceptance = AccountGrantAcceptance::Member;
+    }))
+    .await;
+    let client = support::license_manager(&sandbox);
+    let created = grant_request(
+        &client,
+        "member-accepts",
+        &account_principal("111111111111"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let arn = created.grant_arn().unwrap().to_string();
+    assert_eq!(created.status(), Some(&GrantStatus::PendingAccept));
+    assert_eq!(
+        grant_status(&client, &arn).await,
+        GrantStatus::PendingAccept
+    );
+
+    // The grantor cannot activate a grant the member has not accepted.
+    let error = activate(&client, "too-early", &arn).await.unwrap_err();
+    assert_eq!(code(&error), "ValidationException");
+    assert!(
+        message(&error).contains("PENDING_ACCEPT"),
+        "{}",
+        message(&error)
+    );
+    assert!(
+        message(&error).contains("must be accepted by the grantee first"),
+        "{}",
+        message(&error)
+    );
+    assert_eq!(error.raw_response().unwrap().status().as_u16(), 400);
+
+    // The member accepts, through credentials of its OrganizationAccountAccessRole.
+    let credentials = assume(
+        &sandbox,
+        &format!("arn:aws:iam::111111111111:role/{OAAR}"),
+        "entitle-accept",
+    )
+    .await;
+    let identity = sts_with(&sandbox, credentials.clone())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.account(), Some("111111111111"));
+    assert_eq!(
+        identity.arn(),
+        Some("arn:aws:sts::111111111111:assumed-role/OrganizationAccountAccessRole/entitle-accept")
+    );
+    let member = license_manager_with(&sandbox, credentials);
+    let accepted = member.accept_grant().grant_arn(&arn).send().await.unwrap();
+    assert_eq!(accepted.status(), Some(&GrantStatus::Disabled));
+
+    let activated = activate(&client, "now", &arn).await.unwrap();
+    assert_eq!(activated.status(), Some(&GrantStatus::Active));
+
+    // Organisation and OU grants are not affected: their per-account grants land DISABLED.
+    let ou = grant_request(&client, "member-ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ou.status(), Some(&GrantStatus::WorkflowCompleted));
+    let children = children_of(&client, ou.grant_arn().unwrap()).await;
+    assert_eq!(children.len(), 9, "ML and ML/Sandbox");
+    assert!(
+        children
+            .values()
+            .all(|(status, _)| status == &GrantStatus::Disabled)
+    );
+}
+
+#[tokio::test]
+async fn an_activated_parent_can_show_workflow_completed() {
+    for (variant, shown) in [
+        (ActivatedParentStatus::Active, GrantStatus::Active),
+        (
+            ActivatedParentStatus::WorkflowCompleted,
+            GrantStatus::WorkflowCompleted,
+        ),
+    ] {
+        let sandbox = support::start(demo_with(|settings| {
+            settings.activated_parent_status = variant;
+        }))
+        .await;
+        let client = support::license_manager(&sandbox);
+        let parent = grant_request(&client, "parent", &ou_principal(ML_OU))
+            .send()
+            .await
+            .unwrap()
+            .grant_arn()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            grant_status(&client, &parent).await,
+            GrantStatus::WorkflowCompleted
+        );
+        let activated = activate(&client, "activate-parent", &parent).await.unwrap();
+        assert_eq!(activated.status(), Some(&shown), "{variant:?}");
+        assert_eq!(grant_status(&client, &parent).await, shown);
+        let children = children_of(&client, &parent).await;
+        assert_eq!(children.len(), 9, "ML and ML/Sandbox");
+        assert!(
+            children
+                .values()
+                .all(|(status, _)| status == &GrantStatus::Active),
+            "{variant:?}: {children:?}"
+        );
+        // Activating again keeps working, whatever the parent shows.
+        let again = activate(&client, "activate-again", &parent).await.unwrap();
+        assert_eq!(again.status(), Some(&shown));
+        // An account joining the OU later gets an ACTIVE grant.
+        sandbox
+            .with_state(|state| {
+                admin::join_account(state, "444444444444", None, Some(ML_OU), Default::default())
+            })
+            .unwrap();
+        let children = children_of(&client, &parent).await;
+        assert_eq!(
+            children["444444444444"].0,
+            GrantStatus::Active,
+            "{variant:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn delete_can_pass_through_pending_delete() {
+    let sandbox = support::start(demo_with(|settings| {
+        settings.pending_delete_millis = Some(400);
+        settings.max_grants_per_license = 3;
+    }))
+    .await;
+    let client = support::license_manager(&sandbox);
+    let parent = grant_request(&client, "doomed-ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    let version = client
+        .get_grant()
+        .grant_arn(&parent)
+        .send()
+        .await
+        .unwrap()
+        .grant()
+        .unwrap()
+        .version()
+        .to_string();
+    let deleted = client
+        .delete_grant()
+        .grant_arn(&parent)
+        .version(&version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), Some(&GrantStatus::PendingDelete));
+    assert_eq!(
+        grant_status(&client, &parent).await,
+        GrantStatus::PendingDelete
+    );
+    let children = children_of(&client, &parent).await;
+    assert_eq!(children.len(), 9, "PENDING_DELETE grants are still listed");
+    assert!(
+        children
+            .values()
+            .all(|(status, _)| status == &GrantStatus::PendingDelete)
+    );
+    let listed = client
+        .list_distributed_grants()
+        .filters(filter("GrantStatus", "PENDING_DELETE"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.grants().len(), 1);
+    // Deleting again succeeds, Version unchanged; a new version is refused.
+    let again = client
+        .delete_grant()
+        .grant_arn(&parent)
+        .version(&version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), Some(&GrantStatus::PendingDelete));
+    assert_eq!(again.version(), Some(version.as_str()));
+    let error = activate(&client, "revive", &parent).await.unwrap_err();
+    assert_eq!(code(&error), "ValidationException");
+    assert!(message(&error).contains("PENDING_DELETE"));
+    // It does not block a new grant for the same principal, but counts toward the limit.
+    grant_request(&client, "replacement-ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap();
+    grant_request(&client, "third", &account_principal("222222222222"))
+        .send()
+        .await
+        .unwrap();
+    let error = grant_request(&client, "fourth", &account_principal("333333333333"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ResourceLimitExceededException");
+
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(grant_status(&client, &parent).await, GrantStatus::Deleted);
+    assert!(children_of(&client, &parent).await.is_empty());
+    let after = client
+        .delete_grant()
+        .grant_arn(&parent)
+        .version(&version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), Some(&GrantStatus::Deleted));
+
+    // settle_workflows finishes pending deletes at once.
+    let account = grant_request(&client, "fourth", &account_principal("333333333333"))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    let pending = client
+        .delete_grant()
+        .grant_arn(&account)
+        .version("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pending.status(), Some(&GrantStatus::PendingDelete));
+    let settled = sandbox
+        .with_state(|state| admin::apply(state, &admin::AdminAction::SettleWorkflows))
+        .unwrap();
+    assert_eq!(settled["deletesFinished"], 1);
+    assert_eq!(grant_status(&client, &account).await, GrantStatus::Deleted);
+
+    // Without the setting, DeleteGrant answers DELETED at once (existing behaviour).
+    let sandbox = support::start(demo_with(|_| {})).await;
+    let client = support::license_manager(&sandbox);
+    let arn = grant_request(&client, "at-once", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    let deleted = client
+        .delete_grant()
+        .grant_arn(&arn)
+        .version("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), Some(&GrantStatus::Deleted));
+}
+
+/// The demo with a member's own Sonnet 4.5 subscription (admin action `subscribe_account`).
+fn with_own_subscription(state: &mut State, account: &str) -> String {
+    let result = admin::subscribe_account(state, account, SONNET_4_5_PRODUCT).unwrap();
+    result["licenseArn"].as_str().unwrap().to_string()
+}
+
+const TWO_LICENSES: &str =
+    "You can't activate two licenses for the same product from AWS Marketplace at the same time";
+
+#[tokio::test]
+async fn own_subscription_refuses_account_and_parent_activation() {
+    let mut state = demo_with(|_| {});
+    let own = with_own_subscription(&mut state, "111111111111");
+    assert!(own.starts_with("arn:aws:license-manager::294406891311:license:l-"));
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+
+    // A direct account grant: the activation is refused.
+    let direct = grant_request(&client, "direct", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    let error = activate(&client, "activate-direct", &direct)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ValidationException");
+    assert!(
+        message(&error).contains(TWO_LICENSES),
+        "{}",
+        message(&error)
+    );
+    assert!(message(&error).contains("111111111111"));
+    // DISTRIBUTED_GRANTS_ONLY does not change that.
+    let error = client
+        .create_grant_version()
+        .client_token("activate-direct-dgo")
+        .grant_arn(&direct)
+        .status(GrantStatus::Active)
+        .options(
+            Options::builder()
+                .activation_override_behavior(ActivationOverrideBehavior::DistributedGrantsOnly)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(message(&error).contains(TWO_LICENSES));
+    assert_eq!(grant_status(&client, &direct).await, GrantStatus::Disabled);
+
+    // An OU grant: the call succeeds, that account's grant stays DISABLED with the reason.
+    let parent = grant_request(&client, "ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    activate(&client, "activate-ou", &parent).await.unwrap();
+    let children = children_of(&client, &parent).await;
+    let (status, reason) = &children["111111111111"];
+    assert_eq!(status, &GrantStatus::Disabled);
+    assert!(
+        reason.as_deref().unwrap().contains(TWO_LICENSES),
+        "{reason:?}"
+    );
+    assert_eq!(
+        children
+            .values()
+            .filter(|(status, _)| status == &GrantStatus::Active)
+            .count(),
+        8
+    );
+    // The member still receives its own license as ACTIVE.
+    let member = support::license_manager_as(&sandbox, Some("111111111111"));
+    let licenses = member.list_received_licenses().send().await.unwrap();
+    let mine = licenses
+        .licenses()
+        .iter()
+        .find(|license| license.license_arn() == Some(own.as_str()))
+        .unwrap();
+    assert_eq!(
+        mine.received_metadata()
+            .unwrap()
+            .received_status()
+            .unwrap()
+            .as_str(),
+        "ACTIVE"
+    );
+}
+
+#[tokio::test]
+async fn own_subscription_can_be_overridden_or_replaced() {
+    // Setting `override`: activation goes through, both stay active.
+    let mut state = demo_with(|settings| {
+        settings.own_subscription_activation = OwnSubscriptionActivation::Override;
+    });
+    let own = with_own_subscription(&mut state, "111111111111");
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+    let direct = grant_request(&client, "direct", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    let activated = activate(&client, "activate", &direct).await.unwrap();
+    assert_eq!(activated.status(), Some(&GrantStatus::Active));
+    let organisation = client
+        .list_received_licenses_for_organization()
+        .filters(filter("Beneficiary", "111111111111"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        organisation.licenses()[0]
+            .received_metadata()
+            .unwrap()
+            .received_status()
+            .unwrap()
+            .as_str(),
+        "ACTIVE"
+    );
+    assert_eq!(organisation.licenses()[0].license_arn(), Some(own.as_str()));
+
+    // ALL_GRANTS_PERMITTED_BY_ISSUER (default setting `refuse`): activation goes through and the
+    // member's own license is received DISABLED.
+    let mut state = demo_with(|_| {});
+    let own = with_own_subscription(&mut state, "111111111111");
+    let sandbox = support::start(state).await;
+    let client = support::license_manager(&sandbox);
+    let direct = grant_request(&client, "direct", &account_principal("111111111111"))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    let replace = Options::builder()
+        .activation_override_behavior(ActivationOverrideBehavior::AllGrantsPermittedByIssuer)
+        .build();
+    let activated = client
+        .create_grant_version()
+        .client_token("replace")
+        .grant_arn(&direct)
+        .status(GrantStatus::Active)
+        .options(replace.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), Some(&GrantStatus::Active));
+    let member = support::license_manager_as(&sandbox, Some("111111111111"));
+    let licenses = member.list_received_licenses().send().await.unwrap();
+    let mine = licenses
+        .licenses()
+        .iter()
+        .find(|license| license.license_arn() == Some(own.as_str()))
+        .unwrap();
+    let metadata = mine.received_metadata().unwrap();
+    assert_eq!(metadata.received_status().unwrap().as_str(), "DISABLED");
+    assert!(metadata.received_status_reason().unwrap().contains(&direct));
+    let organisation = client
+        .list_received_licenses_for_organization()
+        .filters(filter("Beneficiary", "111111111111"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        organisation.licenses()[0]
+            .received_metadata()
+            .unwrap()
+            .received_status()
+            .unwrap()
+            .as_str(),
+        "DISABLED"
+    );
+    assert_eq!(
+        sandbox.state_snapshot().licenses[&own].disabled_by_grant,
+        Some(direct.clone())
+    );
+
+    // Through a parent grant: ALL_GRANTS_PERMITTED_BY_ISSUER activates every account, the
+    // own subscription of another member is replaced too.
+    sandbox.with_state(|state| with_own_subscription(state, "222222222222"));
+    let parent = grant_request(&client, "ou", &ou_principal(ML_OU))
+        .send()
+        .await
+        .unwrap()
+        .grant_arn()
+        .unwrap()
+        .to_string();
+    client
+        .create_grant_version()
+        .client_token("replace-ou")
+        .grant_arn(&parent)
+        .status(GrantStatus::Active)
+        .options(replace)
+        .send()
+        .await
+        .unwrap();
+    let children = children_of(&client, &parent).await;
+    assert!(
+        children
+            .values()
+            .all(|(status, _)| status == &GrantStatus::Active),
+        "{children:?}"
+    );
+    // The direct grant (another ACTIVE grant of the product) was disabled, as before.
+    assert_eq!(grant_status(&client, &direct).await, GrantStatus::Disabled);
+    let replaced = sandbox
+        .state_snapshot()
+        .licenses
+        .values()
+        .filter(|license| license.disabled_by_grant.is_some())
+        .count();
+    assert_eq!(replaced, 2);
+}
+
+#[tokio::test]
+async fn stale_versions_are_refused_in_each_wording() {
+    for (variant, delete_text, source_text) in [
+        (
+            StaleVersionMessage::DoesntMatch,
+            "The version provided doesn't match the latest version (2)",
+            "The source version provided doesn't match the latest version (2)",
+        ),
+        (
+            StaleVersionMessage::Mismatch,
+            "Grant version mismatch: expected version 2, got 1",
+            "Grant version mismatch: expected version 2, got 1",
+        ),
+        (
+            StaleVersionMessage::InOurRecords,
+            "A grant cannot be deleted since the version provided doesn't match the latest version 2 in our records",
+            "A grant cannot be updated since the source version provided doesn't match the latest version 2 in our records",
+        ),
+    ] {
+        let sandbox = support::start(demo_with(|settings| {
+            settings.stale_version_message = variant;
+        }))
+        .await;
+        let client = support::license_manager(&sandbox);
+        let arn = grant_request(&client, "stale", &account_principal("111111111111"))
+            .send()
+            .await
+            .unwrap()
+            .grant_arn()
+            .unwrap()
+            .to_string();
+        activate(&client, "v2", &arn).await.unwrap();
+        let error = client
+            .delete_grant()
+            .grant_arn(&arn)
+            .version("1")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&error), "ValidationException");
+        assert_eq!(error.raw_response().unwrap().status().as_u16(), 400);
+        assert!(
+            message(&error).starts_with(delete_text),
+            "{}",
+            message(&error)
+        );
+        let error = client
+            .create_grant_version()
+            .client_token("stale-source")
+            .grant_arn(&arn)
+            .grant_name("renamed")
+            .source_version("1")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&error), "ValidationException");
+        assert!(
+            message(&error).starts_with(source_text),
+            "{}",
+            message(&error)
+        );
+    }
+}
+
+#[tokio::test]
+async fn assume_role_needs_a_member_role_that_exists() {
+    let sandbox = support::start(State::demo()).await;
+    let sts = support::sts_as(&sandbox, None);
+    let refused = |role_arn: String| {
+        let sts = sts.clone();
+        async move {
+            sts.assume_role()
+                .role_arn(role_arn)
+                .role_session_name("entitle")
+                .send()
+                .await
+                .unwrap_err()
+        }
+    };
+    let unknown = "arn:aws:iam::111111111111:role/SomethingElse";
+    let error = refused(unknown.to_string()).await;
+    assert_eq!(code(&error), "AccessDenied");
+    assert_eq!(error.raw_response().unwrap().status().as_u16(), 403);
+    assert_eq!(
+        message(&error),
+        format!(
+            "User: arn:aws:iam::100000000001:user/sandbox is not authorized to perform: sts:AssumeRole on resource: {unknown}"
+        )
+    );
+
+    // The role removed from one account: refused there, still there in the others.
+    let removed = sandbox
+        .with_state(|state| admin::remove_role(state, "111111111111", OAAR))
+        .unwrap();
+    assert_eq!(removed["removed"], true);
+    let error = refused(format!("arn:aws:iam::111111111111:role/{OAAR}")).await;
+    assert_eq!(code(&error), "AccessDenied");
+    let credentials = assume(
+        &sandbox,
+        &format!("arn:aws:iam::222222222222:role/{OAAR}"),
+        "still-there",
+    )
+    .await;
+    assert!(credentials.access_key_id().contains("222222222222"));
+
+    // Session names are validated like AWS: 2-64 characters of [\w+=,.@-].
+    for session in ["x", "with space", &"y".repeat(65)] {
+        let error = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::222222222222:role/{OAAR}"))
+            .role_session_name(session)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&error), "ValidationError", "{session}");
+    }
+
+    // Other member role names.
+    let sandbox = support::start(demo_with(|settings| {
+        settings.member_role_names = vec!["EntitleAccess".to_string()];
+    }))
+    .await;
+    let credentials = assume(
+        &sandbox,
+        "arn:aws:iam::333333333333:role/team/EntitleAccess",
+        "custom+role@entitle",
+    )
+    .await;
+    let identity = sts_with(&sandbox, credentials.clone())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.arn(),
+        Some("arn:aws:sts::333333333333:assumed-role/EntitleAccess/custom+role@entitle")
+    );
+    // Calls with assumed-role credentials are refused AssumeRole like anyone else.
+    let error = sts_with(&sandbox, credentials)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::111111111111:role/{OAAR}"))
+        .role_session_name("hop")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccessDenied");
+    assert!(
+        message(&error).starts_with(
+            "User: arn:aws:sts::333333333333:assumed-role/EntitleAccess/custom+role@entitle is not authorized"
+        ),
+        "{}",
+        message(&error)
+    );
+}
+
+#[tokio::test]
+async fn a_gov_cloud_partition_uses_its_arns_everywhere() {
+    let mut state = demo_with(|_| {});
+    state.set_partition("aws-us-gov");
+    let gov_license = DEMO_ACTIVE_LICENSE.replace("arn:aws:", "arn:aws-us-gov:");
+    assert!(state.licenses.contains_key(&gov_license));
+    let sandbox = support::start(state).await;
+
+    let identity = support::sts_as(&sandbox, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity.arn(),
+        Some("arn:aws-us-gov:iam::100000000001:user/sandbox")
+    );
+    let organization = support::organizations(&sandbox)
+        .describe_organization()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        organization.organization().unwrap().arn(),
+        Some("arn:aws-us-gov:organizations::100000000001:organization/o-sbx0demo01")
+    );
+
+    let client = support::license_manager(&sandbox);
+    let licenses = client
+        .list_received_licenses()
+        .filters(filter("ProductSKU", SONNET_4_5_PRODUCT))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        licenses.licenses()[0].license_arn(),
+        Some(gov_license.as_str())
+    );
+    let grant = grant_request(&client, "gov", "arn:aws-us-gov:iam::111111111111:root")
+        .license_arn(&gov_license)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        grant
+            .grant_arn()
+            .unwrap()
+            .starts_with("arn:aws-us-gov:license-manager::100000000001:grant:g-")
+    );
+    let ou = grant_request(
+        &client,
+        "gov-ou",
+        &format!("arn:aws-us-gov:organizations::{MANAGEMENT}:ou/o-sbx0demo01/{ML_OU}"),
+    )
+    .license_arn(&gov_license)
+    .send()
+    .await
+    .unwrap();
+    let children = client
+        .list_received_grants_for_organization()
+        .license_arn(&gov_license)
+        .filters(filter("ParentArn", ou.grant_arn().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(children.grants().len(), 9);
+    assert!(children.grants().iter().all(|grant| {
+        grant
+            .grantee_principal_arn()
+            .starts_with("arn:aws-us-gov:iam::")
+    }));
+    // A principal of the commercial partition is not one of this organisation's.
+    let error = grant_request(&client, "commercial", &account_principal("222222222222"))
+        .license_arn(&gov_license)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InvalidParameterValueException");
+
+    let assumed = support::sts_as(&sandbox, None)
+        .assume_role()
+        .role_arn(format!("arn:aws-us-gov:iam::111111111111:role/{OAAR}"))
+        .role_session_name("gov")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assumed.assumed_role_user().unwrap().arn(),
+        "arn:aws-us-gov:sts::111111111111:assumed-role/OrganizationAccountAccessRole/gov"
+    );
+    let error = support::sts_as(&sandbox, None)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::111111111111:role/{OAAR}"))
+        .role_session_name("commercial")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ValidationError");
+}
+
+#[tokio::test]
+async fn the_partition_comes_from_an_org_file_or_the_options() {
+    use entitle::sandbox::{SandboxOptions, SeedChoice};
+    let directory = tempfile::tempdir().unwrap();
+    let org = directory.path().join("org.toml");
+    std::fs::write(
+        &org,
+        "[settings]\npartition = \"aws-cn\"\n\n[[account]]\nid = \"100000000002\"\n",
+    )
+    .unwrap();
+    let state = State::from_org_file(&org).unwrap();
+    assert_eq!(state.partition(), "aws-cn");
+    let china = DEMO_ACTIVE_LICENSE.replace("arn:aws:", "arn:aws-cn:");
+    assert!(
+        state.licenses.contains_key(&china),
+        "{:?}",
+        state.licenses.keys()
+    );
+    assert_eq!(
+        state.agreements[DEMO_ACTIVE_AGREEMENT].license_arn,
+        Some(china)
+    );
+
+    let mut settings = State::demo().settings;
+    settings.partition = "aws-us-gov".to_string();
+    let options = SandboxOptions {
+        seed: SeedChoice::Demo,
+        settings: Some(settings),
+        ..SandboxOptions::default()
+    };
+    let state = options.initial_state().unwrap();
+    assert!(
+        state
+            .grants
+            .values()
+            .all(|grant| grant.arn.starts_with("arn:aws-us-gov:")
+                && grant.principal.starts_with("arn:aws-us-gov:")),
+        "the demo's seeded grants move to the partition too"
+    );
+    assert_eq!(State::demo().partition(), "aws");
+}
+
+#[tokio::test]
+async fn the_eighth_allowed_operation_is_accepted() {
+    let sandbox = support::start(demo_with(|_| {})).await;
+    let client = support::license_manager(&sandbox);
+    let demo = &sandbox.state_snapshot().licenses[DEMO_ACTIVE_LICENSE];
+    assert!(
+        !demo
+            .allowed_operations
+            .contains(&"ListReceivedLicenses".to_string()),
+        "the seeded license does not allow it"
+    );
+    // A valid value (not a ValidationException), refused by this license.
+    let error = grant_request(&client, "eighth", &account_principal("111111111111"))
+        .allowed_operations(AllowedOperation::ListReceivedLicenses)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InvalidParameterValueException");
+    assert!(message(&error).contains("not allowed by the license"));
+
+    sandbox.with_state(|state| {
+        let license = state.licenses.get_mut(DEMO_ACTIVE_LICENSE).unwrap();
+        license.allowed_operations = entitle::sandbox::seed::ALL_GRANT_OPERATIONS
+            .iter()
+            .map(|operation| operation.to_string())
+            .collect();
+    });
+    let created = grant_request(&client, "eighth", &account_principal("111111111111"))
+        .allowed_operations(AllowedOperation::ListReceivedLicenses)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.grant_arn().unwrap().to_string();
+    let grant = client.get_grant().grant_arn(&arn).send().await.unwrap();
+    assert!(
+        grant
+            .grant()
+            .unwrap()
+            .granted_operations()
+            .contains(&AllowedOperation::ListReceivedLicenses)
+    );
+    let all: Vec<AllowedOperation> = entitle::sandbox::seed::ALL_GRANT_OPERATIONS
+        .iter()
+        .map(|operation| AllowedOperation::from(*operation))
+        .collect();
+    assert_eq!(all.len(), 8);
+    client
+        .create_grant_version()
+        .client_token("all-eight")
+        .grant_arn(&arn)
+        .set_allowed_operations(Some(all.clone()))
+        .send()
+        .await
+        .unwrap();
+    let mut nine = all;
+    nine.push(AllowedOperation::CheckoutLicense);
+    let error = client
+        .create_grant_version()
+        .client_token("nine")
+        .grant_arn(&arn)
+        .set_allowed_operations(Some(nine))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ValidationException");
+    assert!(message(&error).contains("between 1 and 8"));
+}
+
+#[tokio::test]
+async fn client_tokens_are_remembered_or_forgotten_after_delete() {
+    for variant in [
+        ClientTokenAfterDelete::Remembered,
+        ClientTokenAfterDelete::Forgotten,
+    ] {
+        let sandbox = support::start(demo_with(|settings| {
+            settings.client_token_after_delete = variant;
+            settings.pending_delete_millis = Some(60_000);
+        }))
+        .await;
+        let client = support::license_manager(&sandbox);
+        let pilot = account_principal("111111111111");
+        let first = grant_request(&client, "reused", &pilot)
+            .send()
+            .await
+            .unwrap()
+            .grant_arn()
+            .unwrap()
+            .to_string();
+        client
+            .delete_grant()
+            .grant_arn(&first)
+            .version("1")
+            .send()
+            .await
+            .unwrap();
+        // Not deleted yet: the token still answers its grant.
+        let pending = grant_request(&client, "reused", &pilot)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pending.grant_arn(), Some(first.as_str()), "{variant:?}");
+        assert_eq!(pending.status(), Some(&GrantStatus::PendingDelete));
+        sandbox.with_state(admin::finish_pending_deletes);
+        let replay = grant_request(&client, "reused", &pilot)
+            .send()
+            .await
+            .unwrap();
+        match variant {
+            ClientTokenAfterDelete::Remembered => {
+                assert_eq!(replay.grant_arn(), Some(first.as_str()));
+                assert_eq!(replay.status(), Some(&GrantStatus::Deleted));
+            }
+            ClientTokenAfterDelete::Forgotten => {
+                assert_ne!(replay.grant_arn(), Some(first.as_str()));
+                assert_eq!(replay.status(), Some(&GrantStatus::Disabled));
+                // The token now answers the new grant.
+                let again = grant_request(&client, "reused", &pilot)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(again.grant_arn(), replay.grant_arn());
+            }
+        }
+    }
+}
