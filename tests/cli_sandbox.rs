@@ -179,22 +179,28 @@ fn sandbox_serve_answers_the_cli_and_admin_actions_and_saves_on_sigterm() {
     assert!(saved.contains("late-joiner"), "SIGTERM saves the state");
 }
 
-#[test]
-fn boto3_speaks_to_the_emulator() {
+/// Runs tests/python/boto3_sandbox.py (with `args`) against a served emulator.
+fn boto3_script(served: &Served, args: &[&str]) -> support::Ran {
     let venv = python_venv();
-    let directory = tempfile::tempdir().unwrap();
-    let served = Served::start(&directory.path().join("boto3.json"), &[]);
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/boto3_sandbox.py");
-    let result = ran(std::process::Command::new(venv.join("bin/python"))
+    ran(std::process::Command::new(venv.join("bin/python"))
         .arg(script)
+        .args(args)
         .env("AWS_ENDPOINT_URL", &served.endpoint)
         .env("AWS_ACCESS_KEY_ID", "AKIDSANDBOX")
         .env("AWS_SECRET_ACCESS_KEY", "sandbox-secret")
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env_remove("AWS_PROFILE")
         .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"));
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"))
+}
+
+#[test]
+fn boto3_speaks_to_the_emulator() {
+    let directory = tempfile::tempdir().unwrap();
+    let served = Served::start(&directory.path().join("boto3.json"), &[]);
+    let result = boto3_script(&served, &[]);
     assert_eq!(
         result.code, 0,
         "boto3 checks failed:\n{}\n{}",
@@ -205,6 +211,133 @@ fn boto3_speaks_to_the_emulator() {
         "{}",
         result.stdout
     );
+}
+
+#[test]
+fn boto3_drives_every_lifecycle_setting() {
+    let directory = tempfile::tempdir().unwrap();
+    let served = Served::start(&directory.path().join("lifecycle.json"), &[]);
+    let result = boto3_script(&served, &["lifecycle"]);
+    assert_eq!(
+        result.code, 0,
+        "boto3 lifecycle checks failed:\n{}\n{}",
+        result.stdout, result.stderr
+    );
+    assert!(
+        result.stdout.ends_with("7 passed, 0 failed\n"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn subscribe_account_and_remove_role_change_a_state_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("state.json");
+    let subscribed = ran(entitle(None)
+        .args([
+            "sandbox",
+            "subscribe-account",
+            "111111111111",
+            "--product",
+            "prod-mxcfnwvpd6kb4",
+            "--output",
+            "json",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(subscribed.code, 0, "{}", subscribed.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&subscribed.stdout).unwrap();
+    let license = answer["licenseArn"].as_str().unwrap().to_string();
+    assert!(license.starts_with("arn:aws:license-manager::294406891311:license:l-"));
+    let removed = ran(entitle(None)
+        .args([
+            "sandbox",
+            "remove-role",
+            "222222222222",
+            "--role",
+            "OrganizationAccountAccessRole",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert!(
+        removed.stdout.contains("\"removed\": true"),
+        "{}",
+        removed.stdout
+    );
+
+    let saved = entitle::sandbox::State::load(&state).unwrap();
+    let own = &saved.licenses[&license];
+    assert_eq!(
+        (own.holder_account_id.as_str(), own.beneficiary.as_str()),
+        ("111111111111", "111111111111")
+    );
+    assert_eq!(
+        (own.status.as_str(), own.issuer_name.as_str()),
+        ("AVAILABLE", "AWS/Marketplace")
+    );
+    assert!(saved.removed_roles["222222222222"].contains("OrganizationAccountAccessRole"));
+    assert!(!saved.role_exists("222222222222", "OrganizationAccountAccessRole"));
+    assert!(saved.role_exists("111111111111", "OrganizationAccountAccessRole"));
+
+    // Unknown accounts are named; a missing --role is a usage error.
+    let unknown = ran(entitle(None)
+        .args([
+            "sandbox",
+            "subscribe-account",
+            "999999999999",
+            "--product",
+            "prod-x",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("999999999999"),
+        "{}",
+        unknown.stderr
+    );
+    let usage = ran(entitle(None)
+        .args(["sandbox", "remove-role", "111111111111", "--state"])
+        .arg(&state));
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+}
+
+#[test]
+fn subscribe_account_and_remove_role_reach_a_running_emulator() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("served.json");
+    let served = Served::start(&state, &[]);
+    for args in [
+        vec![
+            "subscribe-account",
+            "333333333333",
+            "--product",
+            "prod-mxcfnwvpd6kb4",
+        ],
+        vec![
+            "remove-role",
+            "333333333333",
+            "--role",
+            "OrganizationAccountAccessRole",
+        ],
+    ] {
+        let result = ran(entitle(None)
+            .arg("sandbox")
+            .args(&args)
+            .args(["--endpoint", &served.endpoint]));
+        assert_eq!(result.code, 0, "{args:?}: {}", result.stderr);
+    }
+    assert_eq!(served.stop(), 0);
+    let saved = entitle::sandbox::State::load(&state).unwrap();
+    assert!(
+        saved
+            .licenses
+            .values()
+            .any(|license| license.holder_account_id == "333333333333")
+    );
+    assert!(!saved.role_exists("333333333333", "OrganizationAccountAccessRole"));
 }
 
 #[test]

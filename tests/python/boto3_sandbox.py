@@ -1,8 +1,12 @@
 """Drives boto3 against a running `entitle sandbox serve` seeded with the demo organisation.
 
 boto3 validates every request against AWS's own service models, so this proves the emulator
-speaks what another SDK sends. Run by tests/sandbox_boto3.rs with AWS_ENDPOINT_URL pointing at
+speaks what another SDK sends. Run by tests/cli_sandbox.rs with AWS_ENDPOINT_URL pointing at
 the emulator and dummy credentials; prints one line per check and `N passed, N failed` last.
+
+Without arguments it runs the basic checks; with `lifecycle` it runs one check per lifecycle
+setting with a wire effect (each check resets the emulator, then sets its settings through
+`POST /_sandbox/settings`).
 """
 
 import json
@@ -11,7 +15,11 @@ import sys
 import traceback
 import urllib.request
 
+import time
+
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 PRODUCT = "prod-mxcfnwvpd6kb4"
@@ -24,8 +32,13 @@ def client(name):
 
 def admin(action, **fields):
     """Calls the emulator's admin route, as the world outside the management account would act."""
-    body = json.dumps(fields).encode()
-    request = urllib.request.Request(f"{ENDPOINT}/_sandbox/{action}", data=body, method="POST",
+    return sandbox_route("POST", action, fields)
+
+
+def sandbox_route(method, route, body=None):
+    """Any `/_sandbox/` route; JSON in, JSON out."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{ENDPOINT}/_sandbox/{route}", data=data, method=method,
                                      headers={"content-type": "application/json"})
     with urllib.request.urlopen(request) as response:
         return json.load(response)
@@ -123,9 +136,162 @@ def check_search_agreements():
     assert entitlements is not None
 
 
+# ---------------------------------------------------------------- lifecycle settings
+
+MEMBER_ROLE = "OrganizationAccountAccessRole"
+
+
+def fresh(**settings):
+    """Back to the demo as the server started, grants settling at once, these settings on top."""
+    sandbox_route("POST", "reset")
+    return sandbox_route("POST", "settings", {"pending_workflow_reads": 0, **settings})
+
+
+def assumed(account, session, service="license-manager"):
+    """A client of `service` with credentials of the member role in `account`."""
+    answer = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{MEMBER_ROLE}",
+                                       RoleSessionName=session)
+    credentials = answer["Credentials"]
+    return boto3.client(service, region_name=REGION,
+                        aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"])
+
+
+def account_grant(license_manager, account, token, operations=("CheckoutLicense",)):
+    return license_manager.create_grant(
+        ClientToken=token, GrantName=f"boto3-{account}", LicenseArn=the_license()["LicenseArn"],
+        Principals=[f"arn:aws:iam::{account}:root"], HomeRegion=REGION,
+        AllowedOperations=list(operations))
+
+
+def status(license_manager, arn):
+    return license_manager.get_grant(GrantArn=arn)["Grant"]["GrantStatus"]
+
+
+def refused(call, code, **arguments):
+    """Runs a call that must fail with `code`; returns the error message."""
+    try:
+        call(**arguments)
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == code, error.response
+        return error.response["Error"]["Message"]
+    raise AssertionError(f"{call.__name__} was accepted")
+
+
+def check_assume_role_session_and_identity():
+    fresh()
+    session = "boto3-check@entitle"
+    sts = assumed("111111111111", session, "sts")
+    identity = sts.get_caller_identity()
+    assert identity["Account"] == "111111111111", identity
+    assert identity["Arn"] == f"arn:aws:sts::111111111111:assumed-role/{MEMBER_ROLE}/{session}", identity
+    message = refused(client("sts").assume_role, "AccessDenied",
+                      RoleArn="arn:aws:iam::111111111111:role/NotAMemberRole", RoleSessionName="x-y")
+    assert "is not authorized to perform: sts:AssumeRole" in message, message
+    admin("remove_role", account_id="222222222222", role_name=MEMBER_ROLE)
+    refused(client("sts").assume_role, "AccessDenied",
+            RoleArn=f"arn:aws:iam::222222222222:role/{MEMBER_ROLE}", RoleSessionName="gone")
+
+
+def check_member_accepts_then_grantor_activates():
+    fresh(account_grant_acceptance="member")
+    license_manager = client("license-manager")
+    grant = account_grant(license_manager, "222222222222", "boto3-member-accepts")
+    arn = grant["GrantArn"]
+    assert status(license_manager, arn) == "PENDING_ACCEPT"
+    message = refused(license_manager.create_grant_version, "ValidationException",
+                      ClientToken="boto3-too-early", GrantArn=arn, Status="ACTIVE")
+    assert "PENDING_ACCEPT" in message, message
+    accepted = assumed("222222222222", "boto3-accept").accept_grant(GrantArn=arn)
+    assert accepted["Status"] == "DISABLED", accepted
+    activated = license_manager.create_grant_version(ClientToken="boto3-now", GrantArn=arn, Status="ACTIVE")
+    assert activated["Status"] == "ACTIVE", activated
+
+
+def check_activated_parent_shows_workflow_completed():
+    fresh(activated_parent_status="workflow_completed")
+    organizations = client("organizations")
+    license_manager = client("license-manager")
+    unit = ou_by_path(organizations, "Workloads/ML")
+    grant = license_manager.create_grant(
+        ClientToken="boto3-parent", GrantName="boto3-parent", LicenseArn=the_license()["LicenseArn"],
+        Principals=[unit["Arn"]], HomeRegion=REGION, AllowedOperations=["CheckoutLicense"])
+    activated = license_manager.create_grant_version(
+        ClientToken="boto3-parent-on", GrantArn=grant["GrantArn"], Status="ACTIVE")
+    assert activated["Status"] == "WORKFLOW_COMPLETED", activated
+    assert status(license_manager, grant["GrantArn"]) == "WORKFLOW_COMPLETED"
+    children = license_manager.list_received_grants_for_organization(
+        LicenseArn=the_license()["LicenseArn"],
+        Filters=[{"Name": "ParentArn", "Values": [grant["GrantArn"]]}])["Grants"]
+    assert children and {child["GrantStatus"] for child in children} == {"ACTIVE"}, children
+
+
+def check_pending_delete_then_deleted():
+    fresh(pending_delete_millis=400)
+    license_manager = client("license-manager")
+    arn = account_grant(license_manager, "111111111111", "boto3-doomed")["GrantArn"]
+    deleted = license_manager.delete_grant(GrantArn=arn, Version="1")
+    assert deleted["Status"] == "PENDING_DELETE", deleted
+    assert status(license_manager, arn) == "PENDING_DELETE"
+    time.sleep(0.5)
+    assert status(license_manager, arn) == "DELETED"
+
+
+def check_own_subscription_refuses_activation():
+    fresh()
+    subscribed = admin("subscribe_account", account_id="111111111111", product_id=PRODUCT)
+    assert subscribed["licenseArn"].startswith("arn:aws:license-manager::"), subscribed
+    license_manager = client("license-manager")
+    arn = account_grant(license_manager, "111111111111", "boto3-own")["GrantArn"]
+    message = refused(license_manager.create_grant_version, "ValidationException",
+                      ClientToken="boto3-own-on", GrantArn=arn, Status="ACTIVE")
+    assert "You can't activate two licenses for the same product from AWS Marketplace" in message, message
+    replaced = license_manager.create_grant_version(
+        ClientToken="boto3-own-replace", GrantArn=arn, Status="ACTIVE",
+        Options={"ActivationOverrideBehavior": "ALL_GRANTS_PERMITTED_BY_ISSUER"})
+    assert replaced["Status"] == "ACTIVE", replaced
+    own = [license for license in assumed("111111111111", "boto3-own").list_received_licenses()["Licenses"]
+           if license["LicenseArn"] == subscribed["licenseArn"]]
+    assert own[0]["ReceivedMetadata"]["ReceivedStatus"] == "DISABLED", own
+
+
+def check_mismatch_wording():
+    fresh(stale_version_message="mismatch")
+    license_manager = client("license-manager")
+    arn = account_grant(license_manager, "111111111111", "boto3-stale")["GrantArn"]
+    message = refused(license_manager.delete_grant, "ValidationException", GrantArn=arn, Version="7")
+    assert message == "Grant version mismatch: expected version 1, got 7", message
+
+
+def check_eighth_allowed_operation():
+    fresh()
+    state = sandbox_route("GET", "state")
+    license_arn = the_license()["LicenseArn"]
+    state["licenses"][license_arn]["allowed_operations"].append("ListReceivedLicenses")
+    sandbox_route("POST", "state", state)
+    license_manager = client("license-manager")
+    enum = license_manager.meta.service_model.shape_for("AllowedOperation").enum
+    if "ListReceivedLicenses" not in enum:
+        # An older botocore model: send it unvalidated, as a newer SDK would.
+        license_manager = boto3.client("license-manager", region_name=REGION,
+                                       config=Config(parameter_validation=False))
+    grant = account_grant(license_manager, "111111111111", "boto3-eighth",
+                          operations=("CheckoutLicense", "ListReceivedLicenses"))
+    operations = license_manager.get_grant(GrantArn=grant["GrantArn"])["Grant"]["GrantedOperations"]
+    assert "ListReceivedLicenses" in operations, operations
+
+
+BASIC = [check_listing_licenses, check_ou_grant_fans_out_to_each_account,
+         check_organizations_pages_of_twenty, check_search_agreements]
+LIFECYCLE = [check_assume_role_session_and_identity, check_member_accepts_then_grantor_activates,
+             check_activated_parent_shows_workflow_completed, check_pending_delete_then_deleted,
+             check_own_subscription_refuses_activation, check_mismatch_wording,
+             check_eighth_allowed_operation]
+
+
 def main():
-    checks = [check_listing_licenses, check_ou_grant_fans_out_to_each_account,
-              check_organizations_pages_of_twenty, check_search_agreements]
+    checks = LIFECYCLE if sys.argv[1:] == ["lifecycle"] else BASIC
     passed = failed = 0
     for check in checks:
         try:
