@@ -639,8 +639,9 @@ pub fn plan(
     let keep_own = rollout.entitlement.on_existing_subscription == OnExistingSubscription::Keep;
     // Accounts where AWS refuses to activate a distributed grant while they keep their own
     // subscription of the product.
-    let refused_here =
-        |account: &crate::model::AccountId| keep_own && observed.own_subscriptions.contains(account);
+    let refused_here = |account: &crate::model::AccountId| {
+        keep_own && observed.own_subscriptions.contains(account)
+    };
 
     // retire_superseded: earlier phases' principals reached by a later (included) phase's org or
     // OU grant are no longer wanted once that grant is ACTIVE in every one of their accounts.
@@ -793,6 +794,25 @@ pub fn plan(
             operations: operations.clone(),
             generation,
         };
+        // Targeted accounts not active yet where AWS refuses our activation while they keep
+        // their own subscription: named beforehand, whatever the change.
+        let own: Vec<String> = want
+            .grant
+            .accounts
+            .iter()
+            .filter(|account| refused_here(account) && !active_accounts.contains(*account))
+            .map(|account| format!("`{account}`"))
+            .collect();
+        let own_note = if own.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (note: {} {} {} own subscription of the product: AWS refuses to activate this grant there while `on_existing_subscription = \"keep\"`; `replace` activates it and disables theirs)",
+                own.join(", "),
+                if own.len() == 1 { "holds" } else { "hold" },
+                if own.len() == 1 { "its" } else { "their" }
+            )
+        };
         let retire_note = pending_retire.get(arn).map(|(by, label, _)| {
             format!(
                 "; retired once the grant to {label} of phase `{}` is ACTIVE",
@@ -805,7 +825,7 @@ pub fn plan(
                     .iter()
                     .filter(|grant| grant.status.is_dead())
                     .max_by_key(|grant| (grant.generation(), grant.arn.clone()));
-                let note = unowned_for(arn).unwrap_or_default();
+                let note = format!("{}{own_note}", unowned_for(arn).unwrap_or_default());
                 match dead {
                     Some(dead) => {
                         let why = match dead.status {
@@ -881,30 +901,6 @@ pub fn plan(
                     .filter(|child| child.status == GrantStatus::Disabled)
                     .filter(|child| !refused_here(&child.account))
                     .count();
-                let own: Vec<&crate::model::AccountId> = if is_parent {
-                    children
-                        .iter()
-                        .filter(|child| child.status != GrantStatus::Active)
-                        .map(|child| &child.account)
-                        .filter(|account| refused_here(account))
-                        .collect()
-                } else {
-                    account_of_principal_arn(arn)
-                        .and_then(|id| observed.own_subscriptions.get(&id))
-                        .filter(|account| refused_here(account) && grant.status != GrantStatus::Active)
-                        .into_iter()
-                        .collect()
-                };
-                let own_note = if own.is_empty() {
-                    String::new()
-                } else {
-                    let ids: Vec<String> = own.iter().map(|id| format!("`{id}`")).collect();
-                    format!(
-                        " (note: {} {} their own subscription of the product: AWS refuses to activate this grant there while `on_existing_subscription = \"keep\"`; `replace` activates it and disables theirs)",
-                        ids.join(", "),
-                        if ids.len() == 1 { "holds" } else { "hold" }
-                    )
-                };
                 let member_role = options.member_role.as_deref();
                 let needs_activation = grantor
                     && match &grant.status {
@@ -1075,16 +1071,15 @@ pub fn plan(
     if rollout.entitlement.activation == Activation::Grantor {
         let activated_now: BTreeSet<&str> = changes
             .iter()
-            .filter(|change| {
-                !change.blocked
-                    && match change.action {
-                        Action::Create | Action::Recreate | Action::Activate => true,
-                        Action::UpdateOperations => change
-                            .after
-                            .as_ref()
-                            .is_some_and(|after| after.status == GrantStatus::Active),
-                        Action::Delete | Action::NoOp => false,
-                    }
+            // Blocked or not: the retirement is blocked exactly when the broader grant is (both
+            // belong to its phase), and `--ignore-gates` lets both through.
+            .filter(|change| match change.action {
+                Action::Create | Action::Recreate | Action::Activate => true,
+                Action::UpdateOperations => change
+                    .after
+                    .as_ref()
+                    .is_some_and(|after| after.status == GrantStatus::Active),
+                Action::Delete | Action::NoOp => false,
             })
             .map(|change| change.principal_arn.as_str())
             .collect();

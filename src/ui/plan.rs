@@ -7,7 +7,10 @@ use serde::Serialize;
 
 use super::{FORMAT_VERSION, Style};
 use crate::model::plan::{PlanFileErrors, format_duration};
-use crate::model::{Principal, grant::Operation};
+use crate::model::{
+    Principal,
+    grant::{GrantStatus, Operation},
+};
 use crate::planner::{Action, Change, Plan, SkipReason};
 
 /// The JSON document of `entitle plan --output json`.
@@ -181,7 +184,24 @@ pub fn render_human(plan: &Plan, style: &Style, out: &mut dyn Write) -> io::Resu
         let mut unchanged = 0;
         for change in &changes {
             if change.action == Action::NoOp {
-                unchanged += 1;
+                // A grant waiting on AWS or on its account is shown with what it waits for.
+                let waiting = change.before.as_ref().is_some_and(|before| {
+                    matches!(
+                        before.status,
+                        GrantStatus::PendingAccept | GrantStatus::PendingWorkflow
+                    )
+                });
+                if waiting {
+                    writeln!(
+                        out,
+                        "  {} {}",
+                        style.warning("  …"),
+                        principal_text(change)
+                    )?;
+                    writeln!(out, "        waiting: {}", change.reason)?;
+                } else {
+                    unchanged += 1;
+                }
                 continue;
             }
             let symbol = format!("{:>3}", change.action.symbol());
