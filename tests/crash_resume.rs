@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
+use serde_json::json;
 use support::{SandboxServer, entitle, ran};
 
 /// Every account of the demo organisation, one grant each: 38 grants, 76 calls at least.
@@ -53,6 +54,7 @@ fn apply_and_kill(
         .current_dir(dir)
         .args(["apply", "--auto-approve", "--concurrency", "4", "--journal"])
         .arg(journal)
+        .args(["--member-role", "OrganizationAccountAccessRole"])
         .arg(plan)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -78,9 +80,47 @@ fn apply_and_kill(
 
 #[test]
 fn an_apply_killed_at_several_points_converges_to_exactly_one_grant_per_principal() {
+    crash_and_converge(&[]);
+}
+
+/// The same under a "pessimistic AWS": slow distribution, account grants waiting for the
+/// member's acceptance (accepted through the member role), activated parents showing
+/// WORKFLOW_COMPLETED, slow deletes, other error wordings, deleted grants listed, tokens forgotten
+/// after a delete, duplicate grants allowed and reused tokens answered with the original.
+#[test]
+fn an_apply_killed_at_several_points_converges_under_a_pessimistic_aws() {
+    crash_and_converge(&[
+        ("pending_workflow_reads", json!(3)),
+        ("pending_workflow_millis", json!(300)),
+        ("account_grant_acceptance", json!("member")),
+        ("activated_parent_status", json!("workflow_completed")),
+        ("pending_delete_millis", json!(300)),
+        ("own_subscription_activation", json!("override")),
+        ("stale_version_message", json!("mismatch")),
+        ("list_deleted_grants", json!(true)),
+        ("client_token_after_delete", json!("forgotten")),
+        ("duplicate_grant", json!("allow")),
+        ("client_token_mismatch", json!("return_original")),
+    ]);
+}
+
+fn crash_and_converge(settings: &[(&str, serde_json::Value)]) {
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
     let state_file = dir.join("state.json");
+    let mut state = serde_json::to_value(State::demo()).unwrap();
+    for (name, value) in settings {
+        state["settings"][*name] = value.clone();
+    }
+    let state: State = serde_json::from_value(state).unwrap();
+    for (name, value) in settings {
+        assert_eq!(
+            &serde_json::to_value(&state.settings).unwrap()[*name],
+            value,
+            "setting `{name}`"
+        );
+    }
+    state.save(&state_file).unwrap();
     let faults = dir.join("faults.toml");
     // Every 5th create and 4th activation is carried out, then its connection dropped; every call
     // waits 15 ms, so a kill lands in the middle of the work.
@@ -116,6 +156,7 @@ fn an_apply_killed_at_several_points_converges_to_exactly_one_grant_per_principa
         .current_dir(dir)
         .args(["apply", "--auto-approve", "--journal"])
         .arg(&journal)
+        .args(["--member-role", "OrganizationAccountAccessRole"])
         .arg(&plan));
     assert_eq!(finished.code, 0, "{}\n{}", finished.stdout, finished.stderr);
     assert!(
