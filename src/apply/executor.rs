@@ -666,9 +666,7 @@ impl Step {
         let what = if generation == after.generation {
             "created".to_owned()
         } else {
-            format!(
-                "created as generation {generation} (earlier generations' grants were deleted)"
-            )
+            format!("created as generation {generation} (earlier generations' grants were deleted)")
         };
         match self.activation {
             Activation::Member => Outcome::Done {
