@@ -4,8 +4,8 @@
 //! confirmation, journal, report).
 
 use super::Context;
-use super::apply::{Job, PlanScope, Session, member_role};
-use super::plan::{observe, read_plan};
+use super::apply::{Job, PlanScope, Session, member_role, observe_prechecked};
+use super::plan::read_plan;
 use crate::cli::ActivateArgs;
 use crate::exit::Outcome;
 use crate::model::plan::Activation;
@@ -23,7 +23,7 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
     rollout.entitlement.activation = Activation::Grantor;
     let clients = context.clients().await;
     let session = Session::open(context, &rollout, args.run.journal.as_deref())?;
-    let (discovery, observed) = observe(context, &clients, &rollout).await?;
+    let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
     let mut plan = session.plan(
         context,
         &rollout,

@@ -59,7 +59,7 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
         None => format!("could not read `{}`", plan_file.display()),
     })?;
     let session = Session::open(context, &rollout, args.run.journal.as_deref())?;
-    let (discovery, observed) = observe(context, &clients, &rollout).await?;
+    let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
     let plan = match saved {
         Some(saved) => {
             saved.check_fresh(
@@ -95,6 +95,24 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
             plan,
         )
         .await
+}
+
+/// Observes the organisation and the license while checking what doctor would fail (all
+/// features, License Manager linked, trusted access): a broken prerequisite refuses the run with
+/// doctor's fix before anything is changed (an organisation grant would otherwise end in
+/// FAILED_WORKFLOW), and its error comes first. The license itself is judged by the planner
+/// (a license that is not AVAILABLE is refused with the cleanup hint).
+pub(super) async fn observe_prechecked(
+    context: &Context,
+    clients: &AwsClients,
+    rollout: &RolloutPlan,
+) -> anyhow::Result<(crate::aws::organizations::Discovery, Observed)> {
+    let (prechecked, observed) = tokio::join!(
+        crate::apply::prechecks::require(clients, None),
+        observe(context, clients, rollout)
+    );
+    prechecked?;
+    observed
 }
 
 /// What `apply` and `activate` set out to do.
