@@ -4,8 +4,8 @@
 //! command refuses with doctor's fix and exit 1, and the emulator's grants are exactly as before;
 //! a refused read says which permission it lacked; a healthy organisation goes ahead.
 //!
-//! The `apply` and `activate` tests wait for those commands to call
-//! `apply::prechecks::require`; `cleanup` calls it already.
+//! The `apply` and `activate` tests pass once those commands call `apply::prechecks::require`
+//! before changing anything, as `cleanup` does.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -218,7 +218,7 @@ fn a_refused_read_names_the_permission_instead_of_a_raw_error() {
     assert_eq!(state.grants, State::demo().grants, "nothing was deleted");
 }
 
-/// Waits for `apply` to call `apply::prechecks::require`.
+/// Needs `apply` to call `apply::prechecks::require`.
 #[test]
 fn apply_refuses_an_organisation_that_is_not_set_up_and_creates_nothing() {
     let plan = repository(DEMO_PLAN);
@@ -237,8 +237,8 @@ fn apply_refuses_an_organisation_that_is_not_set_up_and_creates_nothing() {
 }
 
 /// The bug this guards against: an organisation grant in an organisation whose License Manager is
-/// not linked ends in FAILED_WORKFLOW. Made from a hand-written org file. Waits for `apply` to
-/// call `apply::prechecks::require`.
+/// not linked ends in FAILED_WORKFLOW. Made from a hand-written org file. Needs `apply` to call
+/// `apply::prechecks::require`.
 #[test]
 fn an_organisation_grant_is_not_created_where_it_would_fail_to_distribute() {
     let directory = tempfile::tempdir().unwrap();
@@ -263,7 +263,7 @@ fn an_organisation_grant_is_not_created_where_it_would_fail_to_distribute() {
     assert!(grants(dir).is_empty(), "{:#?}", grants(dir));
 }
 
-/// Waits for `activate` to call `apply::prechecks::require`.
+/// Needs `activate` to call `apply::prechecks::require`.
 #[test]
 fn activate_refuses_once_the_organisation_is_broken_and_activates_nothing() {
     let directory = tempfile::tempdir().unwrap();
