@@ -303,6 +303,9 @@ pub enum PolicyFor {
     Cleanup,
     /// Every command.
     All,
+    /// The role entitle assumes in member accounts (`--member-role`) to accept their grants;
+    /// attach it there. The role's trust policy is in docs/iam-policy.md.
+    Member,
 }
 
 /// `entitle guardrails`.

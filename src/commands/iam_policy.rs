@@ -1,4 +1,5 @@
-//! `entitle iam-policy`: prints the least-privilege IAM policy the chosen commands need.
+//! `entitle iam-policy`: prints the least-privilege IAM policy the chosen commands need, or (`--for
+//! member`) the policy of the role entitle assumes in member accounts.
 
 use super::Context;
 use crate::cli::{IamPolicyArgs, PolicyFor};
@@ -12,6 +13,7 @@ pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
         PolicyFor::Apply => Commands::Apply,
         PolicyFor::Cleanup => Commands::Cleanup,
         PolicyFor::All => Commands::All,
+        PolicyFor::Member => Commands::Member,
     };
     let document = policy(commands);
     let text = serde_json::to_string_pretty(&document)?;

@@ -1,6 +1,8 @@
 //! The least-privilege IAM policy of each command group: exactly the AWS operations entitle calls,
-//! as IAM actions. `tests/iam_policy.rs` runs every command against the emulator and checks that
-//! this table names every operation they make and nothing they never make.
+//! as IAM actions; and the member role's side (`--member-role`): the policy of the role entitle
+//! assumes in member accounts, and that role's trust policy. `tests/iam_policy.rs` runs every
+//! command against the emulator and checks that this table names every operation they make and
+//! nothing they never make.
 
 use std::collections::BTreeSet;
 
@@ -11,19 +13,28 @@ use serde::Serialize;
 pub enum Commands {
     /// `discover`, `plan`, `status`, `doctor`, `iam-policy`, `guardrails`: read-only.
     Plan,
-    /// `apply` and `activate`: the reads they plan with, and grant writes.
+    /// `apply` and `activate`: the reads they plan with, the checks before a change, grant
+    /// writes, and assuming the member role (`--member-role`).
     Apply,
     /// `cleanup`.
     Cleanup,
-    /// Every command.
+    /// Every command (the management account's side).
     All,
+    /// The member role entitle assumes in member accounts (`--member-role`): accepting the
+    /// account's grant as the account. Not part of `All`: it belongs to another principal.
+    Member,
 }
 
-/// One statement's worth of actions: a purpose, the IAM service prefix, the operations.
+/// The `Resource` of statements whose actions take none (or not all of them a narrower one).
+const ANY: &str = "*";
+
+/// One statement's worth of actions: a purpose, the IAM service prefix, the operations, and the
+/// resources they may act on.
 struct Group {
     sid: &'static str,
     prefix: &'static str,
     operations: &'static [&'static str],
+    resource: &'static str,
 }
 
 /// Reading the organisation: discovery (and doctor's checks of the organisation's set-up).
@@ -38,6 +49,7 @@ const READ_ORGANIZATION: Group = Group {
         "ListAccounts",
         "ListAccountsForParent",
     ],
+    resource: ANY,
 };
 
 /// Account tags: `discover`, and plans that select accounts by tag.
@@ -45,6 +57,7 @@ const READ_ACCOUNT_TAGS: Group = Group {
     sid: "ReadAccountTags",
     prefix: "organizations",
     operations: &["ListTagsForResource"],
+    resource: ANY,
 };
 
 /// Reading licenses and grants: planning, status.
@@ -57,6 +70,7 @@ const READ_GRANTS: Group = Group {
         "ListTagsForResource",
         "ListReceivedGrantsForOrganization",
     ],
+    resource: ANY,
 };
 
 /// Following an agreement to its license (plans that name an agreement).
@@ -64,11 +78,12 @@ const READ_AGREEMENT: Group = Group {
     sid: "ReadAgreements",
     prefix: "aws-marketplace",
     operations: &["DescribeAgreement", "GetAgreementEntitlements"],
+    resource: ANY,
 };
 
-/// Checking the organisation's set-up (doctor): trusted access, the delegated administrator
-/// (asked only when the caller is not the management account), License Manager's link to
-/// Organizations, and licenses members hold themselves.
+/// Checking the organisation's set-up (doctor, and every command before it changes grants):
+/// trusted access, and the delegated administrator (asked only when the caller is not the
+/// management account).
 const CHECK_SETUP_ORGANIZATION: Group = Group {
     sid: "CheckOrganizationSetup",
     prefix: "organizations",
@@ -76,13 +91,24 @@ const CHECK_SETUP_ORGANIZATION: Group = Group {
         "ListAWSServiceAccessForOrganization",
         "ListDelegatedAdministrators",
     ],
+    resource: ANY,
 };
 
-/// License Manager's side of doctor's checks.
+/// License Manager's link to Organizations (doctor, and every command before it changes grants).
 const CHECK_SETUP_LICENSES: Group = Group {
     sid: "CheckLicenseManagerSetup",
     prefix: "license-manager",
-    operations: &["GetServiceSettings", "ListReceivedLicensesForOrganization"],
+    operations: &["GetServiceSettings"],
+    resource: ANY,
+};
+
+/// The licenses accounts of the organisation hold of their own (doctor's check, and planning:
+/// AWS refuses to activate a distributed grant where the account keeps its own subscription).
+const FIND_OWN_SUBSCRIPTIONS: Group = Group {
+    sid: "FindOwnSubscriptions",
+    prefix: "license-manager",
+    operations: &["ListReceivedLicensesForOrganization"],
+    resource: ANY,
 };
 
 /// Finding agreements by status or product (cleanup, doctor).
@@ -90,6 +116,7 @@ const SEARCH_AGREEMENTS: Group = Group {
     sid: "SearchAgreements",
     prefix: "aws-marketplace",
     operations: &["SearchAgreements"],
+    resource: ANY,
 };
 
 /// Creating, activating and updating grants (apply, activate).
@@ -97,6 +124,7 @@ const WRITE_GRANTS: Group = Group {
     sid: "CreateAndActivateGrants",
     prefix: "license-manager",
     operations: &["CreateGrant", "CreateGrantVersion", "GetGrant"],
+    resource: ANY,
 };
 
 /// Deleting grants (apply when a grant is no longer wanted, `apply --destroy`, cleanup).
@@ -104,6 +132,25 @@ const DELETE_GRANTS: Group = Group {
     sid: "DeleteGrants",
     prefix: "license-manager",
     operations: &["DeleteGrant", "GetGrant"],
+    resource: ANY,
+};
+
+/// Assuming the member role in member accounts to accept their grants (`--member-role`). Every
+/// role name: narrow it to the role's, `arn:aws:iam::*:role/NAME` (docs/iam-policy.md).
+const ASSUME_MEMBER_ROLE: Group = Group {
+    sid: "AssumeTheMemberRole",
+    prefix: "sts",
+    operations: &["AssumeRole"],
+    resource: "arn:aws:iam::*:role/*",
+};
+
+/// The member role's own permissions: accepting the account's grant waiting in PENDING_ACCEPT
+/// (the management account re-reads and activates it).
+const ACCEPT_GRANTS: Group = Group {
+    sid: "AcceptGrantsAsTheAccount",
+    prefix: "license-manager",
+    operations: &["AcceptGrant"],
+    resource: ANY,
 };
 
 fn groups(commands: Commands) -> Vec<&'static Group> {
@@ -115,25 +162,33 @@ fn groups(commands: Commands) -> Vec<&'static Group> {
         &SEARCH_AGREEMENTS,
         &CHECK_SETUP_ORGANIZATION,
         &CHECK_SETUP_LICENSES,
+        &FIND_OWN_SUBSCRIPTIONS,
     ];
     let apply = [
         &READ_ORGANIZATION,
         &READ_ACCOUNT_TAGS,
         &READ_GRANTS,
         &READ_AGREEMENT,
+        &CHECK_SETUP_ORGANIZATION,
+        &CHECK_SETUP_LICENSES,
+        &FIND_OWN_SUBSCRIPTIONS,
         &WRITE_GRANTS,
         &DELETE_GRANTS,
+        &ASSUME_MEMBER_ROLE,
     ];
     let cleanup = [
         &READ_ORGANIZATION,
         &READ_GRANTS,
         &SEARCH_AGREEMENTS,
+        &CHECK_SETUP_ORGANIZATION,
+        &CHECK_SETUP_LICENSES,
         &DELETE_GRANTS,
     ];
     match commands {
         Commands::Plan => plan.to_vec(),
         Commands::Apply => apply.to_vec(),
         Commands::Cleanup => cleanup.to_vec(),
+        Commands::Member => vec![&ACCEPT_GRANTS],
         Commands::All => {
             let mut all: Vec<&'static Group> = Vec::new();
             for group in plan.into_iter().chain(apply).chain(cleanup) {
@@ -182,14 +237,16 @@ pub struct Statement {
     /// IAM actions.
     #[serde(rename = "Action")]
     pub action: Vec<String>,
-    /// Always `*`: these actions do not all support narrower resources.
+    /// `*` where the actions do not all support narrower resources; the member roles for
+    /// `sts:AssumeRole`.
     #[serde(rename = "Resource")]
     pub resource: &'static str,
 }
 
 /// The policy document: one statement per purpose, on every resource (License Manager,
 /// Organizations and Marketplace Agreement reads and grant writes do not support narrower
-/// resources for all of these actions). STS GetCallerIdentity needs no permission.
+/// resources for all of these actions) but for `sts:AssumeRole`, on roles. STS GetCallerIdentity
+/// needs no permission.
 pub fn policy(commands: Commands) -> PolicyDocument {
     let mut seen = BTreeSet::new();
     let statement = groups(commands)
@@ -205,13 +262,75 @@ pub fn policy(commands: Commands) -> PolicyDocument {
                 sid: group.sid,
                 effect: "Allow",
                 action,
-                resource: "*",
+                resource: group.resource,
             })
         })
         .collect();
     PolicyDocument {
         version: "2012-10-17",
         statement,
+    }
+}
+
+/// Where the trust policy names the management account: replace it with its 12-digit id.
+pub const MANAGEMENT_ACCOUNT_PLACEHOLDER: &str = "<MANAGEMENT_ACCOUNT_ID>";
+
+/// The session names entitle gives its member-role sessions start with this.
+pub const SESSION_NAME_PREFIX: &str = "entitle-";
+
+/// The trust policy of the member role: the management account (the identity entitle runs as
+/// there, allowed `sts:AssumeRole` by its own policy) may assume it, in sessions named `entitle-*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustPolicyDocument {
+    /// `2012-10-17`.
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+    /// The one statement.
+    #[serde(rename = "Statement")]
+    pub statement: Vec<TrustStatement>,
+}
+
+/// The trust policy's statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustStatement {
+    /// What it is for.
+    #[serde(rename = "Sid")]
+    pub sid: &'static str,
+    /// `Allow`.
+    #[serde(rename = "Effect")]
+    pub effect: &'static str,
+    /// `{"AWS": "arn:aws:iam::<management account>:root"}`.
+    #[serde(rename = "Principal")]
+    pub principal: std::collections::BTreeMap<&'static str, String>,
+    /// `sts:AssumeRole`.
+    #[serde(rename = "Action")]
+    pub action: &'static str,
+    /// `{"StringLike": {"sts:RoleSessionName": "entitle-*"}}`.
+    #[serde(rename = "Condition")]
+    pub condition:
+        std::collections::BTreeMap<&'static str, std::collections::BTreeMap<&'static str, String>>,
+}
+
+/// The member role's trust policy for `management_account` (an account id, or
+/// [`MANAGEMENT_ACCOUNT_PLACEHOLDER`]) in `partition` (`aws`, `aws-us-gov`, `aws-cn`).
+pub fn member_trust_policy(partition: &str, management_account: &str) -> TrustPolicyDocument {
+    let session_names = [("sts:RoleSessionName", format!("{SESSION_NAME_PREFIX}*"))]
+        .into_iter()
+        .collect();
+    TrustPolicyDocument {
+        version: "2012-10-17",
+        statement: vec![TrustStatement {
+            sid: "EntitleFromTheManagementAccount",
+            effect: "Allow",
+            principal: [(
+                "AWS",
+                format!("arn:{partition}:iam::{management_account}:root"),
+            )]
+            .into_iter()
+            .collect(),
+            action: "sts:AssumeRole",
+            condition: [("StringLike", session_names)].into_iter().collect(),
+        }],
     }
 }
 
@@ -237,5 +356,80 @@ mod tests {
             .flat_map(|statement| &statement.action)
             .collect();
         assert_eq!(listed.len(), all.len(), "no action twice: {listed:?}");
+    }
+
+    #[test]
+    fn every_change_checks_the_prerequisites_first() {
+        for commands in [Commands::Plan, Commands::Apply, Commands::Cleanup] {
+            let actions = actions(commands);
+            for action in [
+                "organizations:ListAWSServiceAccessForOrganization",
+                "license-manager:GetServiceSettings",
+            ] {
+                assert!(actions.contains(action), "{commands:?} lacks {action}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_member_role_is_assumed_by_apply_and_accepts_as_the_account() {
+        let apply = policy(Commands::Apply);
+        let assume: Vec<&Statement> = apply
+            .statement
+            .iter()
+            .filter(|statement| {
+                statement
+                    .action
+                    .iter()
+                    .any(|action| action.starts_with("sts:"))
+            })
+            .collect();
+        assert_eq!(assume.len(), 1);
+        assert_eq!(assume[0].action, ["sts:AssumeRole"]);
+        assert_eq!(assume[0].resource, "arn:aws:iam::*:role/*");
+        assert!(
+            apply
+                .statement
+                .iter()
+                .filter(|statement| statement.sid != "AssumeTheMemberRole")
+                .all(|statement| statement.resource == "*")
+        );
+        for commands in [Commands::Plan, Commands::Cleanup] {
+            assert!(
+                !actions(commands).contains("sts:AssumeRole"),
+                "{commands:?}"
+            );
+        }
+        assert!(actions(Commands::All).contains("sts:AssumeRole"));
+
+        let member = policy(Commands::Member);
+        assert_eq!(member.statement.len(), 1);
+        assert_eq!(member.statement[0].action, ["license-manager:AcceptGrant"]);
+        assert_eq!(member.statement[0].resource, "*");
+        // The management account never accepts grants; the member role does nothing else.
+        assert!(!actions(Commands::All).contains("license-manager:AcceptGrant"));
+    }
+
+    #[test]
+    fn the_member_role_trusts_the_management_account_in_entitle_sessions() {
+        let trust = member_trust_policy("aws", MANAGEMENT_ACCOUNT_PLACEHOLDER);
+        assert_eq!(
+            serde_json::to_value(&trust).unwrap(),
+            serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "EntitleFromTheManagementAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::<MANAGEMENT_ACCOUNT_ID>:root"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringLike": {"sts:RoleSessionName": "entitle-*"}}
+                }]
+            })
+        );
+        let gov = member_trust_policy("aws-us-gov", "100000000001");
+        assert_eq!(
+            gov.statement[0].principal["AWS"],
+            "arn:aws-us-gov:iam::100000000001:root"
+        );
     }
 }
