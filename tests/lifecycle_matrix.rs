@@ -465,6 +465,17 @@ fn acceptance_waits_for_a_role_and_a_missing_role_fails_that_account_alone() {
         planned.stdout
     );
 
+    let shown = run(dir, &["status", &plan, "--phase", "pilot"]);
+    assert!(
+        shown.stdout.contains("PENDING_ACCEPT")
+            && shown
+                .stdout
+                .contains("2 account(s) must accept their grant")
+            && shown.stdout.contains("--member-role"),
+        "{}",
+        shown.stdout
+    );
+
     // One account lost its role: it fails alone, with the fix; the other is accepted and active.
     admin(dir, &["remove-role", "222222222222", "--role", ROLE]);
     let done = run(

@@ -95,10 +95,10 @@ pub fn decide(
 ) -> Decision {
     let retryable = match error.kind {
         AwsErrorKind::Throttled | AwsErrorKind::Transient => Retryable::Backoff,
-        _ if may_be_stale_version(error) => Retryable::Reread,
         AwsErrorKind::Conflict if error.is_code("ConcurrentModificationException") => {
             Retryable::Backoff
         }
+        _ if may_be_stale_version(error) => Retryable::Reread,
         AwsErrorKind::AccessDenied
         | AwsErrorKind::NotFound
         | AwsErrorKind::Conflict

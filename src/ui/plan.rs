@@ -192,12 +192,7 @@ pub fn render_human(plan: &Plan, style: &Style, out: &mut dyn Write) -> io::Resu
                     )
                 });
                 if waiting {
-                    writeln!(
-                        out,
-                        "  {} {}",
-                        style.warning("  …"),
-                        principal_text(change)
-                    )?;
+                    writeln!(out, "  {} {}", style.warning("  …"), principal_text(change))?;
                     writeln!(out, "        waiting: {}", change.reason)?;
                 } else {
                     unchanged += 1;

@@ -317,7 +317,23 @@ pub fn render_human(
                 format!("; {rest}")
             }
         ))
-    )
+    )?;
+    let accepting = document
+        .totals
+        .by_status
+        .get("PENDING_ACCEPT")
+        .copied()
+        .unwrap_or(0);
+    if accepting > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.warning(format!(
+                "{accepting} account(s) must accept their grant (PENDING_ACCEPT): `entitle apply --member-role NAME` (or `member_role` in the plan) accepts it as the account, or grant their OU instead (OU and organisation grants need no acceptance)."
+            ))
+        )?;
+    }
+    Ok(())
 }
 
 /// Accounts grouped by OU, each OU under its parent, with active counts per OU.
