@@ -221,7 +221,7 @@ fn reach(tree: &OrgTree, principal: &Principal) -> Vec<AccountId> {
             .iter()
             .map(|a| a.id.clone())
             .collect(),
-        Principal::Account { id } => vec![id.clone()],
+        Principal::Account { id, .. } => vec![id.clone()],
     }
 }
 

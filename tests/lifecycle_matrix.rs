@@ -622,3 +622,69 @@ fn an_account_with_its_own_subscription_fails_alone_with_the_fix() {
     assert_eq!(ours.status, "ACTIVE");
     assert_plan_empty_phase(dir, &replace, "pilot");
 }
+
+/// A GovCloud organisation (partition `aws-us-gov`): every ARN entitle builds (account
+/// principals, member role ARNs) is in the organisation's partition, so the rollout converges
+/// and a second plan is empty, as in the commercial partition.
+#[test]
+fn a_govcloud_organisation_converges_with_its_own_partition() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let mut state = State::demo();
+    state.settings.account_grant_acceptance = serde_json::from_value(json!("member")).unwrap();
+    state.set_partition("aws-us-gov");
+    state.save(&dir.join("state.json")).unwrap();
+    let plan = repository("plans/claude-sonnet-4-5.toml");
+    let role = ["--member-role", ROLE];
+    let pilot = apply(dir, &[&plan, "--phase", "pilot", role[0], role[1]]);
+    assert_eq!(pilot["totals"]["done"], 2, "{pilot:#}");
+    apply(
+        dir,
+        &[
+            &plan,
+            "--phase",
+            "workloads",
+            "--ignore-gates",
+            role[0],
+            role[1],
+        ],
+    );
+    let state = load(dir);
+    let principals: Vec<&str> = state
+        .grants
+        .values()
+        .filter(|grant| grant.parent_grant.is_none() && grant.license_arn.contains("aws-us-gov"))
+        .map(|grant| grant.principal.as_str())
+        .collect();
+    assert!(
+        principals.contains(&"arn:aws-us-gov:iam::111111111111:root"),
+        "{principals:?}"
+    );
+    assert!(
+        principals
+            .iter()
+            .all(|arn| arn.starts_with("arn:aws-us-gov:")),
+        "{principals:?}"
+    );
+    let planned = run(
+        dir,
+        &["plan", &plan, "--phase", "workloads", "--detailed-exitcode"],
+    );
+    assert_eq!(planned.code, 0, "{}\n{}", planned.stdout, planned.stderr);
+    // Every account of the pilot and the workloads holds an ACTIVE grant of the license.
+    for account in [
+        "111111111111",
+        "222222222222",
+        "333333333333",
+        "100000000200",
+    ] {
+        assert!(
+            state.grants.values().any(|grant| {
+                grant.grantee_account_id.as_deref() == Some(account)
+                    && grant.license_arn.starts_with("arn:aws-us-gov:")
+                    && grant.status == "ACTIVE"
+            }),
+            "{account}"
+        );
+    }
+}

@@ -34,13 +34,7 @@ impl fmt::Debug for MemberSession {
 }
 
 /// The partition (`aws`, `aws-us-gov`, `aws-cn`) of an ARN, e.g. the caller's.
-pub fn partition_of(arn: &str) -> Option<&str> {
-    let mut parts = arn.split(':');
-    (parts.next() == Some("arn"))
-        .then(|| parts.next())
-        .flatten()
-        .filter(|partition| !partition.is_empty())
-}
+pub use crate::model::grant::partition_of;
 
 /// `arn:<partition>:iam::<account>:role/<name>`.
 pub fn role_arn(partition: &str, account: &AccountId, role: &str) -> String {
@@ -125,15 +119,9 @@ mod tests {
     #[test]
     fn partition_comes_from_the_arn() {
         assert_eq!(
-            partition_of("arn:aws:iam::100000000001:user/admin"),
-            Some("aws")
-        );
-        assert_eq!(
             partition_of("arn:aws-us-gov:sts::100000000001:assumed-role/r/s"),
             Some("aws-us-gov")
         );
-        assert_eq!(partition_of("arn:aws-cn:iam::1:root"), Some("aws-cn"));
-        assert_eq!(partition_of("not-an-arn"), None);
         assert_eq!(partition_of("arn::iam::1:root"), None);
     }
 

@@ -241,9 +241,33 @@ pub enum Principal {
     },
     /// One account.
     Account {
-        /// The account id; the principal ARN is `arn:aws:iam::<id>:root`.
+        /// The account id; the principal ARN is `arn:<partition>:iam::<id>:root`.
         id: AccountId,
+        /// The partition of the principal ARN (`aws`, `aws-us-gov`, `aws-cn`): the
+        /// organisation's. Written to JSON only when it is not `aws`.
+        #[serde(default = "aws_partition", skip_serializing_if = "is_aws_partition")]
+        partition: String,
     },
+}
+
+/// The commercial partition, `aws`.
+pub const AWS_PARTITION: &str = "aws";
+
+fn aws_partition() -> String {
+    AWS_PARTITION.to_owned()
+}
+
+fn is_aws_partition(partition: &str) -> bool {
+    partition == AWS_PARTITION
+}
+
+/// The partition of an ARN (`aws`, `aws-us-gov`, `aws-cn`), if it is one.
+pub fn partition_of(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn"))
+        .then(|| parts.next())
+        .flatten()
+        .filter(|partition| !partition.is_empty())
 }
 
 impl Principal {
@@ -251,14 +275,17 @@ impl Principal {
     pub fn arn(&self) -> String {
         match self {
             Self::Organization { arn, .. } | Self::Ou { arn, .. } => arn.clone(),
-            Self::Account { id } => account_principal_arn(id),
+            Self::Account { id, partition } => account_principal_arn(partition, id),
         }
     }
 
     /// Reads a principal back from the ARN License Manager reports (`GranteePrincipalArn`).
     pub fn from_arn(arn: &str) -> Option<Self> {
         if let Some(id) = account_of_principal_arn(arn) {
-            return Some(Self::Account { id });
+            return Some(Self::Account {
+                id,
+                partition: partition_of(arn).unwrap_or(AWS_PARTITION).to_owned(),
+            });
         }
         let resource = arn.strip_prefix("arn:")?.splitn(5, ':').nth(4)?;
         if let Some(org) = resource.strip_prefix("organization/") {
@@ -290,14 +317,15 @@ impl Principal {
         match self {
             Self::Organization { id, .. } => id.as_str(),
             Self::Ou { id, .. } => id.as_str(),
-            Self::Account { id } => id.as_str(),
+            Self::Account { id, .. } => id.as_str(),
         }
     }
 }
 
-/// The principal ARN of an account: `arn:aws:iam::<id>:root` (not its Organizations ARN).
-pub fn account_principal_arn(id: &AccountId) -> String {
-    format!("arn:aws:iam::{id}:root")
+/// The principal ARN of an account: `arn:<partition>:iam::<id>:root` (not its Organizations
+/// ARN).
+pub fn account_principal_arn(partition: &str, id: &AccountId) -> String {
+    format!("arn:{partition}:iam::{id}:root")
 }
 
 /// The account id inside an account principal ARN, if it is one.
@@ -455,7 +483,7 @@ mod tests {
     #[test]
     fn account_principals_round_trip() {
         let id = AccountId::parse("111111111111").unwrap();
-        let arn = account_principal_arn(&id);
+        let arn = account_principal_arn("aws", &id);
         assert_eq!(arn, "arn:aws:iam::111111111111:root");
         assert_eq!(account_of_principal_arn(&arn), Some(id));
         assert_eq!(
@@ -482,6 +510,23 @@ mod tests {
             Principal::from_arn("arn:aws:iam::111111111111:user/x"),
             None
         );
+    }
+
+    #[test]
+    fn account_principals_keep_their_partition() {
+        let gov = "arn:aws-us-gov:iam::111111111111:root";
+        let account = Principal::from_arn(gov).unwrap();
+        assert_eq!(account.arn(), gov);
+        // Written to JSON only outside the commercial partition; read back either way.
+        let json = serde_json::to_value(&account).unwrap();
+        assert_eq!(json["partition"], "aws-us-gov");
+        let commercial = Principal::from_arn("arn:aws:iam::111111111111:root").unwrap();
+        let json = serde_json::to_value(&commercial).unwrap();
+        assert!(json.get("partition").is_none(), "{json}");
+        let back: Principal = serde_json::from_value(json).unwrap();
+        assert_eq!(back.arn(), "arn:aws:iam::111111111111:root");
+        assert_eq!(partition_of("arn:aws-cn:iam::1:root"), Some("aws-cn"));
+        assert_eq!(partition_of("not-an-arn"), None);
     }
 
     #[test]

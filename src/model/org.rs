@@ -264,6 +264,12 @@ impl OrgTree {
         &self.organization
     }
 
+    /// The partition of the organisation's ARN (`aws`, `aws-us-gov`, `aws-cn`): every principal
+    /// ARN entitle builds uses it.
+    pub fn partition(&self) -> &str {
+        super::grant::partition_of(&self.organization.arn).unwrap_or(super::grant::AWS_PARTITION)
+    }
+
     /// The root.
     pub fn root(&self) -> &Root {
         &self.root

@@ -49,7 +49,7 @@ pub fn cover(phase: &ResolvedPhase, tree: &OrgTree) -> Vec<CoverGrant> {
         return Vec::new();
     }
     match phase.grant_to {
-        GrantTo::Accounts => account_grants(phase.targeted.iter()),
+        GrantTo::Accounts => account_grants(tree, phase.targeted.iter()),
         GrantTo::Ous => {
             if phase.organization {
                 return vec![org_grant()];
@@ -93,10 +93,16 @@ pub fn cover(phase: &ResolvedPhase, tree: &OrgTree) -> Vec<CoverGrant> {
     }
 }
 
-fn account_grants<'a>(accounts: impl Iterator<Item = &'a AccountId>) -> Vec<CoverGrant> {
+fn account_grants<'a>(
+    tree: &OrgTree,
+    accounts: impl Iterator<Item = &'a AccountId>,
+) -> Vec<CoverGrant> {
     accounts
         .map(|id| CoverGrant {
-            principal: Principal::Account { id: id.clone() },
+            principal: Principal::Account {
+                id: id.clone(),
+                partition: tree.partition().to_owned(),
+            },
             accounts: BTreeSet::from([id.clone()]),
         })
         .collect()
@@ -145,6 +151,7 @@ fn auto_cover(phase: &ResolvedPhase, tree: &OrgTree) -> Vec<CoverGrant> {
     let mut stack = vec![root];
     while let Some(parent) = stack.pop() {
         grants.extend(account_grants(
+            tree,
             tree.child_accounts(&parent)
                 .iter()
                 .filter(|account| phase.targeted.contains(*account)),

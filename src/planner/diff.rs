@@ -342,7 +342,7 @@ pub(crate) fn principal_label(tree: &OrgTree, principal: &Principal) -> (String,
                 .unwrap_or_default();
             (name, tree.path_of(id).unwrap_or_default().to_owned())
         }
-        Principal::Account { id } => account_label(tree, id),
+        Principal::Account { id, .. } => account_label(tree, id),
     }
 }
 
@@ -354,7 +354,7 @@ fn covers(tree: &OrgTree, broad: &Principal, narrow: &Principal) -> bool {
         (Principal::Ou { id: outer, .. }, Principal::Ou { id: inner, .. }) => {
             outer != inner && super::targets::is_within(tree, inner, outer)
         }
-        (Principal::Ou { id: outer, .. }, Principal::Account { id }) => {
+        (Principal::Ou { id: outer, .. }, Principal::Account { id, .. }) => {
             ancestors_of_account(tree, id).contains(outer)
         }
         _ => false,
@@ -1029,7 +1029,7 @@ pub fn plan(
                 continue;
             };
             let why = match &principal {
-                Principal::Account { id } => match tree.account(id) {
+                Principal::Account { id, .. } => match tree.account(id) {
                     None => format!("account `{id}` is no longer in the organisation"),
                     Some(account) if tree.is_management(id) => {
                         format!("`{}` is the management account", account.id)

@@ -44,7 +44,7 @@ fn principal_text(change: &Change) -> String {
             };
             format!("OU {path} ({id}, {} accounts)", change.accounts)
         }
-        Principal::Account { id } => {
+        Principal::Account { id, .. } => {
             let place = if change.principal_path.is_empty() {
                 "root".to_owned()
             } else {
