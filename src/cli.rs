@@ -290,6 +290,34 @@ pub struct IamPolicyArgs {
     /// Which commands the policy must allow.
     #[arg(long = "for", value_enum, value_name = "COMMANDS", default_value_t = PolicyFor::All)]
     pub for_commands: PolicyFor,
+    /// The partition of the ARNs in the policy (the organisation's).
+    #[arg(long, value_enum, default_value_t = Partition::Aws)]
+    pub partition: Partition,
+}
+
+/// An AWS partition: the first field of every ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Partition {
+    /// AWS Regions.
+    #[value(name = "aws")]
+    Aws,
+    /// AWS GovCloud (US).
+    #[value(name = "aws-us-gov")]
+    AwsUsGov,
+    /// China Regions.
+    #[value(name = "aws-cn")]
+    AwsCn,
+}
+
+impl Partition {
+    /// The partition as ARNs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aws => "aws",
+            Self::AwsUsGov => "aws-us-gov",
+            Self::AwsCn => "aws-cn",
+        }
+    }
 }
 
 /// The command groups an IAM policy can be printed for.
@@ -319,6 +347,9 @@ pub struct GuardrailsArgs {
     /// (`src/model/bedrock.rs`, listed in docs/guardrails.md).
     #[arg(long)]
     pub deny_other_models: bool,
+    /// The partition of the model ARNs (the organisation's).
+    #[arg(long, value_enum, default_value_t = Partition::Aws)]
+    pub partition: Partition,
 }
 
 /// `entitle sandbox ...`.

@@ -35,7 +35,11 @@ pub async fn run(context: &Context, args: &GuardrailsArgs) -> anyhow::Result<Out
             Some(choose_license(selector, &licenses, agreement.as_ref())?.product_sku)
         }
     };
-    let built = guardrails(product.as_deref(), args.deny_other_models)?;
+    let built = guardrails(
+        product.as_deref(),
+        args.deny_other_models,
+        args.partition.as_str(),
+    )?;
     let printer = &context.printer;
     let document = GuardrailsDocument::new(&rollout.name, product.as_deref(), &built);
     printer.result(&document, |out| render_human(&built, out))?;

@@ -15,7 +15,7 @@ pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
         PolicyFor::All => Commands::All,
         PolicyFor::Member => Commands::Member,
     };
-    let document = policy(commands);
+    let document = policy(commands, args.partition.as_str());
     let text = serde_json::to_string_pretty(&document)?;
     context
         .printer

@@ -89,10 +89,10 @@ impl GuardrailsError {
 /// The ARNs a `NotResource` must list to leave one model invocable: the foundation model in any
 /// region, and the cross-region inference profiles of it (`us.`, `eu.`, `apac.`, `global.` ...),
 /// since invoking through a profile is authorised against the profile and the model.
-fn model_resources(model_id: &str) -> [String; 2] {
+fn model_resources(partition: &str, model_id: &str) -> [String; 2] {
     [
-        format!("arn:aws:bedrock:*::foundation-model/{model_id}"),
-        format!("arn:aws:bedrock:*:*:inference-profile/*.{model_id}"),
+        format!("arn:{partition}:bedrock:*::foundation-model/{model_id}"),
+        format!("arn:{partition}:bedrock:*:*:inference-profile/*.{model_id}"),
     ]
 }
 
@@ -101,6 +101,7 @@ fn model_resources(model_id: &str) -> [String; 2] {
 pub fn guardrails(
     product: Option<&str>,
     deny_other_models: bool,
+    partition: &str,
 ) -> Result<Guardrails, GuardrailsError> {
     let mut statement = vec![Statement {
         sid: "DenyMarketplaceSubscribeInMemberAccounts".to_owned(),
@@ -141,7 +142,7 @@ pub fn guardrails(
                 entry
                     .model_ids
                     .iter()
-                    .flat_map(|id| model_resources(id))
+                    .flat_map(|id| model_resources(partition, id))
                     .collect(),
             ),
             condition: BTreeMap::new(),
@@ -170,7 +171,7 @@ mod tests {
 
     #[test]
     fn subscribe_is_denied_for_every_product() {
-        let built = guardrails(Some("prod-anything"), false).unwrap();
+        let built = guardrails(Some("prod-anything"), false, "aws").unwrap();
         assert_eq!(built.policy.statement.len(), 1);
         let statement = &built.policy.statement[0];
         assert_eq!(statement.action, ["aws-marketplace:Subscribe"]);
@@ -181,7 +182,7 @@ mod tests {
 
     #[test]
     fn other_models_are_denied_by_not_resource() {
-        let built = guardrails(Some("prod-mxcfnwvpd6kb4"), true).unwrap();
+        let built = guardrails(Some("prod-mxcfnwvpd6kb4"), true, "aws").unwrap();
         let statement = &built.policy.statement[1];
         assert_eq!(statement.resource, None);
         assert_eq!(
@@ -191,7 +192,17 @@ mod tests {
                 "arn:aws:bedrock:*:*:inference-profile/*.anthropic.claude-sonnet-4-5-20250929-v1:0",
             ]
         );
-        let error = guardrails(Some("prod-unknown"), true).unwrap_err();
+        let error = guardrails(Some("prod-unknown"), true, "aws").unwrap_err();
         assert!(error.hint().contains("src/model/bedrock.rs"));
+        // A GovCloud organisation's model ARNs are in its partition.
+        let gov = guardrails(Some("prod-mxcfnwvpd6kb4"), true, "aws-us-gov").unwrap();
+        assert!(
+            gov.policy.statement[1]
+                .not_resource
+                .as_deref()
+                .unwrap()
+                .iter()
+                .all(|arn| arn.starts_with("arn:aws-us-gov:bedrock:"))
+        );
     }
 }

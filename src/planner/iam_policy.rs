@@ -240,14 +240,15 @@ pub struct Statement {
     /// `*` where the actions do not all support narrower resources; the member roles for
     /// `sts:AssumeRole`.
     #[serde(rename = "Resource")]
-    pub resource: &'static str,
+    pub resource: String,
 }
 
 /// The policy document: one statement per purpose, on every resource (License Manager,
 /// Organizations and Marketplace Agreement reads and grant writes do not support narrower
 /// resources for all of these actions) but for `sts:AssumeRole`, on roles. STS GetCallerIdentity
-/// needs no permission.
-pub fn policy(commands: Commands) -> PolicyDocument {
+/// needs no permission. Role ARNs are in `partition` (the organisation's: `aws`, `aws-us-gov`,
+/// `aws-cn`).
+pub fn policy(commands: Commands, partition: &str) -> PolicyDocument {
     let mut seen = BTreeSet::new();
     let statement = groups(commands)
         .iter()
@@ -262,7 +263,9 @@ pub fn policy(commands: Commands) -> PolicyDocument {
                 sid: group.sid,
                 effect: "Allow",
                 action,
-                resource: group.resource,
+                resource: group
+                    .resource
+                    .replacen("arn:aws:", &format!("arn:{partition}:"), 1),
             })
         })
         .collect();
@@ -349,7 +352,7 @@ mod tests {
         assert!(!plan.contains("license-manager:CreateGrant"));
         assert!(!cleanup.contains("license-manager:CreateGrant"));
         assert!(apply.contains("license-manager:DeleteGrant"));
-        let document = policy(Commands::All);
+        let document = policy(Commands::All, "aws");
         let listed: Vec<&String> = document
             .statement
             .iter()
@@ -373,7 +376,7 @@ mod tests {
 
     #[test]
     fn the_member_role_is_assumed_by_apply_and_accepts_as_the_account() {
-        let apply = policy(Commands::Apply);
+        let apply = policy(Commands::Apply, "aws");
         let assume: Vec<&Statement> = apply
             .statement
             .iter()
@@ -387,6 +390,13 @@ mod tests {
         assert_eq!(assume.len(), 1);
         assert_eq!(assume[0].action, ["sts:AssumeRole"]);
         assert_eq!(assume[0].resource, "arn:aws:iam::*:role/*");
+        let gov = policy(Commands::Apply, "aws-us-gov");
+        assert!(
+            gov.statement
+                .iter()
+                .any(|statement| statement.resource == "arn:aws-us-gov:iam::*:role/*"),
+            "{gov:?}"
+        );
         assert!(
             apply
                 .statement
@@ -402,7 +412,7 @@ mod tests {
         }
         assert!(actions(Commands::All).contains("sts:AssumeRole"));
 
-        let member = policy(Commands::Member);
+        let member = policy(Commands::Member, "aws");
         assert_eq!(member.statement.len(), 1);
         assert_eq!(member.statement[0].action, ["license-manager:AcceptGrant"]);
         assert_eq!(member.statement[0].resource, "*");
