@@ -65,6 +65,12 @@ pub struct GlobalArgs {
     /// Say nothing on stderr but errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Where the rollouts' journals live (audit trail, bake clocks, runs, the lock): a directory
+    /// (default `.entitle/journal`), one `.jsonl` file, or `s3://BUCKET/PREFIX` shared by a team
+    /// and its pipelines. A plan's `[journal] url` is used when this is not given.
+    #[arg(long, global = true, value_name = "LOCATION", env = "ENTITLE_JOURNAL")]
+    pub journal: Option<String>,
 }
 
 /// The format of stdout.
@@ -182,9 +188,6 @@ pub struct ChangeArgs {
     /// in the journal.
     #[arg(long)]
     pub ignore_gates: bool,
-    /// The journal to append to [default: .entitle/journal/<rollout>.jsonl].
-    #[arg(long, value_name = "PATH")]
-    pub journal: Option<PathBuf>,
     /// How long to wait for new grants to finish distributing (e.g. `90s`, `10m`; `0s`: do not
     /// wait). A grant still distributing then is left "awaiting distribution" (not failed); the
     /// next apply or activate activates it.
@@ -234,9 +237,6 @@ pub struct StatusArgs {
     /// Group accounts by OU in a tree instead of listing them per phase.
     #[arg(long)]
     pub tree: bool,
-    /// The journal to read and record sightings in [default: .entitle/journal/<rollout>.jsonl].
-    #[arg(long, value_name = "PATH")]
-    pub journal: Option<PathBuf>,
 }
 
 /// `entitle activate`.

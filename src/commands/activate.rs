@@ -22,7 +22,7 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
     }
     rollout.entitlement.activation = Activation::Grantor;
     let clients = context.clients().await;
-    let session = Session::open(context, &rollout, args.run.journal.as_deref())?;
+    let session = Session::open(context, &rollout)?;
     let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
     let mut plan = session.plan(
         context,

@@ -58,7 +58,7 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
         Some(_) => format!("the saved plan was made from `{}`", plan_file.display()),
         None => format!("could not read `{}`", plan_file.display()),
     })?;
-    let session = Session::open(context, &rollout, args.run.journal.as_deref())?;
+    let session = Session::open(context, &rollout)?;
     let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
     let plan = match saved {
         Some(saved) => {
@@ -156,12 +156,11 @@ pub(super) struct Session {
 
 impl Session {
     /// Opens the rollout's journal and says where the previous run stopped, if it did not finish.
-    pub fn open(
-        context: &Context,
-        rollout: &RolloutPlan,
-        path: Option<&Path>,
-    ) -> anyhow::Result<Self> {
-        let path = path.map_or_else(|| journal::default_path(&rollout.name), Path::to_owned);
+    pub fn open(context: &Context, rollout: &RolloutPlan) -> anyhow::Result<Self> {
+        let path = context
+            .journal
+            .as_deref()
+            .map_or_else(|| journal::default_path(&rollout.name), PathBuf::from);
         let history = History::read(&path)
             .with_context(|| format!("could not read the journal `{}`", path.display()))?;
         let journal = Journal::open(&path)

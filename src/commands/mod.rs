@@ -36,6 +36,8 @@ pub struct Context {
     pub printer: Printer,
     /// AWS settings from the global flags.
     pub aws: AwsSettings,
+    /// `--journal` (or `ENTITLE_JOURNAL`): where the journals live, when given.
+    pub journal: Option<String>,
 }
 
 impl Context {
@@ -63,7 +65,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         _ => None,
     };
-    let context = Context { printer, aws };
+    let context = Context {
+        printer,
+        aws,
+        journal: cli.global.journal.clone(),
+    };
     let result = dispatch(&context, cli.command).await;
     if let Some(emulator) = emulator {
         // The state is saved even when the command failed: what it changed did happen.
