@@ -186,8 +186,12 @@ pub struct ChangeArgs {
     pub concurrency: u16,
     /// Go on with phases whose predecessor's gate (min_active, bake) does not hold yet. Recorded
     /// in the journal.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ignore_gate")]
     pub ignore_gates: bool,
+    /// Let the gate of this one phase through although it does not hold (repeatable): the phase
+    /// after it is applied. Recorded in the journal.
+    #[arg(long, value_name = "PHASE")]
+    pub ignore_gate: Vec<String>,
     /// How long to wait for new grants to finish distributing (e.g. `90s`, `10m`; `0s`: do not
     /// wait). A grant still distributing then is left "awaiting distribution" (not failed); the
     /// next apply or activate activates it.

@@ -76,6 +76,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(closed) = cause.downcast_ref::<crate::commands::GateClosed>() {
             return Some(closed.hint());
         }
+        if let Some(altered) = cause.downcast_ref::<crate::commands::SavedPlanAltered>() {
+            return Some(altered.hint().to_owned());
+        }
         if let Some(stale) = cause.downcast_ref::<crate::planner::StalePlan>() {
             return Some(stale.hint().to_owned());
         }

@@ -7,6 +7,7 @@ mod support;
 
 use std::path::Path;
 
+use entitle::sandbox::State;
 use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
 use serde_json::Value;
 use support::{Ran, entitle, ran, repository};
@@ -278,15 +279,35 @@ ous = ["Workloads/Web"]
     assert_eq!(phase(&one, "pilot")["active"], 1);
     assert_eq!(phase(&one, "pilot")["gate"]["holds"], false);
 
-    // The web wave waits for the pilot's gate.
+    // The web wave waits for the pilot's gate: apply without `--phase` does what the gates
+    // allow (nothing here), says what it waits for, and succeeds; `--phase web` is refused.
     let held = run(dir, &["apply", &plan, "--auto-approve"]);
-    assert_eq!(held.code, 1, "{}", held.stdout);
+    assert_eq!(held.code, 0, "{}\n{}", held.stdout, held.stderr);
     assert!(
         held.stderr
-            .contains("phase `pilot` has 1 of 2 accounts active, its gate needs 100%"),
+            .contains("phase `web` and the phases after it wait for a gate: phase `pilot` has 1 of 2 accounts active, its gate needs 100%"),
         "{}",
         held.stderr
     );
+    let refused = run(dir, &["apply", &plan, "--phase", "web", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("phase `pilot` has 1 of 2 accounts active, its gate needs 100%"),
+        "{}",
+        refused.stderr
+    );
+    let web_grants = State::load(&dir.join("state.json"))
+        .unwrap()
+        .grants
+        .values()
+        .filter(|grant| grant.principal.ends_with("ou-sbx0-wkldweb0"))
+        .filter(|grant| {
+            grant.tags.get("entitle:rollout").map(String::as_str) == Some("member-rollout")
+        })
+        .count();
+    assert_eq!(web_grants, 0, "the web wave was held back");
 
     // The platform team activates the pilot centrally after all: only the one left.
     let activated = run(

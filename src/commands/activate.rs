@@ -4,7 +4,7 @@
 //! confirmation, journal, report).
 
 use super::Context;
-use super::apply::{Job, PlanScope, Session, member_role, observe_prechecked};
+use super::apply::{Job, PlanScope, Session, ignored_gates, member_role, observe_prechecked};
 use super::plan::read_plan;
 use crate::cli::ActivateArgs;
 use crate::exit::Outcome;
@@ -33,6 +33,7 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
             phase: args.phase.clone(),
             destroy: false,
             member_role: member_role(&args.run, &rollout),
+            ignore_gates: ignored_gates(&args.run, &rollout)?,
         },
     )?;
     // Only activations: grants that are missing or need other changes are `apply`'s business.

@@ -22,7 +22,7 @@ use crate::model::OrgTree;
 use crate::model::grant::DistributedGrant;
 use crate::model::plan::RolloutPlan;
 use crate::planner::status::status;
-use crate::planner::{Observed, Plan, PlanError, PlanOptions, SavedPlan, fingerprint};
+use crate::planner::{IgnoreGates, Observed, Plan, PlanError, PlanOptions, SavedPlan, fingerprint};
 use crate::ui::{self, Printer, apply::ApplyReport, plan::PlanDocument, progress::ApplyProgress};
 
 /// A later phase was to be applied while an earlier phase's gate does not hold.
@@ -39,8 +39,9 @@ impl GateClosed {
     /// What to do about it.
     pub fn hint(&self) -> String {
         format!(
-            "apply up to an earlier phase with `--phase`, watch the gate with `entitle status --watch`, \
-             or pass `--ignore-gates` to apply `{}` anyway (the journal records it)",
+            "apply without `--phase` to carry out what the gates allow now, watch the gate with \
+             `entitle status --watch`, or pass `--ignore-gate PHASE` (the phase whose gate holds) or \
+             `--ignore-gates` to apply `{}` anyway (the journal records it)",
             self.phase
         )
     }
@@ -60,26 +61,29 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
     })?;
     let session = Session::open(context, &rollout)?;
     let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
-    let plan = match saved {
-        Some(saved) => {
-            saved.check_fresh(
-                Some(&rollout.sha256),
-                &fingerprint(&discovery.tree, &observed),
-            )?;
-            saved.plan
-        }
-        None => session.plan(
-            context,
-            &rollout,
-            &discovery.tree,
-            &observed,
-            PlanScope {
-                phase: args.phase.clone(),
-                destroy: args.destroy,
-                member_role: member_role(&args.run, &rollout),
-            },
-        )?,
+    // A saved plan keeps its own `--phase` and `--destroy`.
+    let (phase, destroy) = match &saved {
+        Some(saved) => (saved.plan.phase_limit.clone(), saved.plan.destroy),
+        None => (args.phase.clone(), args.destroy),
     };
+    let scope = PlanScope {
+        phase: phase.clone(),
+        destroy,
+        member_role: member_role(&args.run, &rollout),
+        ignore_gates: ignored_gates(&args.run, &rollout)?,
+    };
+    let plan = session.plan(context, &rollout, &discovery.tree, &observed, scope)?;
+    if let Some(saved) = &saved {
+        saved.check_fresh(
+            Some(&rollout.sha256),
+            &fingerprint(&discovery.tree, &observed),
+        )?;
+        // The changes are derived again from the plan file and what AWS shows now, and must be
+        // the saved ones: a saved plan edited by hand is refused. The gates are judged now,
+        // against the journal, so a phase whose gate has come to hold since goes ahead.
+        same_changes(&saved.plan, &plan)?;
+    }
+    refuse_unowned_deletes(&plan, &observed, &rollout.name)?;
     session
         .carry_out(
             context,
@@ -89,12 +93,92 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
                 rollout: &rollout,
                 tree: &discovery.tree,
                 observed: &observed,
-                phase: args.phase.clone(),
+                phase,
                 run: &args.run,
             },
             plan,
         )
         .await
+}
+
+/// A saved plan whose changes are not what the plan file and AWS give now.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the saved plan's changes are not the ones the plan file and AWS give now ({difference}): it was edited, or made with other flags"
+)]
+pub struct SavedPlanAltered {
+    /// The first difference found.
+    pub difference: String,
+}
+
+impl SavedPlanAltered {
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        "make a new saved plan with `entitle plan PLAN.toml --out FILE` (with the same `--member-role`), review it, and apply that"
+    }
+}
+
+/// Compares what a change does (not its wording, nor whether a gate holds it back now).
+fn same_changes(saved: &Plan, derived: &Plan) -> Result<(), SavedPlanAltered> {
+    let essence = |plan: &Plan| -> Vec<String> {
+        plan.changes
+            .iter()
+            .map(|change| {
+                serde_json::json!({
+                    "phase": change.phase,
+                    "principal": change.principal_arn,
+                    "action": change.action,
+                    "before": change.before.as_ref().map(|before| (&before.arn, &before.version)),
+                    "after": change.after.as_ref().map(|after| (&after.status, &after.operations, after.generation)),
+                    "client_token": change.client_token,
+                    "tags": change.tags,
+                    "once_active": change.once_active,
+                })
+                .to_string()
+            })
+            .collect()
+    };
+    let (saved, derived) = (essence(saved), essence(derived));
+    if saved == derived {
+        return Ok(());
+    }
+    let difference = saved
+        .iter()
+        .find(|change| !derived.contains(change))
+        .map(|change| format!("saved, not derived: {change}"))
+        .or_else(|| {
+            derived
+                .iter()
+                .find(|change| !saved.contains(change))
+                .map(|change| format!("derived, not saved: {change}"))
+        })
+        .unwrap_or_else(|| "the same changes in another order".to_owned());
+    Err(SavedPlanAltered { difference })
+}
+
+/// No path of apply deletes a grant the rollout does not own: every delete must name a grant
+/// observed with the rollout's ownership tag.
+fn refuse_unowned_deletes(plan: &Plan, observed: &Observed, rollout: &str) -> anyhow::Result<()> {
+    for change in &plan.changes {
+        if change.action != crate::planner::Action::Delete {
+            continue;
+        }
+        let arn = change
+            .before
+            .as_ref()
+            .and_then(|before| before.arn.as_deref())
+            .unwrap_or_default();
+        let owned = observed
+            .grants
+            .iter()
+            .any(|grant| grant.arn == arn && grant.is_owned_by(rollout));
+        if !owned {
+            bail!(
+                "the plan deletes grant `{arn}`, which rollout `{rollout}` does not own: nothing was changed"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Observes the organisation and the license while checking what doctor would fail (all
@@ -139,6 +223,41 @@ pub(super) struct PlanScope {
     pub destroy: bool,
     /// The member role, if any (see [`member_role`]).
     pub member_role: Option<String>,
+    /// Gates let through (`--ignore-gate`, `--ignore-gates`).
+    pub ignore_gates: IgnoreGates,
+}
+
+/// The gates a run lets through, from `--ignore-gates` and `--ignore-gate PHASE`; a phase the
+/// plan does not have is refused with the nearest name.
+pub(super) fn ignored_gates(
+    run: &ChangeArgs,
+    rollout: &RolloutPlan,
+) -> anyhow::Result<IgnoreGates> {
+    if run.ignore_gates {
+        return Ok(IgnoreGates::All);
+    }
+    if run.ignore_gate.is_empty() {
+        return Ok(IgnoreGates::None);
+    }
+    let names: Vec<&str> = rollout
+        .phases
+        .iter()
+        .map(|phase| phase.name.value.as_str())
+        .collect();
+    for phase in &run.ignore_gate {
+        if !names.contains(&phase.as_str()) {
+            let near = crate::model::plan::nearest(phase, names.iter().copied())
+                .map(|near| format!(" (did you mean `{near}`?)"))
+                .unwrap_or_default();
+            bail!(
+                "`--ignore-gate {phase}`: the plan has no phase `{phase}`{near}; its phases are {}",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(IgnoreGates::Phases(
+        run.ignore_gate.iter().cloned().collect(),
+    ))
 }
 
 /// The member role of a run: `--member-role`, else the plan's `member_role`.
@@ -187,6 +306,7 @@ impl Session {
             gate_facts: self.history.gate_facts(),
             destroy: scope.destroy,
             member_role: scope.member_role,
+            ignore_gates: scope.ignore_gates,
         };
         match crate::planner::plan(rollout, tree, observed, &options) {
             Ok(plan) => Ok(plan),
@@ -228,11 +348,13 @@ impl Session {
         context: &Context,
         clients: &AwsClients,
         job: Job<'_>,
-        mut plan: Plan,
+        plan: Plan,
     ) -> anyhow::Result<Outcome> {
         let printer = &context.printer;
         self.record_sightings(job.rollout, job.tree, job.observed)?;
-        let closed: Vec<(String, String)> = plan
+        super::plan::warn_collisions(printer, &plan);
+        // Phases held back by a gate that the run would change something in.
+        let held: Vec<(String, String)> = plan
             .phases
             .iter()
             .filter(|phase| phase.included)
@@ -245,8 +367,10 @@ impl Session {
                 })
             })
             .collect();
-        if let Some((phase, reason)) = closed.first()
-            && !job.run.ignore_gates
+        // `--phase P` asks for P: a gate holding it back refuses the run. Without `--phase`, apply
+        // carries out every phase its gates allow now and stops before the first one held back.
+        if job.phase.is_some()
+            && let Some((phase, reason)) = held.first()
         {
             printer.result(&PlanDocument::new(&plan), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
@@ -257,28 +381,40 @@ impl Session {
             }
             .into());
         }
-        for (phase, reason) in &closed {
-            self.journal.record(Event::GateIgnored {
-                phase: phase.clone(),
-                reason: reason.clone(),
-            })?;
-            printer.warn(
-                &format!("--ignore-gates: applying phase `{phase}` although {reason}"),
-                None,
-            );
+        if let Some((phase, reason)) = held.first() {
+            printer.notice(&format!(
+                "phase `{phase}` and the phases after it wait for a gate: {reason}; this run applies the phases before it, and a later run (a scheduled `entitle apply --auto-approve`) goes on once the gate holds"
+            ));
         }
-        open_gates(&mut plan);
+        let ignored: Vec<(String, String)> = plan
+            .phases
+            .iter()
+            .filter(|phase| phase.included)
+            .filter_map(|phase| Some((phase.name.clone(), phase.gate_ignored.clone()?)))
+            .collect();
         if !plan.has_changes() {
             printer.result(&PlanDocument::new(&plan), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
             })?;
             return Ok(Outcome::Success);
         }
+        for (phase, reason) in &ignored {
+            printer.warn(
+                &format!("applying phase `{phase}` although its gate does not hold: {reason}"),
+                None,
+            );
+        }
         if !job.run.auto_approve {
             printer.result(&PlanDocument::new(&plan), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
             })?;
-            confirm(&plan, job.command)?;
+            confirm(&plan, job.command, &ignored)?;
+        }
+        for (phase, reason) in &ignored {
+            self.journal.record(Event::GateIgnored {
+                phase: phase.clone(),
+                reason: reason.clone(),
+            })?;
         }
         // Who is making the change, for the audit trail; a failure here is not worth stopping for.
         let caller = identity::caller(clients)
@@ -414,17 +550,6 @@ fn grants_after(observed: &Observed, results: &[ChangeResult]) -> Vec<Distribute
     grants.into_values().collect()
 }
 
-/// Lets every phase through (after `--ignore-gates` has been journalled).
-fn open_gates(plan: &mut Plan) {
-    for phase in &mut plan.phases {
-        phase.blocked = None;
-    }
-    for change in &mut plan.changes {
-        change.blocked = false;
-    }
-    plan.summary = crate::planner::diff::Summary::of(&plan.changes);
-}
-
 /// Says where the previous run stopped, when it did not finish.
 fn report_previous_run(printer: &Printer, history: &History, path: &Path) {
     if history.unreadable > 0 {
@@ -485,13 +610,26 @@ fn load_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
     Ok(Some(saved))
 }
 
-/// Asks on the terminal; refuses without one.
-fn confirm(plan: &Plan, command: &str) -> anyhow::Result<()> {
+/// Asks on the terminal, repeating the gates being ignored; refuses without one.
+fn confirm(plan: &Plan, command: &str, ignored: &[(String, String)]) -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(NoTerminal.into());
     }
+    let gates = if ignored.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = ignored
+            .iter()
+            .map(|(phase, _)| format!("`{phase}`"))
+            .collect();
+        format!(
+            " (ignoring the gate{} before phase {})",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )
+    };
     let question = format!(
-        "{} these changes to rollout `{}`? Only `yes` goes on: ",
+        "{} these changes to rollout `{}`{gates}? Only `yes` goes on: ",
         capitalised(command),
         plan.rollout
     );

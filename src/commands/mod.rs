@@ -12,7 +12,7 @@ mod plan;
 mod sandbox;
 mod status;
 
-pub use apply::GateClosed;
+pub use apply::{GateClosed, SavedPlanAltered};
 
 use crate::aws::{AwsClients, AwsSettings};
 use crate::cli::{Cli, Command};

@@ -23,12 +23,15 @@ pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> 
     let rollout = read_plan(context, &args.plan)?;
     let clients = context.clients().await;
     let (discovery, observed) = observe(context, &clients, &rollout).await?;
+    // Gates are judged as `apply` and `status` judge them: bake clocks from the journal.
+    let gate_facts = read_gate_facts(context, &rollout)?;
     let options = PlanOptions {
         phase: args.phase.clone(),
         now: unix_now(),
-        gate_facts: GateFacts::default(),
+        gate_facts,
         destroy: args.destroy,
         member_role: rollout.entitlement.member_role.clone(),
+        ..PlanOptions::default()
     };
     let plan = match crate::planner::plan(&rollout, &discovery.tree, &observed, &options) {
         Ok(plan) => plan,
@@ -53,6 +56,7 @@ pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> 
             .info(&format!("saved the plan to `{}`", out.display()));
     }
     let printer = &context.printer;
+    warn_collisions(printer, &plan);
     printer.result(&PlanDocument::new(&plan), |out| {
         ui::plan::render_human(&plan, &printer.style, out)
     })?;
@@ -136,6 +140,42 @@ async fn observe_license(clients: &AwsClients, rollout: &RolloutPlan) -> anyhow:
         license,
         own_subscriptions,
     })
+}
+
+/// The bake clocks the rollout's journal records (read only: `plan` writes nothing).
+fn read_gate_facts(context: &Context, rollout: &RolloutPlan) -> anyhow::Result<GateFacts> {
+    let path = context.journal.as_deref().map_or_else(
+        || crate::apply::journal::default_path(&rollout.name),
+        std::path::PathBuf::from,
+    );
+    let history = crate::apply::journal::History::read(&path)
+        .with_context(|| format!("could not read the journal `{}`", path.display()))?;
+    Ok(history.gate_facts())
+}
+
+/// Warns when another rollout of the same license grants to a principal this plan wants: each
+/// rollout would keep its own grant (and `entitle apply` of the second would collide with the
+/// first's where AWS refuses a second grant per principal).
+pub fn warn_collisions(printer: &crate::ui::Printer, plan: &crate::planner::Plan) {
+    for other in &plan.unowned {
+        let Some(owner) = &other.owner else { continue };
+        if other.status.is_dead() {
+            continue;
+        }
+        if plan
+            .changes
+            .iter()
+            .any(|change| change.principal_arn == other.principal_arn)
+        {
+            printer.warn(
+                &format!(
+                    "rollouts `{}` and `{owner}` both grant license `{}` to `{}` (grant `{}` is `{owner}`'s)",
+                    plan.rollout, plan.license_arn, other.principal_arn, other.arn
+                ),
+                Some("let one rollout own each principal: remove it from one plan's phases (AWS may refuse a second grant of a license to one principal)"),
+            );
+        }
+    }
 }
 
 /// Seconds since the epoch, for bake gates.

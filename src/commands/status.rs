@@ -56,10 +56,10 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
             names.join(", ")
         ));
     }
-    let path = context
-        .journal
-        .as_deref()
-        .map_or_else(|| journal::default_path(&rollout.name), std::path::PathBuf::from);
+    let path = context.journal.as_deref().map_or_else(
+        || journal::default_path(&rollout.name),
+        std::path::PathBuf::from,
+    );
     let mut history = History::read(&path)
         .with_context(|| format!("could not read the journal `{}`", path.display()))?;
     let journal = Journal::open(&path)

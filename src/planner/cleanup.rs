@@ -190,6 +190,7 @@ impl LicenseCleanup {
                 active: 0,
                 skipped: Vec::new(),
                 gate: None,
+                gate_ignored: None,
             }],
             summary: Summary::of(&self.deletions),
             changes: self.deletions.clone(),

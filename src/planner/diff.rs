@@ -66,6 +66,32 @@ pub struct PlanOptions {
     /// The member role (`--member-role`, or `member_role` in the plan): when known, account
     /// grants waiting in PENDING_ACCEPT are accepted as the account and activated.
     pub member_role: Option<String>,
+    /// Gates let through although they do not hold (`--ignore-gate PHASE`, `--ignore-gates`).
+    pub ignore_gates: IgnoreGates,
+}
+
+/// Which phases' gates a run lets through although they do not hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoreGates {
+    /// None: every gate holds the phases after it back until it holds.
+    #[default]
+    None,
+    /// The gates of these phases (`--ignore-gate PHASE`, repeatable).
+    Phases(BTreeSet<String>),
+    /// Every gate (`--ignore-gates`).
+    All,
+}
+
+impl IgnoreGates {
+    /// Whether the gate of `phase` (which holds the next phase back) is let through.
+    pub fn covers(&self, phase: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::Phases(phases) => phases.contains(phase),
+            Self::All => true,
+        }
+    }
 }
 
 /// What a change does. Closed: the apply step handles exactly these.
@@ -184,6 +210,10 @@ pub struct PhasePlan {
     pub skipped: Vec<SkippedAccount>,
     /// Its gate, which the next phase waits for.
     pub gate: Option<Gate>,
+    /// Why its predecessor's gate does not hold, when `--ignore-gate`/`--ignore-gates` let this
+    /// phase through anyway (the journal records it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_ignored: Option<String>,
 }
 
 /// A grant of the license that the rollout does not own: shown, never touched.
@@ -607,6 +637,18 @@ pub fn plan(
                 .as_ref()
                 .and_then(|gate| gate_status(previous, gate, previous_active, options).err())
         };
+        // `--ignore-gate PHASE` / `--ignore-gates`: the gate is let through, and said so.
+        let (blocked, gate_ignored) = match blocked {
+            Some(reason)
+                if blocked_since.is_none()
+                    && options
+                        .ignore_gates
+                        .covers(&rollout.phases[index - 1].name.value) =>
+            {
+                (None, Some(reason))
+            }
+            blocked => (blocked, None),
+        };
         if index <= limit && blocked.is_some() && blocked_since.is_none() {
             blocked_since = Some(format!(
                 "an earlier phase is blocked: {}",
@@ -621,6 +663,7 @@ pub fn plan(
             active,
             skipped: phase.skipped.clone(),
             gate: rollout.phases[index].gate,
+            gate_ignored: if index <= limit { gate_ignored } else { None },
         });
     }
 

@@ -14,8 +14,8 @@ pub mod targets;
 
 pub use cover::{CoverGrant, cover};
 pub use diff::{
-    Action, Change, GateFacts, GrantState, MAX_GRANTS_PER_LICENSE, Observed, PhasePlan, Plan,
-    PlanError, PlanOptions, Summary, UnixSeconds, UnownedGrant, plan,
+    Action, Change, GateFacts, GrantState, IgnoreGates, MAX_GRANTS_PER_LICENSE, Observed,
+    PhasePlan, Plan, PlanError, PlanOptions, Summary, UnixSeconds, UnownedGrant, plan,
 };
 pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedPlan, StalePlan, fingerprint};
 pub use targets::{ResolvedPhase, SkipReason, SkippedAccount, resolve_targets};

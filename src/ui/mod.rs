@@ -99,7 +99,15 @@ impl Printer {
         let _ = plan::render_diagnostics(errors, &self.err_style, &mut io::stderr().lock());
     }
 
-    /// A note on stderr, shown with `-v`.
+    /// Something a person should know that is neither a warning nor an error, on stderr (not
+    /// under `-q`).
+    pub fn notice(&self, message: &str) {
+        if self.chatty {
+            eprintln!("{} {message}", self.err_style.hint("note:"));
+        }
+    }
+
+    /// Says something only with `-v`.
     pub fn info(&self, message: &str) {
         if self.chatty && self.verbose > 0 {
             eprintln!("{message}");
