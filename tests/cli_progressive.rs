@@ -1,0 +1,279 @@
+//! A rollout a pipeline can carry: repeated `apply --auto-approve` without `--phase` walks the
+//! demo rollout from pilot to organisation as its gates allow; `--ignore-gate PHASE` lets one
+//! gate through and is journalled; `plan` judges gates from the journal like `status`; a saved
+//! plan of a gated phase applies once its gate holds, and a saved plan edited by hand is refused.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+
+use entitle::sandbox::State;
+use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
+use serde_json::Value;
+use support::{Ran, entitle, ran, repository};
+
+fn run(dir: &Path, args: &[&str]) -> Ran {
+    let sandbox = format!("--sandbox={}", dir.join("state.json").display());
+    ran(entitle(None).current_dir(dir).arg(sandbox).args(args))
+}
+
+/// The demo rollout with its bakes replaced: `bake` for the pilot, none after.
+fn demo_plan(dir: &Path, pilot_bake: &str) -> String {
+    let text = std::fs::read_to_string(repository("plans/claude-sonnet-4-5.toml"))
+        .unwrap()
+        .replace(
+            "gate = { min_active = \"100%\", bake = \"24h\" }",
+            &format!("gate = {{ min_active = \"100%\", bake = \"{pilot_bake}\" }}"),
+        )
+        .replace(
+            "gate = { min_active = \"90%\", bake = \"48h\" }",
+            "gate = { min_active = \"90%\" }",
+        );
+    assert!(text.contains(pilot_bake), "the demo plan changed: {text}");
+    let path = dir.join("rollout.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// The rollout's live grants by principal kind: (organisation, OUs, accounts).
+fn live(dir: &Path) -> (usize, usize, usize) {
+    let state = State::load(&dir.join("state.json")).unwrap();
+    let mut counts = (0, 0, 0);
+    for grant in state.grants.values() {
+        if grant.parent_grant.is_none()
+            && grant.license_arn == DEMO_ACTIVE_LICENSE
+            && grant.tags.get("entitle:rollout").map(String::as_str) == Some("claude-sonnet-4-5")
+            && !matches!(grant.status.as_str(), "DELETED" | "PENDING_DELETE")
+        {
+            if grant.principal.contains(":organization/") {
+                counts.0 += 1;
+            } else if grant.principal.contains(":ou/") {
+                counts.1 += 1;
+            } else {
+                counts.2 += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn journal(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join(".entitle/journal/claude-sonnet-4-5.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn repeated_applies_walk_the_rollout_from_pilot_to_organisation() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = demo_plan(dir, "0s");
+
+    // Run 1: only the pilot (its gate cannot hold before its grants exist); a note says why the
+    // rest waits; exit 0.
+    let first = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first
+            .stderr
+            .contains("phase `workloads` and the phases after it wait for a gate"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(live(dir), (0, 0, 2));
+
+    // Run 2: the pilot is active, its gate holds: the workloads wave.
+    let second = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    let (org, ous, accounts) = live(dir);
+    assert_eq!(org, 0);
+    assert!(ous >= 2 && accounts > 2, "{:?}", live(dir));
+
+    // Run 3: the organisation grant, which retires the narrower ones in the same run.
+    let third = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(third.code, 0, "{}\n{}", third.stdout, third.stderr);
+    assert_eq!(live(dir), (1, 0, 0));
+
+    // Run 4: nothing left; no gate ignored on the way.
+    let fourth = run(dir, &["apply", &plan, "--auto-approve"]);
+    assert_eq!(fourth.code, 0, "{}", fourth.stderr);
+    assert!(fourth.stdout.contains("No changes."), "{}", fourth.stdout);
+    assert!(
+        !journal(dir)
+            .iter()
+            .any(|entry| entry["event"] == "gate_ignored")
+    );
+}
+
+#[test]
+fn one_named_gate_is_let_through_and_journalled() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = demo_plan(dir, "24h");
+    let pilot = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(pilot.code, 0, "{}", pilot.stderr);
+
+    // A phase the plan does not have is refused, with the nearest name.
+    let typo = run(
+        dir,
+        &["apply", &plan, "--ignore-gate", "pilto", "--auto-approve"],
+    );
+    assert_eq!(typo.code, 1, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("did you mean `pilot`?"),
+        "{}",
+        typo.stderr
+    );
+
+    // The pilot's gate (baking for a day) let through: the workloads wave goes; the organisation
+    // still waits for the workloads' own gate.
+    let through = run(
+        dir,
+        &["apply", &plan, "--ignore-gate", "pilot", "--auto-approve"],
+    );
+    assert_eq!(through.code, 0, "{}\n{}", through.stdout, through.stderr);
+    assert!(
+        through
+            .stderr
+            .contains("applying phase `workloads` although its gate does not hold"),
+        "{}",
+        through.stderr
+    );
+    let (org, ous, _) = live(dir);
+    assert_eq!((org, ous), (0, 2), "{:?}", live(dir));
+    let ignored: Vec<Value> = journal(dir)
+        .into_iter()
+        .filter(|entry| entry["event"] == "gate_ignored")
+        .collect();
+    assert_eq!(ignored.len(), 1, "{ignored:?}");
+    assert_eq!(ignored[0]["phase"], "workloads");
+    assert!(
+        ignored[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("phase `pilot` has baked"),
+        "{ignored:?}"
+    );
+}
+
+#[test]
+fn plan_judges_gates_like_status_and_a_saved_plan_applies_once_its_gate_holds() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = demo_plan(dir, "8s");
+    let pilot = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(pilot.code, 0, "{}", pilot.stderr);
+    // The pilot became active (and its bake started) by now at the latest.
+    let baked = std::time::Instant::now() + std::time::Duration::from_millis(8_100);
+
+    // plan's verdict comes from the journal, as status's does: baking, not "no record".
+    let planned = run(
+        dir,
+        &["--output", "json", "plan", &plan, "--phase", "workloads"],
+    );
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let planned: Value = serde_json::from_str(&planned.stdout).unwrap();
+    let blocked = planned["phases"][1]["blocked"].as_str().unwrap().to_owned();
+    assert!(blocked.contains("phase `pilot` has baked"), "{blocked}");
+    let shown = run(dir, &["--output", "json", "status", &plan]);
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    let verdict = shown["phases"][0]["gate"]["verdict"].as_str().unwrap();
+    assert!(verdict.starts_with("baking"), "{verdict}");
+
+    // Saved while the gate holds the wave back ...
+    let saved = dir.join("saved.json");
+    let made = run(
+        dir,
+        &[
+            "plan",
+            &plan,
+            "--phase",
+            "workloads",
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    // ... refused while it still holds ...
+    let early = run(dir, &["apply", saved.to_str().unwrap(), "--auto-approve"]);
+    assert_eq!(early.code, 1, "{}", early.stderr);
+    assert_eq!(live(dir), (0, 0, 2));
+    // ... and applied without --ignore-gates once the bake is over (the bake is the plan's
+    // eight seconds: nothing else to wait for).
+    std::thread::sleep(baked.saturating_duration_since(std::time::Instant::now()));
+    let applied = run(dir, &["apply", saved.to_str().unwrap(), "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    let (_, ous, accounts) = live(dir);
+    assert!(ous == 2 && accounts > 2, "{:?}", live(dir));
+    assert!(
+        !journal(dir)
+            .iter()
+            .any(|entry| entry["event"] == "gate_ignored")
+    );
+}
+
+#[test]
+fn a_saved_plan_edited_by_hand_is_refused_and_nothing_changes() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = demo_plan(dir, "0s");
+    let saved = dir.join("saved.json");
+    let made = run(
+        dir,
+        &[
+            "plan",
+            &plan,
+            "--phase",
+            "pilot",
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let before = State::load(&dir.join("state.json")).unwrap().grants;
+
+    // A principal changed by hand (the account of the second pilot grant).
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let edited = text.replacen("222222222222", "333333333333", 3);
+    assert_ne!(text, edited);
+    std::fs::write(&saved, edited).unwrap();
+    let refused = run(dir, &["apply", saved.to_str().unwrap(), "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("the saved plan's changes are not the ones the plan file and AWS give now"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(State::load(&dir.join("state.json")).unwrap().grants, before);
+}
+
+#[test]
+fn two_rollouts_granting_one_principal_are_named_together() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = demo_plan(dir, "0s");
+    let pilot = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(pilot.code, 0, "{}", pilot.stderr);
+    let other = dir.join("other.toml");
+    std::fs::write(
+        &other,
+        "version = 1\nname = \"other-team\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n\
+         [[phase]]\nname = \"mine\"\naccounts = [\"111111111111\"]\n",
+    )
+    .unwrap();
+    let planned = run(dir, &["plan", other.to_str().unwrap()]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    assert!(
+        planned
+            .stderr
+            .contains("rollouts `other-team` and `claude-sonnet-4-5` both grant license")
+            && planned.stderr.contains("arn:aws:iam::111111111111:root"),
+        "{}",
+        planned.stderr
+    );
+}
