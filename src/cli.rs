@@ -138,7 +138,7 @@ pub struct DiscoverArgs {
 }
 
 /// `entitle plan`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// The rollout plan (`plans/*.toml`).
     #[arg(value_name = "PLAN.toml")]
@@ -158,7 +158,7 @@ pub struct PlanArgs {
 }
 
 /// `entitle apply`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     /// A rollout plan, or a plan saved by `entitle plan --out`.
     #[arg(value_name = "PLAN.toml|SAVED_PLAN")]
@@ -175,7 +175,7 @@ pub struct ApplyArgs {
 }
 
 /// What `apply` and `activate` share: confirmation, pace, gates and the journal.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ChangeArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
@@ -221,7 +221,7 @@ fn parse_role_name(text: &str) -> Result<String, String> {
 }
 
 /// `entitle status`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// The rollout plan.
     #[arg(value_name = "PLAN.toml")]

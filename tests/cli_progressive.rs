@@ -277,3 +277,71 @@ fn two_rollouts_granting_one_principal_are_named_together() {
         planned.stderr
     );
 }
+
+/// `plan|apply|status DIR`: every plan of the directory, one report, each rollout with its own
+/// journal; a broken plan fails alone and the run says how many failed.
+#[test]
+fn a_directory_of_plans_is_planned_applied_and_reported_together() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plans = dir.join("plans");
+    std::fs::create_dir(&plans).unwrap();
+    let write = |name: &str, accounts: &str| {
+        std::fs::write(
+            plans.join(format!("{name}.toml")),
+            format!(
+                "version = 1\nname = \"{name}\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n\
+                 [[phase]]\nname = \"only\"\naccounts = [{accounts}]\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("team-a", "\"111111111111\", \"222222222222\"");
+    write("team-b", "\"333333333333\"");
+    let plans_arg = plans.to_str().unwrap();
+
+    let planned = run(dir, &["--output", "json", "plan", plans_arg]);
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    let planned: Value = serde_json::from_str(&planned.stdout).unwrap();
+    let rollouts = planned["rollouts"].as_array().unwrap();
+    assert_eq!(rollouts.len(), 2, "{planned:#}");
+    assert_eq!(rollouts[0]["documents"][0]["summary"]["create"], 2);
+    assert_eq!(rollouts[1]["documents"][0]["summary"]["create"], 1);
+
+    let applied = run(dir, &["apply", plans_arg, "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert!(
+        applied.stdout.contains("team-a.toml") && applied.stdout.contains("team-b.toml"),
+        "{}",
+        applied.stdout
+    );
+    let state = State::load(&dir.join("state.json")).unwrap();
+    for (rollout, expected) in [("team-a", 2), ("team-b", 1)] {
+        let active = state
+            .grants
+            .values()
+            .filter(|grant| {
+                grant.tags.get("entitle:rollout").map(String::as_str) == Some(rollout)
+                    && grant.status == "ACTIVE"
+            })
+            .count();
+        assert_eq!(active, expected, "{rollout}");
+        assert!(
+            dir.join(format!(".entitle/journal/{rollout}.jsonl"))
+                .exists(),
+            "{rollout} has its own journal"
+        );
+    }
+
+    // A broken plan fails alone: the others are still reported, exit 1 says how many failed.
+    std::fs::write(plans.join("broken.toml"), "version = 1\nname = \n").unwrap();
+    let shown = run(dir, &["--output", "json", "status", plans_arg]);
+    assert_eq!(shown.code, 1, "{}", shown.stderr);
+    assert!(shown.stderr.contains("1 of 3 rollouts"), "{}", shown.stderr);
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    let rollouts = shown["rollouts"].as_array().unwrap();
+    assert_eq!(rollouts.len(), 3);
+    assert!(rollouts[0]["error"].is_string(), "{shown:#}");
+    assert_eq!(rollouts[1]["documents"][0]["totals"]["active"], 2);
+    assert_eq!(rollouts[2]["documents"][0]["totals"]["active"], 1);
+}

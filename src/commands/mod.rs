@@ -9,13 +9,14 @@ mod doctor;
 mod guardrails;
 mod iam_policy;
 mod plan;
+mod rollouts;
 mod sandbox;
 mod status;
 
 pub use apply::{GateClosed, SavedPlanAltered};
 
 use crate::aws::{AwsClients, AwsSettings};
-use crate::cli::{Cli, Command};
+use crate::cli::{ApplyArgs, Cli, Command, PlanArgs, StatusArgs};
 use crate::exit::Outcome;
 use crate::ui::Printer;
 
@@ -30,7 +31,7 @@ pub struct Reported;
 pub struct NoTerminal;
 
 /// What every command gets: how to print, and how to reach AWS.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Context {
     /// Output decisions.
     pub printer: Printer,
@@ -88,6 +89,44 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Discover(args) => discover::run(context, &args).await,
         Command::Completions(args) => completions::run(&args),
         Command::Sandbox(command) => sandbox::run(context, &command).await,
+        Command::Plan(args) if args.plan.is_dir() => {
+            if args.out.is_some() {
+                anyhow::bail!(
+                    "`--out` saves one rollout's plan: give a plan file, not a directory"
+                );
+            }
+            rollouts::for_each(context, "plan", &args.plan.clone(), |each, file| {
+                let args = PlanArgs {
+                    plan: file,
+                    ..args.clone()
+                };
+                async move { plan::run(&each, &args).await }
+            })
+            .await
+        }
+        Command::Apply(args) if args.plan.is_dir() => {
+            rollouts::for_each(context, "apply", &args.plan.clone(), |each, file| {
+                let args = ApplyArgs {
+                    plan: file,
+                    ..args.clone()
+                };
+                async move { apply::run(&each, &args).await }
+            })
+            .await
+        }
+        Command::Status(args) if args.plan.is_dir() => {
+            if args.watch {
+                anyhow::bail!("`--watch` follows one rollout: give a plan file, not a directory");
+            }
+            rollouts::for_each(context, "status", &args.plan.clone(), |each, file| {
+                let args = StatusArgs {
+                    plan: file,
+                    ..args.clone()
+                };
+                async move { status::run(&each, &args).await }
+            })
+            .await
+        }
         Command::Plan(args) => plan::run(context, &args).await,
         Command::Apply(args) => apply::run(context, &args).await,
         Command::Status(args) => status::run(context, &args).await,

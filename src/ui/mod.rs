@@ -40,6 +40,9 @@ pub struct Printer {
     pub chatty: bool,
     /// `-v` count.
     pub verbose: u8,
+    /// Where JSON results go instead of stdout while several rollouts are reported as one
+    /// document (`plan|apply|status DIR`).
+    pub collected: Option<std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>>,
 }
 
 impl Printer {
@@ -61,7 +64,40 @@ impl Printer {
             progress: stderr_terminal && !global.no_progress && !global.quiet && !dumb,
             chatty: !global.quiet,
             verbose: global.verbose,
+            collected: None,
         }
+    }
+
+    /// A printer that keeps its JSON results for one report (human text goes out as usual).
+    pub fn collecting(&self) -> Self {
+        Self {
+            collected: Some(std::sync::Arc::default()),
+            ..self.clone()
+        }
+    }
+
+    /// The JSON results kept by a [`Printer::collecting`] printer.
+    pub fn take_collected(&self) -> Vec<serde_json::Value> {
+        self.collected
+            .as_ref()
+            .map(|kept| {
+                std::mem::take(
+                    &mut *kept
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// A heading on stdout for people (nothing in JSON).
+    pub fn heading(&self, text: &str) -> io::Result<()> {
+        if self.format == OutputFormat::Human {
+            let mut out = io::stdout().lock();
+            writeln!(out, "{}", self.style.bold(format!("== {text}")))?;
+            out.flush()?;
+        }
+        Ok(())
     }
 
     /// Writes a result: `human` renders it for people, or it is serialised as JSON.
@@ -75,6 +111,13 @@ impl Printer {
         match self.format {
             OutputFormat::Human => human(&mut out)?,
             OutputFormat::Json => {
+                if let Some(kept) = &self.collected {
+                    let value = serde_json::to_value(value).map_err(io::Error::other)?;
+                    kept.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(value);
+                    return Ok(());
+                }
                 serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
                 writeln!(out)?;
             }
