@@ -344,10 +344,16 @@ impl Pacing {
             .clone()
     }
 
-    fn record(&self, event: Event) {
-        if let Err(error) = self.journal.record(event) {
-            tracing::error!(journal = %self.journal.path().display(), %error, "could not write the journal");
-            self.journal_failed.store(true, Ordering::Relaxed);
+    /// Journals one event; a journal that cannot be written marks the run broken (no further
+    /// change starts) and says why.
+    fn record(&self, event: Event) -> Result<(), String> {
+        match self.journal.record(event) {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                tracing::error!(journal = %self.journal.path().display(), %error, "could not write the journal");
+                self.journal_failed.store(true, Ordering::Relaxed);
+                Err(error.to_string())
+            }
         }
     }
 
@@ -379,7 +385,21 @@ impl Pacing {
                 attempt,
             });
             if let Some(call) = &call {
-                self.record(Event::CallStarted(call.clone()));
+                // No call goes out that the journal has not recorded: changing grants without an
+                // audit trail is worse than not changing them.
+                if let Err(error) = self.record(Event::CallStarted(call.clone())) {
+                    return Err(AwsError {
+                        service: "license-manager",
+                        operation,
+                        code: None,
+                        message: format!(
+                            "not sent: the journal `{}` could not be written ({error})",
+                            self.journal.path().display()
+                        ),
+                        request_id: None,
+                        kind: AwsErrorKind::Other,
+                    });
+                }
             }
             self.calls.fetch_add(1, Ordering::Relaxed);
             let result = request().await;
@@ -392,7 +412,9 @@ impl Pacing {
                 limiter.on_success(sent);
             }
             if let Some(call) = call {
-                self.record(finished(call, &result, throttled));
+                // The call went out: its answer is used whatever the journal says now (the run
+                // stops starting new changes once the journal is broken).
+                let _ = self.record(finished(call, &result, throttled));
             }
             let error = match result {
                 Ok(written) => return Ok(written),
