@@ -75,6 +75,7 @@ pub fn python_venv() -> PathBuf {
                     "--disable-pip-version-check",
                     MOTO_REQUIREMENT,
                     "boto3",
+                    "jactionlint==2.3.0",
                 ]),
                 "install moto[server] and boto3 from PyPI",
             )?;
