@@ -76,6 +76,9 @@ pub struct AwsClients {
     pub(crate) license_manager_paced: aws_sdk_licensemanager::Client,
     pub(crate) marketplace: aws_sdk_marketplaceagreement::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    /// S3, for a journal kept in a bucket: in the profile's region (buckets are regional;
+    /// `s3::Bucket::open` follows a bucket to its own), path-style when an endpoint is overridden.
+    pub(crate) s3: aws_sdk_s3::Client,
 }
 
 impl AwsClients {
@@ -174,8 +177,43 @@ impl AwsClients {
             license_manager_paced: aws_sdk_licensemanager::Client::from_conf(paced),
             marketplace: aws_sdk_marketplaceagreement::Client::from_conf(marketplace.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3_config(shared, fixed_endpoint)),
         }
     }
+}
+
+/// S3's configuration. Its region is the profile's, never pinned. With an endpoint override
+/// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, or a profile's `endpoint_url`) addressing is
+/// path-style: S3 emulators (moto, MinIO) do not serve bucket subdomains. Under a fixed endpoint
+/// (`--sandbox`, whose emulator has no S3) an explicit `AWS_ENDPOINT_URL_S3` is where S3 goes.
+fn s3_config(shared: &SdkConfig, fixed_endpoint: Option<&str>) -> aws_sdk_s3::Config {
+    let builder = aws_sdk_s3::config::Builder::from(shared);
+    let builder = match fixed_endpoint {
+        Some(endpoint) => {
+            let s3 = std::env::var("AWS_ENDPOINT_URL_S3")
+                .ok()
+                .filter(|url| !url.trim().is_empty());
+            builder
+                .endpoint_url(s3.as_deref().unwrap_or(endpoint))
+                .force_path_style(true)
+        }
+        None => builder.force_path_style(s3_endpoint_overridden(shared)),
+    };
+    builder.build()
+}
+
+/// Whether S3's endpoint is overridden, by the rule `aws_sdk_s3::config::Builder::from` follows.
+fn s3_endpoint_overridden(shared: &SdkConfig) -> bool {
+    let service = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("S3")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build();
+    let specific = match (shared.service_config(), service) {
+        (Some(config), Ok(key)) => config.load_config(key).is_some(),
+        _ => false,
+    };
+    specific || shared.endpoint_url().is_some()
 }
 
 /// The HTTP client the SDK would pick by itself (hyper 1 with rustls), to wrap for pacing.

@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod pacing;
 mod paging;
 pub mod prerequisites;
+pub mod s3;
 
 pub use config::{AwsClients, AwsSettings};
 pub use error::{AwsError, AwsErrorKind};
