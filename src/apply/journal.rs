@@ -1,25 +1,31 @@
-//! The local journal: one JSON line per event of every run that changes grants, written before and
-//! after each mutating call. It is the audit trail (who granted what, when, and when each account
-//! became active), the record bake gates count from, and how a run learns where the last one
-//! stopped.
+//! The journal's lines and how they are written and read: one JSON line per event of every run
+//! that changes grants, written before and after each mutating call. It is the audit trail (who
+//! granted what, when, and when each account became active), the record bake gates count from,
+//! and how a run learns where the last one stopped. Where a journal lives (a directory keyed by
+//! organisation, one file, or S3) and the lock are `journal_store`'s.
 //!
-//! Lines are appended with one `write` each to a file opened in append mode, so a process killed
-//! at any point leaves at most its last line torn; readers skip a torn line and say so. The
-//! journal survives a crashed process, not a crashed machine: lines are not synced to disk.
+//! Locally, lines are appended with one `write` each to a file opened in append mode, so a
+//! process killed at any point leaves at most its last line torn; readers skip a torn line and
+//! count it, and a writer that finds the file ending in a torn line starts on a new line, so the
+//! torn line never swallows the next run's first. The journal survives a crashed process, not a
+//! crashed machine: lines are not synced to disk. A journal that failed to write once refuses
+//! every later line, so no further change starts without its audit trail.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::journal_store::{Holder, JournalError, RemoteRun};
 use crate::planner::GateFacts;
 use crate::planner::status::StatusReport;
 
-/// Where a rollout's journal lives unless `--journal` says otherwise.
+/// Where a rollout's journal lived before journals were kept per organisation (`--journal` unset):
+/// `journal_store` reads it, and moves it under the organisation on the first write.
 pub fn default_path(rollout: &str) -> PathBuf {
     Path::new(".entitle")
         .join("journal")
@@ -125,6 +131,26 @@ pub enum Event {
         /// What it waits for.
         reason: String,
     },
+    /// A journal written before journals were kept per organisation was moved here (it is taken
+    /// to be this organisation's: the first run against an organisation after the upgrade claims
+    /// it). Its lines come before this one.
+    Migrated {
+        /// Where it was.
+        from: String,
+        /// How many lines it held.
+        lines: usize,
+    },
+    /// `entitle force-unlock` removed the rollout's lock.
+    LockForced {
+        /// Whose lock it was.
+        holder: Holder,
+        /// Who removed it: the local user (`$USER`).
+        user: Option<String>,
+        /// On which machine.
+        host: String,
+        /// As which AWS identity, when known.
+        caller: Option<String>,
+    },
     /// The run ended normally.
     RunFinished {
         /// Changes done.
@@ -165,43 +191,102 @@ pub enum CallOutcome {
     Failed,
 }
 
-/// An open journal, shared by the tasks of one run.
+/// An open journal, shared by the tasks of one run. `record` is synchronous: locally it writes
+/// the line at once; in S3 it adds the line to the run's object (and its local spool file), which
+/// a background task uploads about once a second and [`Journal::finish`] uploads a last time.
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
+    location: PathBuf,
     run: String,
-    file: Option<Mutex<File>>,
+    sink: Sink,
+    failure: Failure,
+}
+
+/// Where the lines go.
+#[derive(Debug)]
+enum Sink {
+    Disabled,
+    File(Mutex<File>),
+    Remote(Arc<RemoteRun>),
+}
+
+/// Why a journal stopped taking lines, once it did; shared with the S3 uploader.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Failure(Arc<Mutex<Option<String>>>);
+
+impl Failure {
+    /// Notes the first failure (later ones are consequences).
+    pub(crate) fn set(&self, reason: String) {
+        let mut failure = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if failure.is_none() {
+            *failure = Some(reason);
+        }
+    }
+
+    /// The first failure, if any.
+    pub(crate) fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl Journal {
-    /// Opens (creating it and its directory if needed) the journal at `path` for a new run.
+    /// Opens (creating it and its directory if needed) the journal file at `path` for a new run.
+    /// A file ending in a torn line (a process killed mid-write) gets a newline first, so the torn
+    /// line stays alone and readers skip it.
     pub fn open(path: &Path) -> std::io::Result<Self> {
+        Self::open_file(path, new_run_id())
+    }
+
+    /// [`Journal::open`] for a given run id.
+    pub(crate) fn open_file(path: &Path, run: String) -> std::io::Result<Self> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
         {
             std::fs::create_dir_all(parent)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        if ends_torn(&mut file)? {
+            file.write_all(b"\n")?;
+        }
         Ok(Self {
-            path: path.to_owned(),
-            run: new_run_id(),
-            file: Some(Mutex::new(file)),
+            location: path.to_owned(),
+            run,
+            sink: Sink::File(Mutex::new(file)),
+            failure: Failure::default(),
         })
+    }
+
+    /// A journal whose lines go to S3 (see `journal_store`).
+    pub(crate) fn remote(location: String, run: String, remote: Arc<RemoteRun>) -> Self {
+        Self {
+            location: PathBuf::from(location),
+            run,
+            failure: remote.failure(),
+            sink: Sink::Remote(remote),
+        }
     }
 
     /// A journal that records nothing (benchmarks, library callers that keep their own).
     pub fn disabled() -> Self {
         Self {
-            path: PathBuf::new(),
+            location: PathBuf::new(),
             run: new_run_id(),
-            file: None,
+            sink: Sink::Disabled,
+            failure: Failure::default(),
         }
     }
 
-    /// The file written to.
+    /// Where the lines go, for messages: the file, or the run's `s3://` object.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.location
     }
 
     /// This run's id.
@@ -209,22 +294,43 @@ impl Journal {
         &self.run
     }
 
+    /// Why the journal stopped taking lines, if it did.
+    pub fn failed(&self) -> Option<String> {
+        self.failure.get()
+    }
+
     /// Appends one event. A journal that cannot be written stops the run: changing grants without
-    /// an audit trail is worse than not changing them.
+    /// an audit trail is worse than not changing them. Once a write (or, in S3, an upload) has
+    /// failed, every later call fails too.
     pub fn record(&self, event: Event) -> std::io::Result<Entry> {
+        if let Some(reason) = self.failure.get() {
+            return Err(std::io::Error::other(format!(
+                "the journal `{}` takes no more lines since a write failed: {reason}",
+                self.location.display()
+            )));
+        }
         let entry = Entry {
             at: now_rfc3339(),
             run: self.run.clone(),
             event,
         };
-        let Some(file) = &self.file else {
-            return Ok(entry);
-        };
         let mut line = serde_json::to_string(&entry).map_err(std::io::Error::other)?;
         line.push('\n');
-        let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
-        file.write_all(line.as_bytes())?;
-        Ok(entry)
+        let written = match &self.sink {
+            Sink::Disabled => Ok(()),
+            Sink::File(file) => file
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .write_all(line.as_bytes()),
+            Sink::Remote(remote) => remote.push(line.as_bytes()),
+        };
+        match written {
+            Ok(()) => Ok(entry),
+            Err(error) => {
+                self.failure.set(error.to_string());
+                Err(error)
+            }
+        }
     }
 
     /// Records what `report` shows that `history` does not know yet (see [`History::sightings`])
@@ -242,6 +348,44 @@ impl Journal {
         }
         Ok(written)
     }
+
+    /// Ends the run's writing: in S3, stops the background uploads and uploads the run's object a
+    /// last time (then removes the local spool file). Fails when any line could not be written or
+    /// uploaded. Locally there is nothing to do but report an earlier failure.
+    pub async fn finish(&self) -> Result<(), JournalError> {
+        if let Sink::Remote(remote) = &self.sink {
+            remote.finish().await;
+        }
+        match self.failure.get() {
+            None => Ok(()),
+            Some(reason) => Err(JournalError::Failed {
+                location: self.location.display().to_string(),
+                reason,
+            }),
+        }
+    }
+}
+
+impl Drop for Journal {
+    /// A journal dropped without [`Journal::finish`] (an error on the way) still uploads its last
+    /// lines when it can block for it; otherwise they stay in the spool file.
+    fn drop(&mut self) {
+        if let Sink::Remote(remote) = &self.sink {
+            remote.finish_blocking();
+        }
+    }
+}
+
+/// Whether the file is not empty and does not end with a newline.
+fn ends_torn(file: &mut File) -> std::io::Result<bool> {
+    let length = file.metadata()?.len();
+    if length == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::Start(length - 1))?;
+    let mut last = [0_u8; 1];
+    let read = file.read(&mut last)?;
+    Ok(read == 1 && last[0] != b'\n')
 }
 
 /// The current time in RFC 3339 UTC, to the millisecond.
@@ -249,12 +393,18 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// A run id: the start time and the process id, unique enough for one machine's journal.
-fn new_run_id() -> String {
+/// A run id: the start time (so ids sort by time), the process id and a random part (runners in
+/// containers often share process ids), unique across the machines sharing an S3 journal.
+pub fn new_run_id() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
-    format!("{:x}-{:x}", now.as_millis(), std::process::id())
+    format!(
+        "{:x}-{:x}-{:04x}",
+        now.as_millis(),
+        std::process::id(),
+        fastrand::u16(..)
+    )
 }
 
 /// What a journal file holds: its entries and how many lines could not be read (a torn last line
@@ -270,21 +420,38 @@ pub struct History {
 impl History {
     /// Reads the journal at `path`; a missing file is an empty history.
     pub fn read(path: &Path) -> std::io::Result<Self> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Self::default());
             }
             Err(error) => return Err(error),
         };
         let mut history = Self::default();
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            match serde_json::from_str(line) {
-                Ok(entry) => history.entries.push(entry),
-                Err(_) => history.unreadable += 1,
+        history.add_lines(&bytes);
+        history.sort();
+        Ok(history)
+    }
+
+    /// Adds the readable lines of `bytes` (one journal file or run object), counting the others.
+    pub(crate) fn add_lines(&mut self, bytes: &[u8]) {
+        // A torn line may end inside a multi-byte character: judge each line on its own.
+        for line in bytes.split(|byte| *byte == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice(line) {
+                Ok(entry) => self.entries.push(entry),
+                Err(_) => self.unreadable += 1,
             }
         }
-        Ok(history)
+    }
+
+    /// Puts the entries in time order (`at` is fixed-width RFC 3339 UTC, so text order is time
+    /// order); entries of the same millisecond keep the order they were read in. Runs written at
+    /// once, or a migrated journal's lines, interleave by time.
+    pub(crate) fn sort(&mut self) {
+        self.entries.sort_by(|a, b| a.at.cmp(&b.at));
     }
 
     /// The bake clock of every phase: when its `min_active` share was first seen reached, unless

@@ -1,0 +1,1473 @@
+//! Where a rollout's journal lives and its lock: a journal belongs to (organisation, rollout),
+//! kept in a local directory (`<dir>/<org-id>/<rollout>.jsonl`, the default `.entitle/journal`),
+//! one given `.jsonl` file, or S3 (`s3://BUCKET/PREFIX/<org-id>/<rollout>/runs/<run>.jsonl`, one
+//! object per run so that two writers never lose each other's lines, and `lock.json`). Every
+//! command that changes grants holds the lock of its (organisation, rollout) for its whole run:
+//! locally an OS file lock (a killed process releases it by itself), in S3 an object created with
+//! `If-None-Match: *` (a killed process leaves it: `entitle force-unlock` removes it).
+//!
+//! The order of a run that changes grants: [`JournalStore::open`], then [`JournalStore::begin`]
+//! (lock, journal, history) or the three by hand, then `Journal::record`..., then
+//! [`JournalRun::finish`] (the journal's last upload, then the lock's release).
+
+use std::fmt;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::file_lock::{Attempt, FileLock, Inspected};
+use super::journal::{Event, Failure, History, Journal, new_run_id, now_rfc3339};
+use crate::aws::s3::{Bucket, Created};
+use crate::aws::{AwsClients, AwsError, AwsErrorKind};
+
+/// Where journals live when neither `--journal` nor the plan says.
+pub const DEFAULT_DIRECTORY: &str = ".entitle/journal";
+
+/// Where the lines of S3 journals are kept locally while their run lasts.
+pub const DEFAULT_SPOOL: &str = ".entitle/spool";
+
+/// How often, at most, a run's object is uploaded while the run goes on.
+const UPLOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Run objects read at once when an S3 journal's history is read.
+const READS_AT_ONCE: usize = 16;
+
+/// The permissions an S3 journal needs, for error hints.
+const S3_PERMISSIONS: &str = "`s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on `arn:aws:s3:::BUCKET/PREFIX/*`, and `s3:ListBucket` on `arn:aws:s3:::BUCKET`";
+
+/// Where journals live: `--journal`, `ENTITLE_JOURNAL`, a plan's `[journal] url`, or the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalLocation {
+    /// A directory of journals: `<dir>/<org-id>/<rollout>.jsonl` (and the lock beside it).
+    Directory(PathBuf),
+    /// One journal file, used exactly as given whatever the organisation and rollout (its lock is
+    /// `<file>.lock`).
+    File(PathBuf),
+    /// A bucket and a key prefix (without leading or trailing `/`; may be empty).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The prefix every key starts with.
+        prefix: String,
+    },
+}
+
+impl Default for JournalLocation {
+    fn default() -> Self {
+        Self::Directory(PathBuf::from(DEFAULT_DIRECTORY))
+    }
+}
+
+impl fmt::Display for JournalLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Directory(path) | Self::File(path) => write!(f, "{}", path.display()),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl std::str::FromStr for JournalLocation {
+    type Err = JournalError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
+impl JournalLocation {
+    /// Parses a location: `s3://BUCKET/PREFIX` (the prefix may be empty), a path ending in
+    /// `.jsonl` (one file), or any other path (a directory).
+    pub fn parse(text: &str) -> Result<Self, JournalError> {
+        let refuse = |reason: String| JournalError::Location {
+            text: text.to_owned(),
+            reason,
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(refuse("it is empty".to_owned()));
+        }
+        if let Some(rest) = strip_prefix_ignore_case(trimmed, "s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(refuse(
+                    "an S3 location needs a bucket: `s3://BUCKET` or `s3://BUCKET/PREFIX`"
+                        .to_owned(),
+                ));
+            }
+            check_bucket_name(bucket).map_err(refuse)?;
+            let prefix = prefix
+                .split('/')
+                .filter(|segment| !segment.is_empty())
+                .collect::<Vec<_>>()
+                .join("/");
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix,
+            });
+        }
+        if let Some((scheme, _)) = trimmed.split_once("://") {
+            return Err(refuse(format!(
+                "`{scheme}://` is not a journal location: give a directory, a `.jsonl` file, or `s3://BUCKET/PREFIX`"
+            )));
+        }
+        let path = PathBuf::from(trimmed);
+        if trimmed.ends_with(".jsonl") {
+            Ok(Self::File(path))
+        } else {
+            Ok(Self::Directory(path))
+        }
+    }
+
+    /// The location a command uses: `--journal` (or `ENTITLE_JOURNAL`) first, then the plan's
+    /// `[journal] url`, then the default directory.
+    pub fn resolve(flag: Option<&str>, plan: Option<&str>) -> Result<Self, JournalError> {
+        flag.or(plan)
+            .map_or_else(|| Ok(Self::default()), Self::parse)
+    }
+
+    /// Whether it is in S3.
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Self::S3 { .. })
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// S3's rules for (general purpose) bucket names, so that a typo fails here and not as a
+/// signature or DNS error.
+fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let valid_chars = bucket
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ends_well = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !(3..=63).contains(&bucket.len())
+        || !valid_chars
+        || !ends_well(bucket.bytes().next())
+        || !ends_well(bucket.bytes().last())
+    {
+        return Err(format!(
+            "`{bucket}` is not a bucket name: 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+/// Whose journal: runs against different organisations (staging and production, the sandbox and
+/// AWS) never share one, even for a rollout of the same name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JournalKey {
+    /// The organisation's id (`o-...`).
+    pub organization: String,
+    /// The rollout's name (`cleanup` for `entitle cleanup`).
+    pub rollout: String,
+}
+
+impl JournalKey {
+    /// A key; both parts become path segments and key parts, so they are checked.
+    pub fn new(
+        organization: impl Into<String>,
+        rollout: impl Into<String>,
+    ) -> Result<Self, JournalError> {
+        let key = Self {
+            organization: organization.into(),
+            rollout: rollout.into(),
+        };
+        let safe = |text: &str| {
+            !text.is_empty()
+                && !text.starts_with('.')
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        };
+        if !safe(&key.organization) || !safe(&key.rollout) {
+            return Err(JournalError::Key {
+                organization: key.organization,
+                rollout: key.rollout,
+            });
+        }
+        Ok(key)
+    }
+}
+
+/// Who holds a lock: written into the lock, shown to whoever finds it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// The local user (`$USER`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The machine.
+    #[serde(default)]
+    pub host: String,
+    /// The process id on that machine.
+    #[serde(default)]
+    pub pid: u32,
+    /// The AWS identity (STS caller ARN), when known.
+    #[serde(default)]
+    pub caller: Option<String>,
+    /// The command (`apply`, `activate`, `cleanup`, ...).
+    #[serde(default)]
+    pub command: String,
+    /// Since when, RFC 3339 UTC.
+    #[serde(default)]
+    pub since: String,
+    /// The run id (its journal lines carry it).
+    #[serde(default)]
+    pub run: String,
+}
+
+impl Holder {
+    /// This process, now, running `command` as run `run`.
+    pub fn new(command: &str, run: &str, caller: Option<String>) -> Self {
+        Self {
+            user: local_user(),
+            host: host_name(),
+            pid: std::process::id(),
+            caller,
+            command: command.to_owned(),
+            since: now_rfc3339(),
+            run: run.to_owned(),
+        }
+    }
+
+    /// How long ago it was taken, in words (`4m`), when its time reads.
+    pub fn age(&self) -> Option<String> {
+        let since = humantime::parse_rfc3339(&self.since).ok()?;
+        let elapsed = std::time::SystemTime::now().duration_since(since).ok()?;
+        Some(crate::model::plan::format_duration(elapsed.as_secs()))
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` (run {}) by {} on `{}` (pid {})",
+            self.command,
+            self.run,
+            self.user
+                .as_deref()
+                .map_or_else(|| "an unknown user".to_owned(), |user| format!("`{user}`")),
+            self.host,
+            self.pid
+        )?;
+        if let Some(caller) = &self.caller {
+            write!(f, " as `{caller}`")?;
+        }
+        write!(f, ", since {}", self.since)?;
+        if let Some(age) = self.age() {
+            write!(f, " ({age} ago)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The local user, for the audit trail and the lock.
+pub fn local_user() -> Option<String> {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|user| !user.is_empty())
+}
+
+/// This machine's name: `HOSTNAME`, the kernel's, or `hostname`'s answer.
+pub fn host_name() -> String {
+    let from_env = std::env::var("HOSTNAME").ok();
+    let from_kernel = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    let from_command = || {
+        std::process::Command::new("hostname")
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    from_env
+        .or_else(from_kernel)
+        .or_else(from_command)
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
+/// What went wrong with a journal or its lock.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// `--journal`, `ENTITLE_JOURNAL` or a plan's `[journal] url` does not parse.
+    #[error("`{text}` is not a journal location: {reason}")]
+    Location {
+        /// What was given.
+        text: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// An organisation id or rollout name that cannot name a journal.
+    #[error(
+        "organisation `{organization}` and rollout `{rollout}` cannot name a journal (letters, digits, `-`, `_` and `.` only)"
+    )]
+    Key {
+        /// The organisation id.
+        organization: String,
+        /// The rollout.
+        rollout: String,
+    },
+    /// A local file could not be read or written.
+    #[error("could not {doing} `{}`", path.display())]
+    Io {
+        /// What was being done.
+        doing: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An S3 call failed.
+    #[error("could not {doing} `{location}`")]
+    S3 {
+        /// What was being done.
+        doing: &'static str,
+        /// The bucket, object or prefix.
+        location: String,
+        /// The S3 error.
+        #[source]
+        source: Box<AwsError>,
+    },
+    /// Another run holds the lock.
+    #[error(
+        "rollout `{rollout}` of organisation `{organization}` is locked by {}",
+        holder.as_ref().map_or_else(|| "another run (its details could not be read)".to_owned(), ToString::to_string)
+    )]
+    Locked {
+        /// The organisation.
+        organization: String,
+        /// The rollout.
+        rollout: String,
+        /// The lock (file or `s3://` object).
+        lock: String,
+        /// Who holds it, when its details could be read.
+        holder: Option<Box<Holder>>,
+    },
+    /// `force-unlock` of a local lock whose process still runs: the OS lock cannot be taken away.
+    #[error(
+        "the lock `{lock}` is held by a running process: {}",
+        holder.as_ref().map_or_else(|| "its details could not be read".to_owned(), ToString::to_string)
+    )]
+    HeldByLiveProcess {
+        /// The lock file.
+        lock: String,
+        /// Who holds it.
+        holder: Option<Box<Holder>>,
+    },
+    /// The S3 lock changed hands between being shown and being removed.
+    #[error("the lock `{lock}` changed hands while you were asked: now {holder}")]
+    LockChanged {
+        /// The lock object.
+        lock: String,
+        /// Who holds it now.
+        holder: Box<Holder>,
+    },
+    /// A journal stopped taking lines (a failed write or upload).
+    #[error("the journal `{location}` could not be written: {reason}")]
+    Failed {
+        /// The journal.
+        location: String,
+        /// The first failure.
+        reason: String,
+    },
+    /// Another command uses the `--sandbox` state file.
+    #[error(
+        "the sandbox state `{}` is in use by {}",
+        path.display(),
+        holder.as_ref().map_or_else(|| "another command".to_owned(), ToString::to_string)
+    )]
+    StateInUse {
+        /// The state file.
+        path: PathBuf,
+        /// Who uses it.
+        holder: Option<Box<Holder>>,
+    },
+}
+
+impl JournalError {
+    /// What a person can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::Location { .. } => Some(
+                "give a directory (`.entitle/journal`), one file (`path/to/journal.jsonl`), or `s3://BUCKET/PREFIX`"
+                    .to_owned(),
+            ),
+            Self::Key { .. } | Self::LockChanged { .. } => None,
+            Self::Io { .. } => Some(
+                "check that the journal's directory exists or can be created and is writable, or choose another with `--journal`"
+                    .to_owned(),
+            ),
+            Self::S3 { source, .. } => Some(s3_hint(source)),
+            Self::Locked { rollout, .. } => {
+                let unlock = if rollout == crate::planner::cleanup::CLEANUP {
+                    "entitle force-unlock --rollout cleanup".to_owned()
+                } else {
+                    "entitle force-unlock PLAN.toml".to_owned()
+                };
+                Some(format!(
+                    "wait for that run to finish; if it is gone (killed, or its runner crashed), remove the stale lock with `{unlock}`"
+                ))
+            }
+            Self::HeldByLiveProcess { holder, .. } => Some(match holder {
+                Some(holder) => format!(
+                    "stop process {} on `{}` (the OS releases its lock when it ends); nothing else can take a live process's lock",
+                    holder.pid, holder.host
+                ),
+                None => "stop the process that holds it: the OS releases its lock when it ends".to_owned(),
+            }),
+            Self::Failed { .. } => Some(
+                "nothing more was changed after the failure; fix its cause (disk space, permissions, the bucket) and run again: the next run picks up where this one stopped"
+                    .to_owned(),
+            ),
+            Self::StateInUse { .. } => Some(
+                "wait for the other command to end (it saves the state when it does), or use another state file: `--sandbox=OTHER.json`"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
+/// What to do about a failed S3 call of the journal.
+fn s3_hint(error: &AwsError) -> String {
+    match error.kind {
+        AwsErrorKind::NotFound if error.operation == "HeadBucket" || error.is_code("NoSuchBucket") => {
+            "the bucket does not exist (or is not visible to this account): create it, or fix the name in `--journal`".to_owned()
+        }
+        AwsErrorKind::AccessDenied => format!(
+            "the identity in use needs {S3_PERMISSIONS} (`entitle iam-policy` prints them); check it with `aws sts get-caller-identity`"
+        ),
+        AwsErrorKind::Configuration => {
+            "set up AWS credentials and a region (`aws configure`, `--profile NAME`); under `--sandbox`, set `AWS_ENDPOINT_URL_S3` to an S3 emulator".to_owned()
+        }
+        _ => "S3 failed after retries; running the command again is safe".to_owned(),
+    }
+}
+
+/// The state of a lock, for `force-unlock`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockState {
+    /// Nobody holds it.
+    Free,
+    /// Nobody holds it, but a dead process's details are left (a local lock: the OS released it
+    /// when the process ended).
+    Released(Holder),
+    /// Held (by a live process, locally; by whoever created the object, in S3).
+    Held(Option<Holder>),
+}
+
+/// What `force-unlock` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlocked {
+    /// There was no lock.
+    NotLocked,
+    /// A local lock whose process had ended: the OS had released it already; its details were
+    /// cleared.
+    AlreadyReleased(Holder),
+    /// The S3 lock object was removed.
+    Removed(Holder),
+}
+
+/// A journal's place, opened: where its lines, its history and its lock are.
+#[derive(Debug, Clone)]
+pub struct JournalStore {
+    location: JournalLocation,
+    key: JournalKey,
+    backend: Backend,
+    spool: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Directory(PathBuf),
+    File(PathBuf),
+    S3 { bucket: Bucket, prefix: String },
+}
+
+impl JournalStore {
+    /// Opens the journal of `key` at `location`. For S3, checks the bucket first (HeadBucket:
+    /// a missing bucket or a refusal is reported here, with the permissions needed).
+    pub async fn open(
+        clients: &AwsClients,
+        location: &JournalLocation,
+        key: &JournalKey,
+    ) -> Result<Self, JournalError> {
+        let backend = match location {
+            JournalLocation::Directory(root) => Backend::Directory(root.clone()),
+            JournalLocation::File(path) => Backend::File(path.clone()),
+            JournalLocation::S3 { bucket, prefix } => Backend::S3 {
+                bucket: Bucket::open(clients, bucket)
+                    .await
+                    .map_err(|source| JournalError::S3 {
+                        doing: "reach the journal's bucket",
+                        location: format!("s3://{bucket}"),
+                        source: Box::new(source),
+                    })?,
+                prefix: prefix.clone(),
+            },
+        };
+        Ok(Self {
+            location: location.clone(),
+            key: key.clone(),
+            backend,
+            spool: PathBuf::from(DEFAULT_SPOOL),
+        })
+    }
+
+    /// Keeps S3 runs' spool files under `directory` instead of `.entitle/spool`.
+    #[must_use]
+    pub fn with_spool(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.spool = directory.into();
+        self
+    }
+
+    /// The location it was opened at.
+    pub fn location(&self) -> &JournalLocation {
+        &self.location
+    }
+
+    /// Whose journal it is.
+    pub fn key(&self) -> &JournalKey {
+        &self.key
+    }
+
+    /// Where this journal is, for messages: its file, or its `s3://` folder.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Directory(_) => self.keyed_file().display().to_string(),
+            Backend::File(path) => path.display().to_string(),
+            Backend::S3 { bucket, .. } => format!("s3://{}/{}", bucket.name(), self.base()),
+        }
+    }
+
+    /// Where the lock is, for messages.
+    pub fn describe_lock(&self) -> String {
+        match &self.backend {
+            Backend::S3 { bucket, .. } => format!("s3://{}/{}", bucket.name(), self.lock_key()),
+            _ => self.lock_file().display().to_string(),
+        }
+    }
+
+    /// `<dir>/<org>/<rollout>.jsonl`.
+    fn keyed_file(&self) -> PathBuf {
+        match &self.backend {
+            Backend::Directory(root) => root
+                .join(&self.key.organization)
+                .join(format!("{}.jsonl", self.key.rollout)),
+            Backend::File(path) => path.clone(),
+            Backend::S3 { .. } => PathBuf::new(),
+        }
+    }
+
+    /// `<dir>/<rollout>.jsonl`: where the journal was before journals were kept per organisation.
+    fn legacy_file(&self) -> Option<PathBuf> {
+        match &self.backend {
+            Backend::Directory(root) => Some(root.join(format!("{}.jsonl", self.key.rollout))),
+            _ => None,
+        }
+    }
+
+    fn lock_file(&self) -> PathBuf {
+        match &self.backend {
+            Backend::Directory(root) => root
+                .join(&self.key.organization)
+                .join(format!("{}.lock", self.key.rollout)),
+            Backend::File(path) => {
+                let mut name = path.as_os_str().to_owned();
+                name.push(".lock");
+                PathBuf::from(name)
+            }
+            Backend::S3 { .. } => PathBuf::new(),
+        }
+    }
+
+    /// `PREFIX/<org>/<rollout>/` (no leading `/`).
+    fn base(&self) -> String {
+        let prefix = match &self.backend {
+            Backend::S3 { prefix, .. } if !prefix.is_empty() => format!("{prefix}/"),
+            _ => String::new(),
+        };
+        format!("{prefix}{}/{}/", self.key.organization, self.key.rollout)
+    }
+
+    fn runs_prefix(&self) -> String {
+        format!("{}runs/", self.base())
+    }
+
+    fn lock_key(&self) -> String {
+        format!("{}lock.json", self.base())
+    }
+
+    /// The journal's history. A directory whose organisation has no journal yet shows the
+    /// rollout's journal from before journals were kept per organisation (moved on the first
+    /// write). S3: every run object, merged in time order.
+    pub async fn read(&self) -> Result<History, JournalError> {
+        let read = |path: &Path| {
+            History::read(path).map_err(|source| JournalError::Io {
+                doing: "read the journal",
+                path: path.to_owned(),
+                source,
+            })
+        };
+        match &self.backend {
+            Backend::File(path) => read(path),
+            Backend::Directory(_) => {
+                let mut history = read(&self.keyed_file())?;
+                if let Some(legacy) = self.legacy_file() {
+                    let old = read(&legacy)?;
+                    history.entries.extend(old.entries);
+                    history.unreadable += old.unreadable;
+                    history.sort();
+                }
+                Ok(history)
+            }
+            Backend::S3 { bucket, .. } => self.read_s3(bucket).await,
+        }
+    }
+
+    async fn read_s3(&self, bucket: &Bucket) -> Result<History, JournalError> {
+        let prefix = self.runs_prefix();
+        let failed = |doing, location: String| {
+            move |source| JournalError::S3 {
+                doing,
+                location,
+                source: Box::new(source),
+            }
+        };
+        let listed = bucket.list(&prefix).await.map_err(failed(
+            "list the journal's runs",
+            format!("s3://{}/{prefix}", bucket.name()),
+        ))?;
+        let limit = Arc::new(tokio::sync::Semaphore::new(READS_AT_ONCE));
+        let mut reads = tokio::task::JoinSet::new();
+        for (index, object) in listed
+            .into_iter()
+            .filter(|object| object.key.ends_with(".jsonl"))
+            .enumerate()
+        {
+            let bucket = bucket.clone();
+            let limit = limit.clone();
+            reads.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let read = bucket.get(&object.key).await;
+                (index, object.key, read)
+            });
+        }
+        let mut bodies = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let Ok((index, key, read)) = joined else {
+                continue;
+            };
+            match read {
+                Ok(Some(object)) => bodies.push((index, object.body)),
+                // Listed, then gone: nothing to read.
+                Ok(None) => {}
+                Err(source) => {
+                    return Err(JournalError::S3 {
+                        doing: "read a run of the journal",
+                        location: format!("s3://{}/{key}", bucket.name()),
+                        source: Box::new(source),
+                    });
+                }
+            }
+        }
+        bodies.sort_by_key(|(index, _)| *index);
+        let mut history = History::default();
+        for (_, body) in &bodies {
+            history.add_lines(body);
+        }
+        history.sort();
+        Ok(history)
+    }
+
+    /// Opens the journal for a new run (a new run id).
+    pub async fn journal(&self) -> Result<Journal, JournalError> {
+        self.journal_for_run(&new_run_id()).await
+    }
+
+    /// Opens the journal for run `run`. In a directory, a journal from before journals were kept
+    /// per organisation is moved under this organisation first, and a `migrated` line says so.
+    /// In S3, the lines of runs killed on this machine whose spool files are left are uploaded
+    /// first (the spool of a live run is locked and left alone).
+    pub async fn journal_for_run(&self, run: &str) -> Result<Journal, JournalError> {
+        match &self.backend {
+            Backend::File(path) => open_file(path, run),
+            Backend::Directory(_) => {
+                let keyed = self.keyed_file();
+                let migrated = match self.legacy_file() {
+                    Some(legacy) => migrate(&legacy, &keyed)?,
+                    None => None,
+                };
+                let journal = open_file(&keyed, run)?;
+                if let Some((from, lines)) = migrated {
+                    journal
+                        .record(Event::Migrated { from, lines })
+                        .map_err(|source| JournalError::Io {
+                            doing: "write the journal",
+                            path: keyed.clone(),
+                            source,
+                        })?;
+                }
+                Ok(journal)
+            }
+            Backend::S3 { bucket, .. } => {
+                let spool = self.spool_directory(bucket);
+                recover_spools(bucket, &spool, &self.runs_prefix(), run).await;
+                let key = format!("{}{run}.jsonl", self.runs_prefix());
+                let location = format!("s3://{}/{key}", bucket.name());
+                let remote = RemoteRun::start(
+                    bucket.clone(),
+                    key,
+                    spool.join(format!("{run}.jsonl")),
+                    UPLOAD_INTERVAL,
+                );
+                Ok(Journal::remote(location, run.to_owned(), remote))
+            }
+        }
+    }
+
+    /// `.entitle/spool/<bucket>/<prefix>/<org>/<rollout>/`, each part made safe as a path segment.
+    fn spool_directory(&self, bucket: &Bucket) -> PathBuf {
+        let mut directory = self.spool.join(safe_segment(bucket.name()));
+        for segment in self.base().split('/').filter(|segment| !segment.is_empty()) {
+            directory.push(safe_segment(segment));
+        }
+        directory
+    }
+
+    /// Takes the lock of this (organisation, rollout) for `holder`, or refuses at once naming
+    /// who holds it.
+    pub async fn lock(&self, holder: &Holder) -> Result<LockGuard, JournalError> {
+        match &self.backend {
+            Backend::S3 { bucket, .. } => {
+                let key = self.lock_key();
+                let body = serde_json::to_vec_pretty(holder).unwrap_or_default();
+                let lock = format!("s3://{}/{key}", bucket.name());
+                // Twice at most: a lock released between our create and our read is free again.
+                for _ in 0..2 {
+                    let created = bucket
+                        .put_if_absent(&key, body.clone(), "application/json")
+                        .await
+                        .map_err(|source| JournalError::S3 {
+                            doing: "take the lock",
+                            location: lock.clone(),
+                            source: Box::new(source),
+                        })?;
+                    if created == Created::Created {
+                        return Ok(LockGuard {
+                            holder: holder.clone(),
+                            held: Some(Held::S3 {
+                                bucket: bucket.clone(),
+                                key,
+                            }),
+                        });
+                    }
+                    let found = bucket.get(&key).await.map_err(|source| JournalError::S3 {
+                        doing: "read the lock",
+                        location: lock.clone(),
+                        source: Box::new(source),
+                    })?;
+                    if let Some(found) = found {
+                        return Err(self.locked(serde_json::from_slice(&found.body).ok()));
+                    }
+                }
+                Err(self.locked(None))
+            }
+            _ => {
+                let path = self.lock_file();
+                match FileLock::try_take(&path, holder).map_err(|source| JournalError::Io {
+                    doing: "take the lock",
+                    path: path.clone(),
+                    source,
+                })? {
+                    Attempt::Taken(lock) => Ok(LockGuard {
+                        holder: holder.clone(),
+                        held: Some(Held::File(lock)),
+                    }),
+                    Attempt::Held(found) => Err(self.locked(found)),
+                }
+            }
+        }
+    }
+
+    fn locked(&self, holder: Option<Holder>) -> JournalError {
+        JournalError::Locked {
+            organization: self.key.organization.clone(),
+            rollout: self.key.rollout.clone(),
+            lock: self.describe_lock(),
+            holder: holder.map(Box::new),
+        }
+    }
+
+    /// Who holds the lock, if anyone (for `force-unlock`).
+    pub async fn lock_state(&self) -> Result<LockState, JournalError> {
+        match &self.backend {
+            Backend::S3 { bucket, .. } => {
+                let found =
+                    bucket
+                        .get(&self.lock_key())
+                        .await
+                        .map_err(|source| JournalError::S3 {
+                            doing: "read the lock",
+                            location: self.describe_lock(),
+                            source: Box::new(source),
+                        })?;
+                Ok(match found {
+                    None => LockState::Free,
+                    Some(object) => LockState::Held(serde_json::from_slice(&object.body).ok()),
+                })
+            }
+            _ => {
+                let path = self.lock_file();
+                let inspected = FileLock::inspect(&path).map_err(|source| JournalError::Io {
+                    doing: "read the lock",
+                    path,
+                    source,
+                })?;
+                Ok(match inspected {
+                    Inspected::Free => LockState::Free,
+                    Inspected::Released(holder) => LockState::Released(holder),
+                    Inspected::Held(holder) => LockState::Held(holder),
+                })
+            }
+        }
+    }
+
+    /// Removes a stale lock. In S3 the lock object is deleted, unless it changed hands since
+    /// `seen` was shown. Locally only a dead process's details can be cleared: a live process's
+    /// OS lock cannot be taken away, and is refused.
+    pub async fn force_unlock(&self, seen: Option<&Holder>) -> Result<Unlocked, JournalError> {
+        match &self.backend {
+            Backend::S3 { bucket, .. } => {
+                let LockState::Held(holder) = self.lock_state().await? else {
+                    return Ok(Unlocked::NotLocked);
+                };
+                if let (Some(seen), Some(now)) = (seen, &holder)
+                    && (seen.run != now.run || seen.since != now.since)
+                {
+                    return Err(JournalError::LockChanged {
+                        lock: self.describe_lock(),
+                        holder: Box::new(now.clone()),
+                    });
+                }
+                bucket
+                    .delete(&self.lock_key())
+                    .await
+                    .map_err(|source| JournalError::S3 {
+                        doing: "remove the lock",
+                        location: self.describe_lock(),
+                        source: Box::new(source),
+                    })?;
+                Ok(Unlocked::Removed(holder.unwrap_or_else(|| Holder {
+                    user: None,
+                    host: "unknown-host".to_owned(),
+                    pid: 0,
+                    caller: None,
+                    command: "unknown".to_owned(),
+                    since: String::new(),
+                    run: String::new(),
+                })))
+            }
+            _ => match self.lock_state().await? {
+                LockState::Free => Ok(Unlocked::NotLocked),
+                LockState::Released(holder) => {
+                    let path = self.lock_file();
+                    FileLock::clear_released(&path).map_err(|source| JournalError::Io {
+                        doing: "clear the lock",
+                        path,
+                        source,
+                    })?;
+                    Ok(Unlocked::AlreadyReleased(holder))
+                }
+                LockState::Held(holder) => Err(JournalError::HeldByLiveProcess {
+                    lock: self.describe_lock(),
+                    holder: holder.map(Box::new),
+                }),
+            },
+        }
+    }
+
+    /// Everything a run that changes grants needs, in the right order: the lock (refused at once
+    /// when held), the journal for a new run, and the history as it stands under the lock.
+    pub async fn begin(
+        &self,
+        command: &str,
+        caller: Option<String>,
+    ) -> Result<JournalRun, JournalError> {
+        let run = new_run_id();
+        let lock = self.lock(&Holder::new(command, &run, caller)).await?;
+        let opened = async {
+            let journal = self.journal_for_run(&run).await?;
+            let history = self.read().await?;
+            Ok::<_, JournalError>((journal, history))
+        }
+        .await;
+        match opened {
+            Ok((journal, history)) => Ok(JournalRun {
+                journal: Arc::new(journal),
+                history,
+                lock,
+            }),
+            Err(error) => {
+                // The error is what matters; the lock goes with it.
+                let _ = lock.release().await;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Opens a local journal file for a run, with the error this module reports.
+fn open_file(path: &Path, run: &str) -> Result<Journal, JournalError> {
+    Journal::open_file(path, run.to_owned()).map_err(|source| JournalError::Io {
+        doing: "open the journal",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Moves a journal from before journals were kept per organisation under the organisation now
+/// in use: renamed when the organisation has none yet, appended to its journal otherwise (an
+/// older entitle wrote the old place again). Returns where it was and how many lines it held.
+fn migrate(legacy: &Path, keyed: &Path) -> Result<Option<(String, usize)>, JournalError> {
+    let io = |doing, path: &Path| {
+        let path = path.to_owned();
+        move |source| JournalError::Io {
+            doing,
+            path,
+            source,
+        }
+    };
+    let bytes = match std::fs::read(legacy) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io("read the journal", legacy)(error)),
+    };
+    let lines = bytes
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .count();
+    if let Some(parent) = keyed.parent() {
+        std::fs::create_dir_all(parent).map_err(io("create the journal's directory", parent))?;
+    }
+    if keyed.exists() {
+        let mut file = OpenOptions::new()
+            .append(true)
+            .read(true)
+            .open(keyed)
+            .map_err(io("open the journal", keyed))?;
+        let mut text = Vec::new();
+        if file.metadata().map(|meta| meta.len()).unwrap_or(0) > 0 {
+            // Start on a line of our own, whatever the file ends with.
+            text.push(b'\n');
+        }
+        text.extend_from_slice(&bytes);
+        if !text.ends_with(b"\n") {
+            text.push(b'\n');
+        }
+        file.write_all(&text)
+            .map_err(io("write the journal", keyed))?;
+        std::fs::remove_file(legacy).map_err(io("remove the old journal", legacy))?;
+    } else {
+        match std::fs::rename(legacy, keyed) {
+            Ok(()) => {}
+            // Another run moved it a moment ago.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io("move the old journal", legacy)(error)),
+        }
+    }
+    Ok(Some((legacy.display().to_string(), lines)))
+}
+
+/// A file name made of the characters every file system takes.
+fn safe_segment(segment: &str) -> String {
+    let safe: String = segment
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    }
+}
+
+/// Uploads what runs killed on this machine left in their spool files (their object may lack
+/// their last second of lines), then removes those files. A spool file whose run still lives is
+/// locked by it and left alone. Failures here only cost the recovery: they are logged.
+async fn recover_spools(bucket: &Bucket, directory: &Path, runs_prefix: &str, own_run: &str) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if !name.ends_with(".jsonl") || name == format!("{own_run}.jsonl") {
+            continue;
+        }
+        let Ok(mut file) = OpenOptions::new().read(true).write(true).open(&path) else {
+            continue;
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => continue,
+            Err(TryLockError::Error(error)) => {
+                tracing::warn!(spool = %path.display(), %error, "could not lock a spool file");
+                continue;
+            }
+        }
+        let mut body = Vec::new();
+        if file.read_to_end(&mut body).is_err() {
+            continue;
+        }
+        let key = format!("{runs_prefix}{name}");
+        if !body.is_empty() {
+            let uploaded = match bucket.get(&key).await {
+                Ok(Some(object)) if object.body.len() >= body.len() => Ok(()),
+                Ok(_) => bucket.put(&key, body, NDJSON).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = uploaded {
+                tracing::warn!(spool = %path.display(), %error, "could not upload the lines a killed run left");
+                continue;
+            }
+            tracing::info!(spool = %path.display(), object = %key, "uploaded the lines a killed run left");
+        }
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+/// The content type of run objects.
+const NDJSON: &str = "application/x-ndjson";
+
+/// A run's lines on their way to S3: the whole run object in memory (uploaded whole, so an
+/// upload never depends on an earlier one), a spool file beside it (what a killed process
+/// leaves), and the task that uploads at most once per interval.
+#[derive(Debug)]
+pub(crate) struct RemoteRun {
+    bucket: Bucket,
+    key: String,
+    spool_path: PathBuf,
+    pending: Mutex<Pending>,
+    failure: Failure,
+    wake: tokio::sync::Notify,
+    stop: tokio::sync::Notify,
+    uploading: tokio::sync::Mutex<()>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    finished: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    body: Vec<u8>,
+    lines: usize,
+    uploaded: usize,
+    spool: Option<File>,
+}
+
+impl RemoteRun {
+    /// Starts the run's uploader (on the current tokio runtime).
+    fn start(bucket: Bucket, key: String, spool_path: PathBuf, interval: Duration) -> Arc<Self> {
+        let run = Arc::new(Self {
+            bucket,
+            key,
+            spool_path,
+            pending: Mutex::new(Pending::default()),
+            failure: Failure::default(),
+            wake: tokio::sync::Notify::new(),
+            stop: tokio::sync::Notify::new(),
+            uploading: tokio::sync::Mutex::new(()),
+            task: Mutex::new(None),
+            finished: AtomicBool::new(false),
+        });
+        let task = tokio::spawn(upload_while_running(run.clone(), interval));
+        *run.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+        run
+    }
+
+    /// The failure shared with the journal.
+    pub(crate) fn failure(&self) -> Failure {
+        self.failure.clone()
+    }
+
+    /// Adds a line: to the spool file (created, and locked for the run's life, on the first
+    /// line), then to the object, and wakes the uploader.
+    pub(crate) fn push(&self, line: &[u8]) -> std::io::Result<()> {
+        if self.finished.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other(
+                "the run's journal was finished: no more lines",
+            ));
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.spool.is_none() {
+            pending.spool = Some(open_spool(&self.spool_path)?);
+        }
+        if let Some(spool) = pending.spool.as_mut() {
+            spool.write_all(line)?;
+        }
+        pending.body.extend_from_slice(line);
+        pending.lines += 1;
+        drop(pending);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Uploads the object if it has lines not uploaded yet; false when the upload failed (the
+    /// failure is noted).
+    async fn upload(&self) -> bool {
+        let _one_at_a_time = self.uploading.lock().await;
+        let (body, lines) = {
+            let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if pending.lines == pending.uploaded {
+                return true;
+            }
+            (pending.body.clone(), pending.lines)
+        };
+        match self.bucket.put(&self.key, body, NDJSON).await {
+            Ok(()) => {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                pending.uploaded = pending.uploaded.max(lines);
+                true
+            }
+            Err(error) => {
+                let hint = s3_hint(&error);
+                self.failure.set(format!(
+                    "could not upload `s3://{}/{}`: {error} ({hint})",
+                    self.bucket.name(),
+                    self.key
+                ));
+                false
+            }
+        }
+    }
+
+    /// Stops the uploader, uploads the last lines, and removes the spool file once they are up.
+    pub(crate) async fn finish(&self) {
+        if self.finished.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.stop.notify_one();
+        self.wake.notify_one();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        if self.failure.get().is_none() && self.upload().await {
+            let spool = self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .spool
+                .take();
+            if spool.is_some() {
+                drop(spool);
+                let _ = std::fs::remove_file(&self.spool_path);
+            }
+        }
+    }
+
+    /// [`RemoteRun::finish`] from a `Drop`: only where blocking is allowed (a worker of a
+    /// multi-threaded runtime); elsewhere the spool file keeps the lines for the next run.
+    pub(crate) fn finish_blocking(&self) {
+        if self.finished.load(Ordering::SeqCst) {
+            return;
+        }
+        block_on_if_allowed(self.finish());
+    }
+}
+
+/// Runs `future` to completion from synchronous code (a `Drop`) when the current tokio runtime
+/// allows blocking; does nothing otherwise.
+fn block_on_if_allowed(future: impl std::future::Future<Output = ()>) {
+    if let Ok(handle) = tokio::runtime::Handle::try_current()
+        && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(|| handle.block_on(future));
+    }
+}
+
+fn open_spool(path: &Path) -> std::io::Result<File> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    // Held for the run's life: a later run recovers only the spools of dead runs.
+    match file.try_lock() {
+        Ok(()) | Err(TryLockError::WouldBlock) => Ok(file),
+        Err(TryLockError::Error(error)) => Err(error),
+    }
+}
+
+/// The uploader: wakes on new lines, uploads, then rests for `interval` (or stops).
+async fn upload_while_running(run: Arc<RemoteRun>, interval: Duration) {
+    loop {
+        run.wake.notified().await;
+        if !run.upload().await || run.finished.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = run.stop.notified() => return,
+        }
+    }
+}
+
+/// A held lock. Release it with [`LockGuard::release`]; dropped unreleased, it releases itself
+/// where it can (a local lock always; an S3 lock when the runtime allows blocking).
+#[derive(Debug)]
+pub struct LockGuard {
+    holder: Holder,
+    held: Option<Held>,
+}
+
+#[derive(Debug)]
+enum Held {
+    File(FileLock),
+    S3 { bucket: Bucket, key: String },
+}
+
+impl LockGuard {
+    /// Who holds it: this run.
+    pub fn holder(&self) -> &Holder {
+        &self.holder
+    }
+
+    /// Releases the lock: unlocks the file, or deletes the lock object (unless someone removed it
+    /// and took the lock since: then it is theirs and stays).
+    pub async fn release(mut self) -> Result<(), JournalError> {
+        match self.held.take() {
+            None => Ok(()),
+            Some(Held::File(lock)) => {
+                let path = lock.path().to_owned();
+                lock.release().map_err(|source| JournalError::Io {
+                    doing: "release the lock",
+                    path,
+                    source,
+                })
+            }
+            Some(Held::S3 { bucket, key }) => release_s3(&bucket, &key, &self.holder).await,
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        match self.held.take() {
+            None => {}
+            Some(Held::File(lock)) => {
+                let _ = lock.release();
+            }
+            Some(Held::S3 { bucket, key }) => {
+                let holder = self.holder.clone();
+                block_on_if_allowed(async move {
+                    if let Err(error) = release_s3(&bucket, &key, &holder).await {
+                        tracing::warn!(%error, "could not release the journal's lock");
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn release_s3(bucket: &Bucket, key: &str, holder: &Holder) -> Result<(), JournalError> {
+    let location = format!("s3://{}/{key}", bucket.name());
+    let found = bucket.get(key).await.map_err(|source| JournalError::S3 {
+        doing: "read the lock",
+        location: location.clone(),
+        source: Box::new(source),
+    })?;
+    let ours = found
+        .and_then(|object| serde_json::from_slice::<Holder>(&object.body).ok())
+        .is_some_and(|found| found.run == holder.run);
+    if !ours {
+        tracing::warn!(lock = %location, "the lock was removed (force-unlock?) while this run held it; left as it is");
+        return Ok(());
+    }
+    bucket.delete(key).await.map_err(|source| JournalError::S3 {
+        doing: "release the lock",
+        location,
+        source: Box::new(source),
+    })
+}
+
+/// A run that changes grants, begun: its journal (shared with the executor), the history as it
+/// stood when the run began, and the lock it holds.
+#[derive(Debug)]
+pub struct JournalRun {
+    /// The journal this run records into.
+    pub journal: Arc<Journal>,
+    /// What the journal held when the run began.
+    pub history: History,
+    lock: LockGuard,
+}
+
+impl JournalRun {
+    /// Who holds the lock (this run).
+    pub fn holder(&self) -> &Holder {
+        self.lock.holder()
+    }
+
+    /// Ends the run: the journal's last upload, then the lock's release (both, whatever the
+    /// first does). The first error is returned.
+    pub async fn finish(self) -> Result<(), JournalError> {
+        let finished = self.journal.finish().await;
+        let released = self.lock.release().await;
+        finished.and(released)
+    }
+}
+
+/// Takes the lock of `key` at `location` for `holder` (see [`JournalStore::lock`]).
+pub async fn lock(
+    clients: &AwsClients,
+    location: &JournalLocation,
+    key: &JournalKey,
+    holder: &Holder,
+) -> Result<LockGuard, JournalError> {
+    JournalStore::open(clients, location, key)
+        .await?
+        .lock(holder)
+        .await
+}
+
+/// Takes the OS lock of a `--sandbox` state file (`<state file>.lock`) for a whole command,
+/// waiting up to `wait` for another command on the same state to end: the emulator saves its
+/// whole state when it ends, so two at once would lose one's changes.
+pub async fn lock_state_file(
+    state_file: &Path,
+    command: &str,
+    wait: Duration,
+) -> Result<FileLock, JournalError> {
+    let mut name = state_file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let holder = Holder::new(command, &new_run_id(), None);
+    match FileLock::take_within(&path, &holder, wait)
+        .await
+        .map_err(|source| JournalError::Io {
+            doing: "lock the sandbox state",
+            path: path.clone(),
+            source,
+        })? {
+        Attempt::Taken(lock) => Ok(lock),
+        Attempt::Held(holder) => Err(JournalError::StateInUse {
+            path: state_file.to_owned(),
+            holder: holder.map(Box::new),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn locations_parse_into_s3_a_file_or_a_directory() {
+        assert_eq!(
+            JournalLocation::parse("s3://team-bucket/entitle/prod/").unwrap(),
+            JournalLocation::S3 {
+                bucket: "team-bucket".to_owned(),
+                prefix: "entitle/prod".to_owned()
+            }
+        );
+        assert_eq!(
+            JournalLocation::parse("s3://team-bucket").unwrap(),
+            JournalLocation::S3 {
+                bucket: "team-bucket".to_owned(),
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            JournalLocation::parse("path/to/x.jsonl").unwrap(),
+            JournalLocation::File(PathBuf::from("path/to/x.jsonl"))
+        );
+        assert_eq!(
+            JournalLocation::parse("shared/journals").unwrap(),
+            JournalLocation::Directory(PathBuf::from("shared/journals"))
+        );
+        assert_eq!(
+            JournalLocation::resolve(None, None).unwrap(),
+            JournalLocation::Directory(PathBuf::from(".entitle/journal"))
+        );
+        assert_eq!(
+            JournalLocation::resolve(Some("a.jsonl"), Some("s3://b-b-b")).unwrap(),
+            JournalLocation::File(PathBuf::from("a.jsonl"))
+        );
+        for (bad, says) in [
+            ("s3://", "needs a bucket"),
+            ("s3:///prefix", "needs a bucket"),
+            ("s3://Team_Bucket/x", "not a bucket name"),
+            ("gs://bucket/x", "`gs://` is not a journal location"),
+            ("  ", "empty"),
+        ] {
+            let error = JournalLocation::parse(bad).unwrap_err().to_string();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn keys_refuse_what_cannot_name_a_file() {
+        assert!(JournalKey::new("o-abc123", "claude-sonnet-4-5").is_ok());
+        assert!(JournalKey::new("o-abc123", "../x").is_err());
+        assert!(JournalKey::new("", "x").is_err());
+        assert!(JournalKey::new("o/x", "x").is_err());
+    }
+
+    #[test]
+    fn the_holder_names_user_host_command_caller_and_since() {
+        let holder = Holder {
+            user: Some("alice".to_owned()),
+            host: "laptop".to_owned(),
+            pid: 42,
+            caller: Some("arn:aws:iam::1:user/alice".to_owned()),
+            command: "apply".to_owned(),
+            since: "2026-11-01T00:00:00.000Z".to_owned(),
+            run: "r1".to_owned(),
+        };
+        let text = holder.to_string();
+        for part in [
+            "`apply`",
+            "`alice`",
+            "`laptop`",
+            "pid 42",
+            "`arn:aws:iam::1:user/alice`",
+            "since 2026-11-01T00:00:00.000Z",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+    }
+
+    #[test]
+    fn spool_segments_are_safe_file_names() {
+        assert_eq!(safe_segment("a b/c"), "a_b_c");
+        assert_eq!(safe_segment(".."), "_..");
+        assert_eq!(safe_segment("o-abc"), "o-abc");
+    }
+}
