@@ -108,18 +108,7 @@ fn crash_and_converge(settings: &[(&str, serde_json::Value)]) {
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
     let state_file = dir.join("state.json");
-    let mut state = serde_json::to_value(State::demo()).unwrap();
-    for (name, value) in settings {
-        state["settings"][*name] = value.clone();
-    }
-    let state: State = serde_json::from_value(state).unwrap();
-    for (name, value) in settings {
-        assert_eq!(
-            &serde_json::to_value(&state.settings).unwrap()[*name],
-            value,
-            "setting `{name}`"
-        );
-    }
+    let state = support::demo_with_settings(settings);
     state.save(&state_file).unwrap();
     let faults = dir.join("faults.toml");
     // Every 5th create and 4th activation is carried out, then its connection dropped; every call

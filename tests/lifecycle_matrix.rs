@@ -38,20 +38,9 @@ fn admin(dir: &Path, args: &[&str]) {
 
 /// Seeds the demo organisation with these settings (JSON values by setting name).
 fn seed(dir: &Path, settings: &[(&str, Value)]) {
-    let mut state = serde_json::to_value(State::demo()).unwrap();
-    for (name, value) in settings {
-        state["settings"][*name] = value.clone();
-    }
-    let state: State = serde_json::from_value(state).unwrap();
-    for (name, value) in settings {
-        // A misspelt setting would be dropped silently by serde's defaults: check it took.
-        assert_eq!(
-            &serde_json::to_value(&state.settings).unwrap()[*name],
-            value,
-            "setting `{name}`"
-        );
-    }
-    state.save(&dir.join("state.json")).unwrap();
+    support::demo_with_settings(settings)
+        .save(&dir.join("state.json"))
+        .unwrap();
 }
 
 fn load(dir: &Path) -> State {

@@ -33,6 +33,26 @@ pub struct Written {
     pub request_id: Option<String>,
 }
 
+impl Written {
+    /// A write's answer (GrantArn, Status, Version and the request id; License Manager's write
+    /// operations answer the same three members): `default_status` where AWS gave none.
+    pub(crate) fn answer(
+        grant_arn: &str,
+        status: Option<&str>,
+        default_status: &str,
+        version: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Self {
+        Self {
+            grant_arn: grant_arn.to_owned(),
+            status: GrantStatus::from_aws(status.unwrap_or(default_status)),
+            version: version.unwrap_or_default().to_owned(),
+            status_reason: None,
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+}
+
 /// A grant to create.
 #[derive(Debug, Clone)]
 pub struct NewGrant<'a> {
@@ -78,18 +98,13 @@ pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<
         .send()
         .await
         .map_err(|error| AwsError::from_sdk(SERVICE, "CreateGrant", error))?;
-    Ok(Written {
-        grant_arn: output.grant_arn().unwrap_or_default().to_owned(),
-        status: GrantStatus::from_aws(
-            output
-                .status()
-                .map(|status| status.as_str())
-                .unwrap_or("UNKNOWN"),
-        ),
-        version: output.version().unwrap_or_default().to_owned(),
-        status_reason: None,
-        request_id: output.request_id().map(str::to_owned),
-    })
+    Ok(Written::answer(
+        output.grant_arn().unwrap_or_default(),
+        output.status().map(|status| status.as_str()),
+        "UNKNOWN",
+        output.version(),
+        output.request_id(),
+    ))
 }
 
 /// A new version of a grant: a status (ACTIVE to activate), operations, or both.
@@ -136,18 +151,13 @@ pub async fn create_grant_version(
         .send()
         .await
         .map_err(|error| AwsError::from_sdk(SERVICE, "CreateGrantVersion", error))?;
-    Ok(Written {
-        grant_arn: output.grant_arn().unwrap_or(version.grant_arn).to_owned(),
-        status: GrantStatus::from_aws(
-            output
-                .status()
-                .map(|status| status.as_str())
-                .unwrap_or("UNKNOWN"),
-        ),
-        version: output.version().unwrap_or_default().to_owned(),
-        status_reason: None,
-        request_id: output.request_id().map(str::to_owned),
-    })
+    Ok(Written::answer(
+        output.grant_arn().unwrap_or(version.grant_arn),
+        output.status().map(|status| status.as_str()),
+        "UNKNOWN",
+        output.version(),
+        output.request_id(),
+    ))
 }
 
 /// GetGrant: the grant's current status and version.
@@ -227,18 +237,13 @@ pub async fn delete_grant(
         .send()
         .await
         .map_err(|error| AwsError::from_sdk(SERVICE, "DeleteGrant", error))?;
-    Ok(Written {
-        grant_arn: output.grant_arn().unwrap_or(grant_arn).to_owned(),
-        status: GrantStatus::from_aws(
-            output
-                .status()
-                .map(|status| status.as_str())
-                .unwrap_or("DELETED"),
-        ),
-        version: output.version().unwrap_or_default().to_owned(),
-        status_reason: None,
-        request_id: output.request_id().map(str::to_owned),
-    })
+    Ok(Written::answer(
+        output.grant_arn().unwrap_or(grant_arn),
+        output.status().map(|status| status.as_str()),
+        "DELETED",
+        output.version(),
+        output.request_id(),
+    ))
 }
 
 /// Whether an error is a refusal that a stale grant version could explain: a validation error or

@@ -11,7 +11,6 @@ use super::config::AwsClients;
 use super::error::AwsError;
 use super::grants::Written;
 use crate::model::AccountId;
-use crate::model::grant::GrantStatus;
 
 /// A License Manager client acting as one member account through an assumed role.
 #[derive(Clone)]
@@ -98,18 +97,13 @@ pub async fn accept_grant(session: &MemberSession, grant_arn: &str) -> Result<Wr
         .send()
         .await
         .map_err(|error| AwsError::from_sdk("license-manager", "AcceptGrant", error))?;
-    Ok(Written {
-        grant_arn: output.grant_arn().unwrap_or(grant_arn).to_owned(),
-        status: GrantStatus::from_aws(
-            output
-                .status()
-                .map(|status| status.as_str())
-                .unwrap_or("DISABLED"),
-        ),
-        version: output.version().unwrap_or_default().to_owned(),
-        status_reason: None,
-        request_id: output.request_id().map(str::to_owned),
-    })
+    Ok(Written::answer(
+        output.grant_arn().unwrap_or(grant_arn),
+        output.status().map(|status| status.as_str()),
+        "DISABLED",
+        output.version(),
+        output.request_id(),
+    ))
 }
 
 #[cfg(test)]

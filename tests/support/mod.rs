@@ -607,3 +607,19 @@ impl Drop for SandboxServer {
         let _ = self.child.wait();
     }
 }
+
+/// The demo organisation with these emulator settings (by name, as JSON values), each checked to
+/// have taken: a misspelt setting would otherwise fall back to its default silently.
+#[allow(dead_code)]
+pub fn demo_with_settings(settings: &[(&str, serde_json::Value)]) -> State {
+    let mut state = serde_json::to_value(State::demo()).unwrap();
+    for (name, value) in settings {
+        state["settings"][*name] = value.clone();
+    }
+    let state: State = serde_json::from_value(state).unwrap();
+    let taken = serde_json::to_value(&state.settings).unwrap();
+    for (name, value) in settings {
+        assert_eq!(&taken[*name], value, "setting `{name}`");
+    }
+    state
+}
