@@ -96,6 +96,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(error) = cause.downcast_ref::<crate::planner::guardrails::GuardrailsError>() {
             return Some(error.hint());
         }
+        if let Some(error) = cause.downcast_ref::<crate::apply::journal_store::JournalError>() {
+            return error.hint();
+        }
         if let Some(aws) = cause.downcast_ref::<AwsError>() {
             return aws_hint(aws);
         }
