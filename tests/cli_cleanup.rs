@@ -110,7 +110,7 @@ fn after_cancellation_every_grant_of_the_license_is_deleted_and_verified_gone() 
         "{}",
         again.stdout
     );
-    let journal = std::fs::read_to_string(dir.join(".entitle/journal/cleanup.jsonl")).unwrap();
+    let journal = support::journal_text(dir, "cleanup");
     assert_eq!(journal.matches("\"event\":\"run_started\"").count(), 2);
     assert!(journal.contains("\"operation\":\"DeleteGrant\""));
 }
@@ -233,7 +233,7 @@ fn cleanup_under_throttling_5xx_and_dropped_connections_deletes_everything_once(
     );
     // Each grant was deleted exactly once: one answered DeleteGrant per grant in the journal,
     // whatever the retries (a dropped answer is a failed attempt, then one that succeeds).
-    let journal = std::fs::read_to_string(dir.join(".entitle/journal/cleanup.jsonl")).unwrap();
+    let journal = support::journal_text(dir, "cleanup");
     let mut deleted: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for line in journal.lines() {
         let entry: Value = serde_json::from_str(line).unwrap();
@@ -292,8 +292,7 @@ fn apply_destroy_tears_the_rollout_down_later_phases_first() {
         destroyed.stdout
     );
     // Later phases first: every workloads grant was deleted before any pilot grant.
-    let journal =
-        std::fs::read_to_string(dir.join(".entitle/journal/claude-sonnet-4-5.jsonl")).unwrap();
+    let journal = support::journal_text(dir, "claude-sonnet-4-5");
     let phases: Vec<String> = journal
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())

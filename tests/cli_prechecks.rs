@@ -134,7 +134,7 @@ fn cleanup_refuses_an_organisation_that_is_not_set_up_and_deletes_nothing() {
         assert_refused(&result, broken);
         assert_eq!(grants(dir), before, "{}: a grant changed", broken.name);
         assert!(
-            !dir.join(".entitle/journal/cleanup.jsonl").exists(),
+            !support::journal_exists(dir, "cleanup"),
             "{}: no run was started",
             broken.name
         );

@@ -59,8 +59,7 @@ fn live(dir: &Path) -> (usize, usize, usize) {
 }
 
 fn journal(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join(".entitle/journal/claude-sonnet-4-5.jsonl"))
-        .unwrap_or_default()
+    support::journal_text(dir, "claude-sonnet-4-5")
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
@@ -327,8 +326,7 @@ fn a_directory_of_plans_is_planned_applied_and_reported_together() {
             .count();
         assert_eq!(active, expected, "{rollout}");
         assert!(
-            dir.join(format!(".entitle/journal/{rollout}.jsonl"))
-                .exists(),
+            support::journal_exists(dir, rollout),
             "{rollout} has its own journal"
         );
     }

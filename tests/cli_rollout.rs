@@ -48,8 +48,7 @@ fn member_plan(dir: &Path, name: &str, phases: &str) -> String {
 }
 
 fn journal(dir: &Path, rollout: &str) -> Vec<Value> {
-    let text =
-        std::fs::read_to_string(dir.join(format!(".entitle/journal/{rollout}.jsonl"))).unwrap();
+    let text = support::journal_text(dir, rollout);
     text.lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()

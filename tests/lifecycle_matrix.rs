@@ -388,8 +388,7 @@ fn distribution_outlasts_a_run_and_the_next_apply_finishes_it() {
         "{waiting:#?}"
     );
     // The journal says so too.
-    let journal =
-        std::fs::read_to_string(dir.join(".entitle/journal/claude-sonnet-4-5.jsonl")).unwrap();
+    let journal = support::journal_text(dir, "claude-sonnet-4-5");
     assert_eq!(
         journal.matches("\"change_waiting\"").count(),
         2,
@@ -504,8 +503,7 @@ fn acceptance_waits_for_a_role_and_a_missing_role_fails_that_account_alone() {
         "{failed:#}"
     );
     // No credentials anywhere: not in the output, not in the journal.
-    let journal =
-        std::fs::read_to_string(dir.join(".entitle/journal/claude-sonnet-4-5.jsonl")).unwrap();
+    let journal = support::journal_text(dir, "claude-sonnet-4-5");
     for text in [&done.stdout, &done.stderr, &journal] {
         assert!(
             !text.contains("ASIA") && !text.contains("sandbox-secret"),

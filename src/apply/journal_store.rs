@@ -250,21 +250,19 @@ impl Holder {
 
 impl fmt::Display for Holder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` (run {}) by {} on `{}` (pid {})",
-            self.command,
-            self.run,
-            self.user
-                .as_deref()
-                .map_or_else(|| "an unknown user".to_owned(), |user| format!("`{user}`")),
-            self.host,
-            self.pid
-        )?;
+        match &self.user {
+            Some(user) => write!(f, "`{user}`")?,
+            None => write!(f, "an unknown user")?,
+        }
+        write!(f, " on `{}` (pid {})", self.host, self.pid)?;
         if let Some(caller) = &self.caller {
             write!(f, " as `{caller}`")?;
         }
-        write!(f, ", since {}", self.since)?;
+        write!(
+            f,
+            ", running `{}` (run {}) since {}",
+            self.command, self.run, self.since
+        )?;
         if let Some(age) = self.age() {
             write!(f, " ({age} ago)")?;
         }
@@ -384,6 +382,14 @@ pub enum JournalError {
         /// The first failure.
         reason: String,
     },
+    /// An S3 journal under `--sandbox`, whose emulator has no S3, without an S3 endpoint named.
+    #[error(
+        "`--sandbox` reaches no S3 (its emulator has none), so the journal `{location}` cannot be used"
+    )]
+    SandboxWithoutS3 {
+        /// The journal's location.
+        location: String,
+    },
     /// Another command uses the `--sandbox` state file.
     #[error(
         "the sandbox state `{}` is in use by {}",
@@ -431,6 +437,10 @@ impl JournalError {
             }),
             Self::Failed { .. } => Some(
                 "nothing more was changed after the failure; fix its cause (disk space, permissions, the bucket) and run again: the next run picks up where this one stopped"
+                    .to_owned(),
+            ),
+            Self::SandboxWithoutS3 { .. } => Some(
+                "point `AWS_ENDPOINT_URL_S3` at an S3 emulator (moto, MinIO), or keep the sandbox's journal local (leave `--journal` and `ENTITLE_JOURNAL` unset)"
                     .to_owned(),
             ),
             Self::StateInUse { .. } => Some(
@@ -525,6 +535,20 @@ impl JournalStore {
             backend,
             spool: PathBuf::from(DEFAULT_SPOOL),
         })
+    }
+
+    /// The journal of `rollout` in `organization`, at the location `--journal` (`flag`) or the
+    /// plan's `[journal] url` (`plan`) names, else the default directory.
+    pub async fn locate(
+        clients: &AwsClients,
+        flag: Option<&str>,
+        plan: Option<&str>,
+        organization: &str,
+        rollout: &str,
+    ) -> Result<Self, JournalError> {
+        let location = JournalLocation::resolve(flag, plan)?;
+        let key = JournalKey::new(organization, rollout)?;
+        Self::open(clients, &location, &key).await
     }
 
     /// Keeps S3 runs' spool files under `directory` instead of `.entitle/spool`.
@@ -1353,6 +1377,22 @@ pub async fn lock(
         .await?
         .lock(holder)
         .await
+}
+
+/// Refuses an S3 journal under `--sandbox` unless `AWS_ENDPOINT_URL_S3` names where S3 is (the
+/// emulator has no S3, and the sandbox never reaches AWS).
+pub fn check_sandbox_journal(location: Option<&str>) -> Result<(), JournalError> {
+    let Some(text) = location else {
+        return Ok(());
+    };
+    let location = JournalLocation::parse(text)?;
+    let named = std::env::var("AWS_ENDPOINT_URL_S3").is_ok_and(|url| !url.trim().is_empty());
+    if location.is_s3() && !named {
+        return Err(JournalError::SandboxWithoutS3 {
+            location: location.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Takes the OS lock of a `--sandbox` state file (`<state file>.lock`) for a whole command,

@@ -1,7 +1,8 @@
 //! `entitle cleanup`: check the organisation's prerequisites (doctor's, before anything else),
-//! find the licenses of ended Marketplace subscriptions, plan the deletion of their grants,
-//! confirm with the organisation id, delete with current versions (journalled), then verify that
-//! no account still holds a grant that was meant to go.
+//! take the lock of the organisation's `cleanup` journal, find the licenses of ended Marketplace
+//! subscriptions, plan the deletion of their grants, confirm with the organisation id, delete
+//! with current versions (journalled), then verify that no account still holds a grant that was
+//! meant to go.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -11,9 +12,10 @@ use anyhow::{Context as _, anyhow, bail};
 
 use super::{Context, NoTerminal};
 use crate::apply::executor::{ApplyOptions, CallCounts, Outcome as ChangeOutcome, execute};
-use crate::apply::journal::{self, Event, Journal};
+use crate::apply::journal::Event;
+use crate::apply::journal_store::{JournalRun, JournalStore};
 use crate::apply::prechecks;
-use crate::aws::organizations::{DiscoverOptions, discover};
+use crate::aws::organizations::{self, DiscoverOptions, discover};
 use crate::aws::{AwsClients, identity, license_manager, marketplace};
 use crate::cli::CleanupArgs;
 use crate::exit::Outcome;
@@ -25,14 +27,48 @@ use crate::ui::cleanup::{AccountEndState, CleanupDocument, CleanupResult, Verifi
 use crate::ui::progress::{ApplyProgress, DiscoverSpinner};
 use crate::ui::{self};
 
-/// Finds, shows, confirms, deletes and verifies.
+/// Finds, shows, confirms, deletes and verifies, holding the lock of the organisation's
+/// `cleanup` journal from before the grants are read until the end.
 pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcome> {
-    let printer = &context.printer;
     let clients = context.clients().await;
     // Refused up front, with doctor's fixes: in an organisation that is not set up the listings
     // below would fail on a raw AccessDenied. The license check is left out: cleanup is for
     // licenses that ended.
     prechecks::require(&clients, None).await?;
+    let organization = organizations::organization(&clients)
+        .await
+        .context("could not describe the organisation")?;
+    let caller = identity::caller(&clients)
+        .await
+        .ok()
+        .map(|caller| caller.arn);
+    let store = JournalStore::locate(
+        &clients,
+        context.journal.as_deref(),
+        None,
+        organization.id.as_str(),
+        CLEANUP,
+    )
+    .await?;
+    let journal = store.begin(CLEANUP, caller.clone()).await?;
+    let cleaned = clean(context, args, &clients, &journal, caller).await;
+    // The journal's last upload and the lock's release, whatever happened; the cleanup's own
+    // error comes first.
+    let finished = journal.finish().await;
+    let outcome = cleaned?;
+    finished?;
+    Ok(outcome)
+}
+
+/// The cleanup itself, under the lock.
+async fn clean(
+    context: &Context,
+    args: &CleanupArgs,
+    clients: &AwsClients,
+    run: &JournalRun,
+    caller: Option<String>,
+) -> anyhow::Result<Outcome> {
+    let printer = &context.printer;
     let scope = match (&args.agreement, &args.product, &args.license) {
         (Some(id), _, _) => Scope::Agreement(id.clone()),
         (_, Some(product), _) => Scope::Product(product.clone()),
@@ -47,11 +83,11 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
     };
     // The organisation and the licenses are read at once: different services, different limits.
     let organisation = async {
-        discover(&clients, &options, &spinner)
+        discover(clients, &options, &spinner)
             .await
             .context("could not discover the organisation")
     };
-    let (discovery, found) = tokio::join!(organisation, find_grants(&clients, &scope));
+    let (discovery, found) = tokio::join!(organisation, find_grants(clients, &scope));
     spinner.finish();
     let discovery = discovery?;
     let (ended, grants, received) = found?;
@@ -71,15 +107,7 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
         confirm(&org_id, deletions)?;
     }
 
-    let path = journal::default_path(CLEANUP);
-    let journal = Arc::new(
-        Journal::open(&path)
-            .with_context(|| format!("could not open the journal `{}`", path.display()))?,
-    );
-    let caller = identity::caller(&clients)
-        .await
-        .ok()
-        .map(|caller| caller.arn);
+    let journal = &run.journal;
     journal.record(Event::RunStarted {
         command: CLEANUP.to_owned(),
         rollout: CLEANUP.to_owned(),
@@ -96,7 +124,7 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
             continue;
         }
         let execution = execute(
-            &clients,
+            clients,
             &license.as_plan(),
             &ApplyOptions::default(),
             journal.clone(),
@@ -132,7 +160,7 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
         .collect::<Vec<_>>()
         .join(", ");
     let changes = ApplyReport::new(&combined, &results, counts);
-    let verified = verify(&clients, &planned).await?;
+    let verified = verify(clients, &planned).await?;
     let clean = verified
         .iter()
         .all(|license| license.accounts.iter().all(|account| account.ok));

@@ -1,15 +1,16 @@
 //! `entitle status`: where every targeted account of a rollout stands, each phase's gate, and
-//! (with `--watch`) refreshing until every gate holds. It records what it sees in the journal, so
-//! bake times and "since when" count from the first sighting.
+//! (with `--watch`) refreshing until every gate holds. It records what it sees in the rollout's
+//! journal (that of the organisation it looks at, wherever the journal lives), so bake times and
+//! "since when" count from the first sighting. It changes no grant, so it takes no lock.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 
 use super::plan::{observe, read_plan, unix_now};
 use super::{Context, Reported};
-use crate::apply::journal::{self, History, Journal};
+use crate::apply::journal::{History, Journal};
+use crate::apply::journal_store::JournalStore;
 use crate::aws::license_manager;
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::Outcome;
@@ -56,33 +57,64 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
             names.join(", ")
         ));
     }
-    let path = context.journal.as_deref().map_or_else(
-        || journal::default_path(&rollout.name),
-        std::path::PathBuf::from,
-    );
-    let mut history = History::read(&path)
-        .with_context(|| format!("could not read the journal `{}`", path.display()))?;
-    let journal = Journal::open(&path)
-        .with_context(|| format!("could not open the journal `{}`", path.display()))?;
     let clients = context.clients().await;
     let (discovery, mut observed) = observe(context, &clients, &rollout).await?;
+    // The journal of the organisation looked at: another organisation's runs never mix in.
+    let store = JournalStore::locate(
+        &clients,
+        context.journal.as_deref(),
+        None,
+        discovery.tree.organization().id.as_str(),
+        &rollout.name,
+    )
+    .await?;
+    let mut history = store.read().await?;
+    if history.unreadable > 0 {
+        context.printer.warn(
+            &format!(
+                "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
+                history.unreadable,
+                store.describe()
+            ),
+            None,
+        );
+    }
+    let journal = store.journal().await?;
+    let watched = watch(
+        context,
+        args,
+        timeout,
+        (&rollout, &discovery.tree, &clients),
+        &mut observed,
+        (&journal, &mut history),
+    )
+    .await;
+    // The sightings' last upload (S3); an error of the look itself comes first.
+    let finished = journal.finish().await;
+    let outcome = watched?;
+    finished?;
+    Ok(outcome)
+}
+
+/// Looks, and with `--watch` looks again every interval until the gates hold or time runs out.
+async fn watch(
+    context: &Context,
+    args: &StatusArgs,
+    timeout: Option<Duration>,
+    (rollout, tree, clients): (&RolloutPlan, &OrgTree, &crate::aws::AwsClients),
+    observed: &mut Observed,
+    (journal, history): (&Journal, &mut History),
+) -> anyhow::Result<Outcome> {
     let started = tokio::time::Instant::now();
     loop {
-        let report = look(
-            context,
-            &rollout,
-            &discovery.tree,
-            &observed,
-            args,
-            (&journal, &mut history, &path),
-        )?;
+        let report = look(context, rollout, tree, observed, args, (journal, history))?;
         let finished = !args.watch || report.gates_hold();
         let left = timeout.map(|timeout| timeout.saturating_sub(started.elapsed()));
         let timed_out = left.is_some_and(|left| left.is_zero());
         // With --watch, people see every look; scripts (JSON) get one document: the last.
         let printer = &context.printer;
         if printer.format == OutputFormat::Human || finished || timed_out {
-            let document = StatusDocument::new(&report, &history);
+            let document = StatusDocument::new(&report, history);
             printer.result(&document, |out| {
                 ui::status::render_human(&document, args.tree, &printer.style, out)
             })?;
@@ -102,10 +134,10 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
         });
         tokio::time::sleep(pause).await;
         // The organisation and the license stay; the grants and their statuses are read again.
-        observed.grants = license_manager::distributed_grants(&clients, &observed.license.arn, 8)
+        observed.grants = license_manager::distributed_grants(clients, &observed.license.arn, 8)
             .await
             .context("could not list the license's grants")?;
-        observed.received = license_manager::received_grants(&clients, &observed.license.arn)
+        observed.received = license_manager::received_grants(clients, &observed.license.arn)
             .await
             .context("could not list the accounts' received grants")?;
     }
@@ -118,7 +150,7 @@ fn look(
     tree: &OrgTree,
     observed: &Observed,
     args: &StatusArgs,
-    (journal, history, path): (&Journal, &mut History, &Path),
+    (journal, history): (&Journal, &mut History),
 ) -> anyhow::Result<StatusReport> {
     let report_of = |history: &History| {
         status(rollout, tree, observed, &history.gate_facts(), unix_now()).map_err(|errors| {
@@ -129,7 +161,7 @@ fn look(
     let mut report = report_of(history)?;
     let written = journal
         .record_sightings(history, &report)
-        .with_context(|| format!("could not write the journal `{}`", path.display()))?;
+        .with_context(|| format!("could not write the journal `{}`", journal.path().display()))?;
     if written > 0 {
         // What was just recorded may start a bake clock.
         report = report_of(history)?;

@@ -623,3 +623,48 @@ pub fn demo_with_settings(settings: &[(&str, serde_json::Value)]) -> State {
     }
     state
 }
+
+// ---- journals ----
+
+/// The lines of a rollout's local journal under `dir/.entitle/journal`, wherever it is kept: under
+/// its organisation (`<org-id>/<rollout>.jsonl`) and, from before journals were kept per
+/// organisation, `<rollout>.jsonl`; in time order, one line each.
+pub fn journal_text(dir: &Path, rollout: &str) -> String {
+    let root = dir.join(".entitle/journal");
+    let name = format!("{rollout}.jsonl");
+    let mut files = vec![root.join(&name)];
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        for entry in entries.filter_map(Result::ok) {
+            if entry.path().is_dir() {
+                files.push(entry.path().join(&name));
+            }
+        }
+    }
+    let mut lines: Vec<String> = files
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let at = |line: &String| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|value| value["at"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    lines.sort_by_key(at);
+    let mut text = lines.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+/// Whether a rollout has a local journal under `dir/.entitle/journal`, wherever it is kept.
+pub fn journal_exists(dir: &Path, rollout: &str) -> bool {
+    !journal_text(dir, rollout).is_empty()
+}
