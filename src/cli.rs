@@ -110,6 +110,9 @@ pub enum Command {
     Activate(ActivateArgs),
     /// Find and delete the grants of cancelled or expired Marketplace subscriptions.
     Cleanup(CleanupArgs),
+    /// Remove a stale lock of a rollout (left by a run that was killed, or whose runner died),
+    /// after showing who holds it and asking for the rollout's name. The removal is journalled.
+    ForceUnlock(ForceUnlockArgs),
     /// Check the prerequisites (credentials, organisation, trusted access, License Manager
     /// settings) and, with a plan, the license and targets; say how to fix what fails.
     /// Exit 0 when nothing fails (warnings allowed), 1 otherwise.
@@ -274,6 +277,24 @@ pub struct CleanupArgs {
     #[arg(long)]
     pub include_unowned: bool,
     /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `entitle force-unlock`.
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The rollout plan whose lock to remove (its organisation is the one the credentials reach).
+    #[arg(
+        value_name = "PLAN.toml",
+        required_unless_present = "rollout",
+        conflicts_with = "rollout"
+    )]
+    pub plan: Option<PathBuf>,
+    /// The rollout by name instead of a plan file (`cleanup` for `entitle cleanup`'s lock).
+    #[arg(long, value_name = "NAME")]
+    pub rollout: Option<String>,
+    /// Do not ask for the rollout's name (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
 }

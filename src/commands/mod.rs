@@ -6,6 +6,7 @@ mod cleanup;
 mod completions;
 mod discover;
 mod doctor;
+mod force_unlock;
 mod guardrails;
 mod iam_policy;
 mod plan;
@@ -15,6 +16,7 @@ mod status;
 
 pub use apply::{GateClosed, SavedPlanAltered};
 
+use crate::apply::journal_store::{check_sandbox_journal, lock_state_file};
 use crate::aws::{AwsClients, AwsSettings};
 use crate::cli::{ApplyArgs, Cli, Command, PlanArgs, StatusArgs};
 use crate::exit::Outcome;
@@ -56,10 +58,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         ..AwsSettings::default()
     };
     // `--sandbox` starts the emulator for this one command; `entitle sandbox ...` manages its own.
+    // The emulator saves its whole state when the command ends, so the state file is locked for
+    // the command: a second command on it waits a few seconds, then refuses naming the first.
+    let mut state_lock = None;
     let emulator = match &cli.global.sandbox {
         Some(state_file)
             if !matches!(cli.command, Command::Sandbox(_) | Command::Completions(_)) =>
         {
+            check_sandbox_journal(cli.global.journal.as_deref())?;
+            state_lock = Some(
+                lock_state_file(state_file, command_name(&cli.command), STATE_LOCK_WAIT).await?,
+            );
             let emulator = sandbox::start_in_process(state_file).await?;
             aws.fixed_endpoint = Some(emulator.endpoint());
             Some(emulator)
@@ -81,7 +90,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             })?;
         }
     }
+    if let Some(lock) = state_lock {
+        // Released by the OS at exit anyway; an error here changes nothing that was saved.
+        let _ = lock.release();
+    }
     result
+}
+
+/// How long a command waits for another one using the same `--sandbox` state file.
+const STATE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The command's name, for whoever finds the sandbox state locked by it.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Discover(_) => "discover",
+        Command::Plan(_) => "plan",
+        Command::Apply(_) => "apply",
+        Command::Status(_) => "status",
+        Command::Activate(_) => "activate",
+        Command::Cleanup(_) => "cleanup",
+        Command::ForceUnlock(_) => "force-unlock",
+        Command::Doctor(_) => "doctor",
+        Command::IamPolicy(_) => "iam-policy",
+        Command::Guardrails(_) => "guardrails",
+        Command::Sandbox(_) => "sandbox",
+        Command::Completions(_) => "completions",
+    }
 }
 
 async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome> {
@@ -132,6 +166,7 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Status(args) => status::run(context, &args).await,
         Command::Activate(args) => activate::run(context, &args).await,
         Command::Cleanup(args) => cleanup::run(context, &args).await,
+        Command::ForceUnlock(args) => force_unlock::run(context, &args).await,
         Command::Doctor(args) => doctor::run(context, &args).await,
         Command::Guardrails(args) => guardrails::run(context, &args).await,
         Command::IamPolicy(args) => iam_policy::run(context, &args),

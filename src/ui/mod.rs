@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod discover;
 pub mod doctor;
 pub mod guardrails;
+pub mod lock;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;
