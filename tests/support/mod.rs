@@ -668,3 +668,73 @@ pub fn journal_text(dir: &Path, rollout: &str) -> String {
 pub fn journal_exists(dir: &Path, rollout: &str) -> bool {
     !journal_text(dir, rollout).is_empty()
 }
+
+// ---- S3 in moto, for the journal ----
+
+/// An S3 client for a local endpoint (moto): path-style addressing, dummy credentials.
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials(None))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Creates a bucket in moto's S3.
+pub async fn create_bucket(endpoint: &str, bucket: &str) {
+    s3_client(endpoint)
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The keys under `prefix` in a bucket of moto's S3, sorted.
+pub async fn s3_keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let listed = s3_client(endpoint)
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|object| object.key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// An object's text in moto's S3, if it exists.
+pub async fn s3_text(endpoint: &str, bucket: &str, key: &str) -> Option<String> {
+    let object = s3_client(endpoint)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Empties and deletes a bucket of moto's S3.
+pub async fn delete_bucket(endpoint: &str, bucket: &str) {
+    let client = s3_client(endpoint);
+    for key in s3_keys(endpoint, bucket, "").await {
+        client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
+    client.delete_bucket().bucket(bucket).send().await.unwrap();
+}
