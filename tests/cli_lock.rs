@@ -1,0 +1,396 @@
+//! The lock and the shared journal through the real binary: a held lock refuses `entitle cleanup`
+//! (exit 1, naming the holder) while read-only commands go on; a run SIGKILLed while holding the
+//! lock leaves it in S3 (the object stays until `entitle force-unlock` removes it, journalled)
+//! and not locally (the OS released it: force-unlock says so); two working directories sharing
+//! an S3 journal (moto) see the same history.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use entitle::apply::file_lock::{Attempt, FileLock, Inspected};
+use entitle::apply::journal_store::Holder;
+use entitle::sandbox::State;
+use entitle::sandbox::seed::{DEMO_DELETED_LICENSE, DEMO_ORGANIZATION_ID};
+use serde_json::Value;
+use support::{
+    MANAGEMENT, Moto, SandboxServer, create_bucket, entitle, moto_opted_out, ran, repository,
+    s3_keys, s3_text,
+};
+
+const BUCKET: &str = "acme-entitle";
+
+/// Where `entitle cleanup`'s lock of the demo organisation is in a directory journal.
+fn cleanup_lock(dir: &Path) -> PathBuf {
+    dir.join(".entitle/journal")
+        .join(DEMO_ORGANIZATION_ID)
+        .join("cleanup.lock")
+}
+
+/// `lock.json` of the demo organisation's `cleanup` under the S3 journal `s3://BUCKET/team`.
+fn s3_cleanup_lock() -> String {
+    format!("team/{DEMO_ORGANIZATION_ID}/cleanup/lock.json")
+}
+
+/// `entitle --sandbox=<state> ARGS` in `dir`.
+fn sandboxed(dir: &Path, state: &Path, args: &[&str]) -> Command {
+    let mut command = entitle(None);
+    command
+        .current_dir(dir)
+        .arg(format!("--sandbox={}", state.display()))
+        .args(args);
+    command
+}
+
+/// Points a command's journal at `s3://BUCKET/team` in moto (`ENTITLE_JOURNAL`, the global
+/// `--journal` flag's variable).
+fn with_s3_journal<'a>(command: &'a mut Command, moto: &Moto) -> &'a mut Command {
+    command
+        .env("ENTITLE_JOURNAL", format!("s3://{BUCKET}/team"))
+        .env("AWS_ENDPOINT_URL_S3", &moto.endpoint)
+}
+
+fn live_grants(state_file: &Path, license: &str) -> usize {
+    State::load(state_file)
+        .unwrap()
+        .grants
+        .values()
+        .filter(|grant| grant.license_arn == license && grant.status != "DELETED")
+        .count()
+}
+
+/// An emulator whose SearchAgreements answers after a minute: `entitle cleanup` takes its lock,
+/// then waits there, to be killed.
+fn slow_emulator(dir: &Path) -> SandboxServer {
+    let faults = dir.join("faults.toml");
+    std::fs::write(
+        &faults,
+        "[operations.SearchAgreements]\nlatency_ms = 60000\n",
+    )
+    .unwrap();
+    SandboxServer::start(&[
+        "--state",
+        &dir.join("state.json").display().to_string(),
+        "--faults",
+        &faults.display().to_string(),
+    ])
+}
+
+/// Waits (up to 60 s) until `found` says yes.
+fn wait_until(what: &str, mut found: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !found() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_held_lock_refuses_cleanup_naming_the_holder_while_status_goes_on() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = dir.join("state.json");
+    let holder = Holder {
+        user: Some("alice".to_owned()),
+        host: "build-7".to_owned(),
+        pid: 4242,
+        caller: Some("arn:aws:iam::000000000000:role/ci".to_owned()),
+        command: "cleanup".to_owned(),
+        since: "2026-11-23T10:00:00.000Z".to_owned(),
+        run: "run-of-alice".to_owned(),
+    };
+    // Another process's lock: an OS lock is per open file, so holding it here is the same.
+    let Attempt::Taken(lock) = FileLock::try_take(&cleanup_lock(dir), &holder).unwrap() else {
+        panic!("the lock is free at first");
+    };
+    let first = ran(&mut sandboxed(
+        dir,
+        &state,
+        &["status", &repository("plans/claude-sonnet-4-5.toml")],
+    ));
+    assert_eq!(
+        first.code, 0,
+        "read-only commands take no lock: {}",
+        first.stderr
+    );
+    let before = live_grants(&state, DEMO_DELETED_LICENSE);
+    assert!(before > 0);
+
+    let refused = ran(&mut sandboxed(
+        dir,
+        &state,
+        &["cleanup", "--auto-approve", "--include-unowned"],
+    ));
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    for part in [
+        "error: rollout `cleanup` of organisation `o-sbx0demo01` is locked by `alice` on `build-7` (pid 4242)",
+        "as `arn:aws:iam::000000000000:role/ci`",
+        "running `cleanup` (run run-of-alice) since 2026-11-23T10:00:00.000Z",
+        "hint: wait for that run to finish; if it is gone (killed, or its runner crashed), remove the stale lock with `entitle force-unlock --rollout cleanup`",
+    ] {
+        assert!(refused.stderr.contains(part), "{part}\n{}", refused.stderr);
+    }
+    assert_eq!(
+        live_grants(&state, DEMO_DELETED_LICENSE),
+        before,
+        "nothing deleted"
+    );
+
+    // A live process's lock is not force-unlocked: it names the process to stop.
+    let forced = ran(&mut sandboxed(
+        dir,
+        &state,
+        &["force-unlock", "--rollout", "cleanup", "--auto-approve"],
+    ));
+    assert_eq!(forced.code, 1, "{}", forced.stdout);
+    assert!(
+        forced
+            .stderr
+            .contains("hint: stop process 4242 on `build-7`"),
+        "{}",
+        forced.stderr
+    );
+
+    lock.release().unwrap();
+    let cleaned = ran(&mut sandboxed(
+        dir,
+        &state,
+        &["cleanup", "--auto-approve", "--include-unowned"],
+    ));
+    assert_eq!(cleaned.code, 0, "{}", cleaned.stderr);
+    assert_eq!(live_grants(&state, DEMO_DELETED_LICENSE), 0);
+    assert_eq!(
+        FileLock::inspect(&cleanup_lock(dir)).unwrap(),
+        Inspected::Free
+    );
+}
+
+#[test]
+fn a_sigkilled_run_leaves_no_local_lock_and_force_unlock_says_so() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let server = slow_emulator(dir);
+    let mut killed = entitle(Some(&server.endpoint))
+        .current_dir(dir)
+        .args(["cleanup", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = killed.id();
+    wait_until("the cleanup to take its lock", || {
+        matches!(
+            FileLock::inspect(&cleanup_lock(dir)),
+            Ok(Inspected::Held(Some(_)))
+        )
+    });
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+
+    // The OS released the lock with the process; its details are left, and said.
+    let unlocked = ran(entitle(Some(&server.endpoint)).current_dir(dir).args([
+        "force-unlock",
+        "--rollout",
+        "cleanup",
+    ]));
+    assert_eq!(unlocked.code, 0, "{}", unlocked.stderr);
+    assert!(
+        unlocked
+            .stdout
+            .contains("was already released: the OS released it when the process of"),
+        "{}",
+        unlocked.stdout
+    );
+    assert!(
+        unlocked.stdout.contains(&format!("(pid {pid})")),
+        "{}",
+        unlocked.stdout
+    );
+    assert_eq!(
+        FileLock::inspect(&cleanup_lock(dir)).unwrap(),
+        Inspected::Free
+    );
+
+    // By plan file, for a rollout that was never locked.
+    let plan = ran(entitle(Some(&server.endpoint))
+        .current_dir(dir)
+        .args(["force-unlock", &repository("plans/claude-sonnet-4-5.toml")]));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("rollout `claude-sonnet-4-5` of organisation `o-sbx0demo01` is not locked"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
+    if moto_opted_out("a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it") {
+        return;
+    }
+    let moto = Moto::start(MANAGEMENT);
+    create_bucket(&moto.endpoint, BUCKET).await;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let server = slow_emulator(dir);
+    let command = |args: &[&str]| {
+        let mut command = entitle(Some(&server.endpoint));
+        with_s3_journal(&mut command, &moto)
+            .current_dir(dir)
+            .args(args);
+        command
+    };
+
+    let mut killed = command(&["cleanup", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = killed.id();
+    let mut lock = None;
+    for _ in 0..600 {
+        lock = s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock()).await;
+        if lock.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let holder: Holder = serde_json::from_str(&lock.expect("the cleanup took its lock")).unwrap();
+    assert_eq!((holder.command.as_str(), holder.pid), ("cleanup", pid));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+
+    // The object outlives the process: the next run is refused, naming the dead one.
+    let refused = ran(&mut command(&["cleanup", "--auto-approve"]));
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    for part in [
+        "is locked by",
+        &format!("(pid {pid})"),
+        &format!("running `cleanup` (run {})", holder.run),
+        "since ",
+        "`entitle force-unlock --rollout cleanup`",
+    ] {
+        assert!(refused.stderr.contains(part), "{part}\n{}", refused.stderr);
+    }
+
+    // Without a terminal to type the rollout's name on, and without --auto-approve: refused.
+    let asked = ran(&mut command(&["force-unlock", "--rollout", "cleanup"]));
+    assert_eq!(asked.code, 1, "{}", asked.stdout);
+    assert!(asked.stderr.contains("no terminal"), "{}", asked.stderr);
+    assert!(
+        s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock())
+            .await
+            .is_some()
+    );
+
+    let forced = ran(&mut command(&[
+        "--output",
+        "json",
+        "force-unlock",
+        "--rollout",
+        "cleanup",
+        "--auto-approve",
+    ]));
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    let document: Value = serde_json::from_str(&forced.stdout).unwrap();
+    assert_eq!(document["outcome"], "removed");
+    assert_eq!(document["holder"]["run"], holder.run.as_str());
+    assert!(
+        s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock())
+            .await
+            .is_none()
+    );
+
+    // The journal says who removed whose lock.
+    let runs = s3_keys(
+        &moto.endpoint,
+        BUCKET,
+        &format!("team/{DEMO_ORGANIZATION_ID}/cleanup/runs/"),
+    )
+    .await;
+    let mut forced_lines = Vec::new();
+    for key in &runs {
+        let text = s3_text(&moto.endpoint, BUCKET, key).await.unwrap();
+        forced_lines.extend(
+            text.lines()
+                .map(|line| serde_json::from_str::<Value>(line).unwrap())
+                .filter(|line| line["event"] == "lock_forced"),
+        );
+    }
+    assert_eq!(forced_lines.len(), 1, "{runs:?}");
+    assert_eq!(forced_lines[0]["holder"]["run"], holder.run.as_str());
+    assert!(forced_lines[0]["host"].is_string());
+
+    let again = ran(&mut command(&["force-unlock", "--rollout", "cleanup"]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("is not locked"), "{}", again.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_in_another_working_directory_sees_the_same_s3_history() {
+    if moto_opted_out("status_in_another_working_directory_sees_the_same_s3_history") {
+        return;
+    }
+    let moto = Moto::start(MANAGEMENT);
+    create_bucket(&moto.endpoint, BUCKET).await;
+    let shared = tempfile::tempdir().unwrap();
+    let state = shared.path().join("state.json");
+    let (laptop, runner) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let plan = repository("plans/claude-sonnet-4-5.toml");
+    let status = |dir: &Path| -> Value {
+        let shown = ran(with_s3_journal(
+            &mut sandboxed(dir, &state, &["--output", "json", "status", &plan]),
+            &moto,
+        ));
+        assert_eq!(shown.code, 0, "{}", shown.stderr);
+        serde_json::from_str(&shown.stdout).unwrap()
+    };
+    let pilot = |status: &Value| -> Value {
+        status["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|phase| phase["name"] == "pilot")
+            .unwrap()
+            .clone()
+    };
+
+    let applied = ran(&mut sandboxed(
+        laptop.path(),
+        &state,
+        &["apply", &plan, "--phase", "pilot", "--auto-approve"],
+    ));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let seen = status(laptop.path());
+    let since = pilot(&seen)["gate"]["active_since"].clone();
+    assert!(since.is_string(), "{seen}");
+    let runs = format!("team/{DEMO_ORGANIZATION_ID}/claude-sonnet-4-5/runs/");
+    let written = s3_keys(&moto.endpoint, BUCKET, &runs).await;
+    assert_eq!(written.len(), 1, "the laptop's sightings: {written:?}");
+
+    // Later, elsewhere: the same bake clock (not a sighting of its own), nothing new recorded.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let elsewhere = status(runner.path());
+    assert_eq!(pilot(&elsewhere)["gate"]["active_since"], since);
+    let accounts = |status: &Value| -> Vec<(Value, Value)> {
+        status["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|account| (account["account"].clone(), account["since"].clone()))
+            .collect()
+    };
+    assert_eq!(accounts(&elsewhere), accounts(&seen));
+    assert_eq!(s3_keys(&moto.endpoint, BUCKET, &runs).await, written);
+    assert!(
+        !runner.path().join(".entitle/journal").exists(),
+        "no local journal where the S3 one is used"
+    );
+}
