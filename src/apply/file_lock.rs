@@ -11,7 +11,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::journal_store::Holder;
+use super::journal_lock::Holder;
 
 /// A held lock; dropping it releases it (the OS would anyway when the process ends).
 #[derive(Debug)]

@@ -20,7 +20,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::journal_store::{Holder, JournalError, RemoteRun};
+use super::journal_error::JournalError;
+use super::journal_lock::Holder;
+use super::journal_s3::RemoteRun;
 use crate::planner::GateFacts;
 use crate::planner::status::StatusReport;
 

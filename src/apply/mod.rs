@@ -1,11 +1,15 @@
 //! Doing: carrying out a plan against AWS (the executor), and what makes it safe to re-run: the
-//! adaptive rate limiter, the retry decision, the journal (its lines; where it lives and its lock
-//! in `journal_store`), and the shared wait for new grants to finish distributing.
+//! adaptive rate limiter, the retry decision, the journal (its lines in `journal`; where it lives,
+//! its S3 uploads, its lock and their errors in `journal_store` and the private modules beside
+//! it; OS file locks in `file_lock`), and the shared wait for new grants to finish distributing.
 
 pub mod distribution;
 pub mod executor;
 pub mod file_lock;
 pub mod journal;
+mod journal_error;
+mod journal_lock;
+mod journal_s3;
 pub mod journal_store;
 pub mod limiter;
 pub mod prechecks;
