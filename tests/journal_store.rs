@@ -516,14 +516,21 @@ async fn wait_for_failure(journal: &Journal) -> String {
     panic!("the upload never failed");
 }
 
-/// An S3 endpoint that lets the bucket be seen (HEAD) when `head_ok`, and answers everything
-/// else with 403 AccessDenied, as S3 does for an identity without the permission.
-async fn denying_s3(head_ok: bool) -> String {
-    use axum::http::{Method, StatusCode};
+/// An S3 endpoint that lets the journal's prefix be listed (empty) when `list_ok`, and answers
+/// everything else with 403 AccessDenied, as S3 does for an identity without the permission.
+async fn denying_s3(list_ok: bool) -> String {
+    use axum::http::{Method, StatusCode, Uri};
     use axum::response::IntoResponse;
-    let app = axum::Router::new().fallback(move |method: Method| async move {
-        if method == Method::HEAD && head_ok {
-            return (StatusCode::OK, [("x-amz-bucket-region", "us-east-1")], "").into_response();
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri| async move {
+        let listing = method == Method::GET
+            && uri.query().is_some_and(|query| query.contains("list-type=2"));
+        if listing && list_ok {
+            return (
+                StatusCode::OK,
+                [("content-type", "application/xml"), ("x-amz-bucket-region", "us-east-1")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>acme-entitle</Name><Prefix>team/</Prefix><KeyCount>0</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>",
+            )
+                .into_response();
         }
         (
             StatusCode::FORBIDDEN,
@@ -542,7 +549,8 @@ async fn denying_s3(head_ok: bool) -> String {
 async fn s3_answering_403_is_refused_with_the_permissions_the_journal_needs() {
     let location = JournalLocation::parse("s3://acme-entitle/team").unwrap();
 
-    // The bucket cannot even be listed: refused before anything else, with the permissions.
+    // The journal's prefix cannot even be listed: refused before anything else, with the
+    // permissions.
     let endpoint = denying_s3(false).await;
     let refused = JournalStore::open(&clients(&endpoint).await, &location, &key("o-abcdef0001"))
         .await
@@ -584,4 +592,33 @@ async fn s3_answering_403_is_refused_with_the_permissions_the_journal_needs() {
     // The lock cannot be taken either: refused, not mistaken for a held lock.
     let lock = store.lock(&holder("apply", "run-1")).await.unwrap_err();
     assert!(matches!(lock, JournalError::S3 { .. }), "{lock}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_is_refused_saying_so() {
+    if moto_opted_out("a_missing_bucket_is_refused_saying_so") {
+        return;
+    }
+    let moto = Moto::start(MANAGEMENT);
+    let location = JournalLocation::parse("s3://no-such-bucket/team").unwrap();
+    let refused = JournalStore::open(
+        &clients(&moto.endpoint).await,
+        &location,
+        &key("o-abcdef0001"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("could not reach the journal's bucket `s3://no-such-bucket`"),
+        "{refused}"
+    );
+    assert!(
+        refused
+            .hint()
+            .unwrap()
+            .contains("the bucket does not exist"),
+        "{refused:?}"
+    );
 }

@@ -168,7 +168,10 @@ impl JournalError {
 /// What to do about a failed S3 call of the journal.
 pub(crate) fn s3_hint(error: &AwsError) -> String {
     match error.kind {
-        AwsErrorKind::NotFound if error.operation == "HeadBucket" || error.is_code("NoSuchBucket") => {
+        // A listing answered 404 has no bucket to list.
+        AwsErrorKind::NotFound
+            if error.is_code("NoSuchBucket") || error.operation == "ListObjectsV2" =>
+        {
             "the bucket does not exist (or is not visible to this account): create it, or fix the name in `--journal`".to_owned()
         }
         AwsErrorKind::AccessDenied => format!(

@@ -228,7 +228,7 @@ impl JournalStore {
             JournalLocation::Directory(root) => Backend::Directory(root.clone()),
             JournalLocation::File(path) => Backend::File(path.clone()),
             JournalLocation::S3 { bucket, prefix } => Backend::S3 {
-                bucket: Bucket::open(clients, bucket)
+                bucket: Bucket::open(clients, bucket, &probe_prefix(prefix))
                     .await
                     .map_err(|source| JournalError::S3 {
                         doing: "reach the journal's bucket",
@@ -714,6 +714,16 @@ fn migrate(legacy: &Path, keyed: &Path) -> Result<Option<(String, usize)>, Journ
         }
     }
     Ok(Some((legacy.display().to_string(), lines)))
+}
+
+/// What the bucket check lists: the journal's prefix as a folder (`PREFIX/`), which a policy
+/// granting `s3:ListBucket` on `PREFIX/*` allows.
+fn probe_prefix(prefix: &str) -> String {
+    if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    }
 }
 
 /// A file name made of the characters every file system takes.

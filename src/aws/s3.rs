@@ -1,6 +1,6 @@
 //! S3 for the shared journal: one bucket reached in its own region, its objects read, written
 //! whole, created only if absent (`If-None-Match: *`, the lock), deleted and listed under a
-//! prefix, with errors that say which permission a refusal needs.
+//! prefix, with typed errors (S3's own codes, and HTTP statuses where S3 sends no body).
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -52,41 +52,43 @@ pub enum Created {
 }
 
 impl Bucket {
-    /// Checks that the bucket exists and may be listed (HeadBucket, which needs `s3:ListBucket`),
-    /// and follows it to its region when the profile's region is another one.
-    pub async fn open(clients: &AwsClients, name: &str) -> Result<Self, AwsError> {
+    /// Checks that the bucket exists and that `prefix` may be listed in it (one ListObjectsV2 of
+    /// at most one key: `s3:ListBucket`, which a policy may limit to the prefix, as HeadBucket
+    /// could not be), and follows the bucket to its region when the profile's region is another
+    /// one (S3 names it in `x-amz-bucket-region`).
+    pub async fn open(clients: &AwsClients, name: &str, prefix: &str) -> Result<Self, AwsError> {
         let mut client = clients.s3.clone();
         // One redirect at most: S3 names the bucket's region on the first answer.
         for _ in 0..2 {
-            match client.head_bucket().bucket(name).send().await {
-                Ok(output) => {
-                    let bucket = Self {
-                        client: match output.bucket_region() {
-                            Some(region) => in_region(&client, region),
-                            None => client,
-                        },
+            let probe = client
+                .list_objects_v2()
+                .bucket(name)
+                .prefix(prefix)
+                .max_keys(1)
+                .send()
+                .await;
+            let error = match probe {
+                Ok(_) => {
+                    return Ok(Self {
+                        client,
                         name: name.to_owned(),
-                    };
-                    return Ok(bucket);
+                    });
                 }
-                Err(error) => {
-                    let elsewhere = error
-                        .raw_response()
-                        .and_then(|raw| raw.headers().get(BUCKET_REGION))
-                        .filter(|region| {
-                            client.config().region().map(Region::as_ref) != Some(*region)
-                        })
-                        .map(str::to_owned);
-                    match elsewhere {
-                        Some(region) => client = in_region(&client, &region),
-                        None => return Err(s3_error("HeadBucket", error)),
-                    }
-                }
+                Err(error) => error,
+            };
+            let elsewhere = error
+                .raw_response()
+                .and_then(|raw| raw.headers().get(BUCKET_REGION))
+                .filter(|region| client.config().region().map(Region::as_ref) != Some(*region))
+                .map(str::to_owned);
+            match elsewhere {
+                Some(region) => client = in_region(&client, &region),
+                None => return Err(s3_error("ListObjectsV2", error)),
             }
         }
         Err(AwsError {
             service: SERVICE,
-            operation: "HeadBucket",
+            operation: "ListObjectsV2",
             code: None,
             message: format!("bucket `{name}` kept answering from another region"),
             request_id: None,
