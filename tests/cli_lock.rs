@@ -394,3 +394,87 @@ async fn status_in_another_working_directory_sees_the_same_s3_history() {
         "no local journal where the S3 one is used"
     );
 }
+
+#[test]
+fn two_commands_on_one_sandbox_state_file_take_turns_or_the_second_refuses() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = dir.join("state.json");
+    let lock_path = dir.join("state.json.lock");
+    let holder = Holder {
+        user: Some("bob".to_owned()),
+        host: "laptop".to_owned(),
+        pid: 777,
+        caller: None,
+        command: "apply".to_owned(),
+        since: "2026-11-23T10:00:00.000Z".to_owned(),
+        run: "run-of-bob".to_owned(),
+    };
+
+    // Another command holds the state for longer than a second one waits: refused, named.
+    let Attempt::Taken(lock) = FileLock::try_take(&lock_path, &holder).unwrap() else {
+        panic!("free at first");
+    };
+    let started = Instant::now();
+    let refused = ran(&mut sandboxed(dir, &state, &["discover"]));
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "it waited first"
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "error: the sandbox state `{}` is in use by `bob` on `laptop` (pid 777), running `apply`",
+            state.display()
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hint: wait for the other command to end")
+    );
+
+    // The first one ends while the second waits: the second goes on.
+    let waiting = sandboxed(dir, &state, &["discover"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    lock.release().unwrap();
+    let done = waiting.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+#[test]
+fn an_s3_journal_under_the_sandbox_needs_an_s3_endpoint() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let refused = ran(sandboxed(
+        dir,
+        &dir.join("state.json"),
+        &["status", &repository("plans/claude-sonnet-4-5.toml")],
+    )
+    .env("ENTITLE_JOURNAL", "s3://acme-entitle/team")
+    .env_remove("AWS_ENDPOINT_URL_S3"));
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("error: `--sandbox` reaches no S3 (its emulator has none), so the journal `s3://acme-entitle/team` cannot be used"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hint: point `AWS_ENDPOINT_URL_S3` at an S3 emulator")
+    );
+}
