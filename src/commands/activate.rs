@@ -22,37 +22,42 @@ pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outco
     }
     rollout.entitlement.activation = Activation::Grantor;
     let clients = context.clients().await;
-    let session = Session::open(context, &rollout)?;
-    let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
-    let mut plan = session.plan(
-        context,
-        &rollout,
-        &discovery.tree,
-        &observed,
-        PlanScope {
-            phase: args.phase.clone(),
-            destroy: false,
-            member_role: member_role(&args.run, &rollout),
-            ignore_gates: ignored_gates(&args.run, &rollout)?,
-        },
-    )?;
-    // Only activations: grants that are missing or need other changes are `apply`'s business.
-    plan.changes
-        .retain(|change| matches!(change.action, Action::Activate | Action::NoOp));
-    plan.summary = Summary::of(&plan.changes);
-    session
-        .carry_out(
+    let mut session = Session::begin(context, &clients, &rollout, "activate").await?;
+    let result = async {
+        let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
+        let mut plan = session.plan(
             context,
-            &clients,
-            Job {
-                command: "activate",
-                rollout: &rollout,
-                tree: &discovery.tree,
-                observed: &observed,
+            &rollout,
+            &discovery.tree,
+            &observed,
+            PlanScope {
                 phase: args.phase.clone(),
-                run: &args.run,
+                destroy: false,
+                member_role: member_role(&args.run, &rollout),
+                ignore_gates: ignored_gates(&args.run, &rollout)?,
             },
-            plan,
-        )
-        .await
+        )?;
+        // Only activations: grants that are missing or need other changes are `apply`'s
+        // business.
+        plan.changes
+            .retain(|change| matches!(change.action, Action::Activate | Action::NoOp));
+        plan.summary = Summary::of(&plan.changes);
+        session
+            .carry_out(
+                context,
+                &clients,
+                Job {
+                    command: "activate",
+                    rollout: &rollout,
+                    tree: &discovery.tree,
+                    observed: &observed,
+                    phase: args.phase.clone(),
+                    run: &args.run,
+                },
+                plan,
+            )
+            .await
+    }
+    .await;
+    session.finish(result).await
 }

@@ -14,7 +14,8 @@ use super::{Context, NoTerminal, Reported};
 use crate::apply::executor::{
     ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
 };
-use crate::apply::journal::{self, Event, History, Journal};
+use crate::apply::journal::{Event, History};
+use crate::apply::journal_store::{JournalRun, JournalStore};
 use crate::aws::{AwsClients, identity, license_manager};
 use crate::cli::{ApplyArgs, ChangeArgs};
 use crate::exit::Outcome;
@@ -59,46 +60,52 @@ pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome>
         Some(_) => format!("the saved plan was made from `{}`", plan_file.display()),
         None => format!("could not read `{}`", plan_file.display()),
     })?;
-    let session = Session::open(context, &rollout)?;
-    let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
-    // A saved plan keeps its own `--phase` and `--destroy`.
-    let (phase, destroy) = match &saved {
-        Some(saved) => (saved.plan.phase_limit.clone(), saved.plan.destroy),
-        None => (args.phase.clone(), args.destroy),
-    };
-    let scope = PlanScope {
-        phase: phase.clone(),
-        destroy,
-        member_role: member_role(&args.run, &rollout),
-        ignore_gates: ignored_gates(&args.run, &rollout)?,
-    };
-    let plan = session.plan(context, &rollout, &discovery.tree, &observed, scope)?;
-    if let Some(saved) = &saved {
-        saved.check_fresh(
-            Some(&rollout.sha256),
-            &fingerprint(&discovery.tree, &observed),
-        )?;
-        // The changes are derived again from the plan file and what AWS shows now, and must be
-        // the saved ones: a saved plan edited by hand is refused. The gates are judged now,
-        // against the journal, so a phase whose gate has come to hold since goes ahead.
-        same_changes(&saved.plan, &plan)?;
+    // The lock first, then what AWS shows: nothing another run does can slip in between.
+    let mut session = Session::begin(context, &clients, &rollout, "apply").await?;
+    let result = async {
+        let (discovery, observed) = observe_prechecked(context, &clients, &rollout).await?;
+        // A saved plan keeps its own `--phase` and `--destroy`.
+        let (phase, destroy) = match &saved {
+            Some(saved) => (saved.plan.phase_limit.clone(), saved.plan.destroy),
+            None => (args.phase.clone(), args.destroy),
+        };
+        let scope = PlanScope {
+            phase: phase.clone(),
+            destroy,
+            member_role: member_role(&args.run, &rollout),
+            ignore_gates: ignored_gates(&args.run, &rollout)?,
+        };
+        let plan = session.plan(context, &rollout, &discovery.tree, &observed, scope)?;
+        if let Some(saved) = &saved {
+            saved.check_fresh(
+                Some(&rollout.sha256),
+                &fingerprint(&discovery.tree, &observed),
+            )?;
+            // The changes are derived again from the plan file and what AWS shows now, and
+            // must be the saved ones: a saved plan edited by hand is refused. The gates are
+            // judged now, against the journal, so a phase whose gate has come to hold since
+            // goes ahead.
+            same_changes(&saved.plan, &plan)?;
+        }
+        refuse_unowned_deletes(&plan, &observed, &rollout.name)?;
+        session
+            .carry_out(
+                context,
+                &clients,
+                Job {
+                    command: "apply",
+                    rollout: &rollout,
+                    tree: &discovery.tree,
+                    observed: &observed,
+                    phase,
+                    run: &args.run,
+                },
+                plan,
+            )
+            .await
     }
-    refuse_unowned_deletes(&plan, &observed, &rollout.name)?;
-    session
-        .carry_out(
-            context,
-            &clients,
-            Job {
-                command: "apply",
-                rollout: &rollout,
-                tree: &discovery.tree,
-                observed: &observed,
-                phase,
-                run: &args.run,
-            },
-            plan,
-        )
-        .await
+    .await;
+    session.finish(result).await
 }
 
 /// A saved plan whose changes are not what the plan file and AWS give now.
@@ -267,28 +274,57 @@ pub(super) fn member_role(run: &ChangeArgs, rollout: &RolloutPlan) -> Option<Str
         .or_else(|| rollout.entitlement.member_role.clone())
 }
 
-/// A run that may change grants: its journal, and what the journal said before it began.
+/// A run that may change grants: the rollout's lock, its journal for this run, and what the
+/// journal said before it began.
 pub(super) struct Session {
-    journal: Arc<Journal>,
-    history: History,
+    run: JournalRun,
+    /// Where the journal is, for messages.
+    place: String,
+    /// The AWS identity the run acts as (STS caller ARN), when known.
+    caller: Option<String>,
 }
 
 impl Session {
-    /// Opens the rollout's journal and says where the previous run stopped, if it did not finish.
-    pub fn open(context: &Context, rollout: &RolloutPlan) -> anyhow::Result<Self> {
-        let path = context
-            .journal
-            .as_deref()
-            .map_or_else(|| journal::default_path(&rollout.name), PathBuf::from);
-        let history = History::read(&path)
-            .with_context(|| format!("could not read the journal `{}`", path.display()))?;
-        let journal = Journal::open(&path)
-            .with_context(|| format!("could not open the journal `{}`", path.display()))?;
-        report_previous_run(&context.printer, &history, &path);
-        Ok(Self {
-            journal: Arc::new(journal),
-            history,
-        })
+    /// Takes the rollout's lock in the journal of the organisation looked at (refused at once
+    /// when another run holds it), opens the journal for this run, and says where the previous
+    /// run stopped if it did not finish. Every `begin` must end with [`Session::finish`].
+    pub async fn begin(
+        context: &Context,
+        clients: &AwsClients,
+        rollout: &RolloutPlan,
+        command: &str,
+    ) -> anyhow::Result<Self> {
+        // The journal belongs to (organisation, rollout): the organisation is read first.
+        let organization = crate::aws::organizations::organization(clients)
+            .await
+            .context("could not describe the organisation")?;
+        // Who is making the change, for the lock and the audit trail; a failure here is not
+        // worth stopping for.
+        let caller = identity::caller(clients)
+            .await
+            .ok()
+            .map(|caller| caller.arn);
+        let store = JournalStore::locate(
+            clients,
+            context.journal.as_deref(),
+            rollout.journal_url.as_deref(),
+            organization.id.as_str(),
+            &rollout.name,
+        )
+        .await?;
+        let run = store.begin(command, caller.clone()).await?;
+        let place = store.describe();
+        report_previous_run(&context.printer, &run.history, &place);
+        Ok(Self { run, place, caller })
+    }
+
+    /// Ends the run: the journal's last upload and the lock's release, whatever `result` is;
+    /// `result`'s error comes first.
+    pub async fn finish(self, result: anyhow::Result<Outcome>) -> anyhow::Result<Outcome> {
+        let finished = self.run.finish().await;
+        let outcome = result?;
+        finished?;
+        Ok(outcome)
     }
 
     /// The plan, with bake gates counted from the journal.
@@ -303,7 +339,7 @@ impl Session {
         let options = PlanOptions {
             phase: scope.phase,
             now: unix_now(),
-            gate_facts: self.history.gate_facts(),
+            gate_facts: self.run.history.gate_facts(),
             destroy: scope.destroy,
             member_role: scope.member_role,
             ignore_gates: scope.ignore_gates,
@@ -326,25 +362,21 @@ impl Session {
         tree: &OrgTree,
         observed: &Observed,
     ) -> anyhow::Result<()> {
-        let facts = self.history.gate_facts();
+        let facts = self.run.history.gate_facts();
         let Ok(report) = status(rollout, tree, observed, &facts, unix_now()) else {
             return Ok(());
         };
-        self.journal
-            .record_sightings(&mut self.history, &report)
-            .with_context(|| {
-                format!(
-                    "could not write the journal `{}`",
-                    self.journal.path().display()
-                )
-            })?;
+        self.run
+            .journal
+            .record_sightings(&mut self.run.history, &report)
+            .with_context(|| format!("could not write the journal `{}`", self.place))?;
         Ok(())
     }
 
     /// Holds the plan against the gates, shows it, confirms, executes with the journal, records
     /// what the accounts look like afterwards, and reports.
     pub async fn carry_out(
-        mut self,
+        &mut self,
         context: &Context,
         clients: &AwsClients,
         job: Job<'_>,
@@ -411,23 +443,19 @@ impl Session {
             confirm(&plan, job.command, &ignored)?;
         }
         for (phase, reason) in &ignored {
-            self.journal.record(Event::GateIgnored {
+            self.run.journal.record(Event::GateIgnored {
                 phase: phase.clone(),
                 reason: reason.clone(),
             })?;
         }
-        // Who is making the change, for the audit trail; a failure here is not worth stopping for.
-        let caller = identity::caller(clients)
-            .await
-            .ok()
-            .map(|caller| caller.arn);
+        let caller = self.caller.clone();
         // Role ARNs are built in the caller's partition (aws, aws-us-gov, aws-cn).
         let partition = caller
             .as_deref()
             .and_then(crate::aws::member::partition_of)
             .unwrap_or("aws")
             .to_owned();
-        self.journal.record(Event::RunStarted {
+        self.run.journal.record(Event::RunStarted {
             command: job.command.to_owned(),
             rollout: plan.rollout.clone(),
             phase: job.phase.clone(),
@@ -442,7 +470,7 @@ impl Session {
             member_role: member_role(job.run, job.rollout).map(|name| MemberRole {
                 name,
                 partition,
-                session_name: format!("entitle-{}", self.journal.run()),
+                session_name: format!("entitle-{}", self.run.journal.run()),
             }),
             ..ApplyOptions::default()
         };
@@ -450,14 +478,14 @@ impl Session {
             clients,
             &plan,
             &options,
-            self.journal.clone(),
+            self.run.journal.clone(),
             progress.clone(),
         )
         .await;
         progress.finish();
         for result in &execution.results {
             if let ChangeOutcome::Waiting { what, grant } = &result.outcome {
-                self.journal.record(Event::ChangeWaiting {
+                self.run.journal.record(Event::ChangeWaiting {
                     phase: result.change.phase.clone(),
                     principal: result.change.principal_arn.clone(),
                     grant_arn: Some(grant.grant_arn.clone()).filter(|arn| !arn.is_empty()),
@@ -467,7 +495,7 @@ impl Session {
             }
         }
         let report = ApplyReport::new(&plan, &execution.results, execution.counts);
-        self.journal.record(Event::RunFinished {
+        self.run.journal.record(Event::RunFinished {
             done: report.totals["done"],
             failed: report.totals["failed"],
             skipped: report.totals["skipped"],
@@ -551,13 +579,12 @@ fn grants_after(observed: &Observed, results: &[ChangeResult]) -> Vec<Distribute
 }
 
 /// Says where the previous run stopped, when it did not finish.
-fn report_previous_run(printer: &Printer, history: &History, path: &Path) {
+fn report_previous_run(printer: &Printer, history: &History, place: &str) {
     if history.unreadable > 0 {
         printer.warn(
             &format!(
                 "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
-                history.unreadable,
-                path.display()
+                history.unreadable, place
             ),
             None,
         );

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::{Context, Reported};
+use crate::apply::journal_store::JournalStore;
 use crate::aws::organizations::{DiscoverOptions, Discovery, discover};
 use crate::aws::{AwsClients, license_manager, marketplace, prerequisites};
 use crate::cli::PlanArgs;
@@ -23,8 +24,9 @@ pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> 
     let rollout = read_plan(context, &args.plan)?;
     let clients = context.clients().await;
     let (discovery, observed) = observe(context, &clients, &rollout).await?;
-    // Gates are judged as `apply` and `status` judge them: bake clocks from the journal.
-    let gate_facts = read_gate_facts(context, &rollout)?;
+    // Gates are judged as `apply` and `status` judge them: bake clocks from the journal of the
+    // organisation looked at.
+    let gate_facts = read_gate_facts(context, &clients, &rollout, &discovery.tree).await?;
     let options = PlanOptions {
         phase: args.phase.clone(),
         now: unix_now(),
@@ -142,15 +144,23 @@ async fn observe_license(clients: &AwsClients, rollout: &RolloutPlan) -> anyhow:
     })
 }
 
-/// The bake clocks the rollout's journal records (read only: `plan` writes nothing).
-fn read_gate_facts(context: &Context, rollout: &RolloutPlan) -> anyhow::Result<GateFacts> {
-    let path = context.journal.as_deref().map_or_else(
-        || crate::apply::journal::default_path(&rollout.name),
-        std::path::PathBuf::from,
-    );
-    let history = crate::apply::journal::History::read(&path)
-        .with_context(|| format!("could not read the journal `{}`", path.display()))?;
-    Ok(history.gate_facts())
+/// The bake clocks the rollout's journal records (read only: `plan` writes nothing and takes no
+/// lock).
+async fn read_gate_facts(
+    context: &Context,
+    clients: &AwsClients,
+    rollout: &RolloutPlan,
+    tree: &crate::model::OrgTree,
+) -> anyhow::Result<GateFacts> {
+    let store = JournalStore::locate(
+        clients,
+        context.journal.as_deref(),
+        rollout.journal_url.as_deref(),
+        tree.organization().id.as_str(),
+        &rollout.name,
+    )
+    .await?;
+    Ok(store.read().await?.gate_facts())
 }
 
 /// Warns when another rollout of the same license grants to a principal this plan wants: each

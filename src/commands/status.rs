@@ -63,7 +63,7 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
     let store = JournalStore::locate(
         &clients,
         context.journal.as_deref(),
-        None,
+        rollout.journal_url.as_deref(),
         discovery.tree.organization().id.as_str(),
         &rollout.name,
     )

@@ -366,6 +366,9 @@ pub struct RolloutPlan {
     pub source: SourceFile,
     /// SHA-256 of the file's text, hex: saved plans record it.
     pub sha256: String,
+    /// `[journal] url`: where the rollout's journal lives when `--journal` (or
+    /// `ENTITLE_JOURNAL`) does not say: a directory, a `.jsonl` file or `s3://BUCKET/PREFIX`.
+    pub journal_url: Option<String>,
 }
 
 impl RolloutPlan {
@@ -387,7 +390,8 @@ pub fn sha256_hex(text: &[u8]) -> String {
 
 // ---- raw, spanned shapes (serde) ----
 
-const TOP_KEYS: &[&str] = &["version", "name", "entitlement", "phase"];
+const TOP_KEYS: &[&str] = &["version", "name", "entitlement", "phase", "journal"];
+const JOURNAL_KEYS: &[&str] = &["url"];
 const ENTITLEMENT_KEYS: &[&str] = &[
     "product",
     "license_arn",
@@ -1043,6 +1047,47 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
         }
     };
 
+    let journal_url = match root.get("journal").cloned() {
+        Some(mut value) => {
+            let span = value.span();
+            match value.get_mut() {
+                DeValue::Table(table) => {
+                    parser.drop_unknown_keys(table, JOURNAL_KEYS, "`[journal]`");
+                    match table.get("url").cloned() {
+                        Some(url) => parser
+                            .deserialize::<Spanned<String>>(url, "`[journal] url`")
+                            .and_then(|url| {
+                                let span = url.span();
+                                let url = url.into_inner();
+                                if url.trim().is_empty() {
+                                    parser.error(span, "`[journal] url` is empty").hint = Some(
+                                        "write a directory, a `.jsonl` file or `s3://BUCKET/PREFIX`"
+                                            .to_owned(),
+                                    );
+                                    None
+                                } else {
+                                    Some(url)
+                                }
+                            }),
+                        None => {
+                            parser.error(span, "`[journal]` has no `url`").hint = Some(
+                                "add `url = \"s3://BUCKET/PREFIX\"` (or a directory), or remove `[journal]`"
+                                    .to_owned(),
+                            );
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    parser.error(span, "`journal` must be a table").hint =
+                        Some("write `[journal]` with `url = \"...\"`".to_owned());
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+
     let entitlement = match root.get("entitlement").cloned() {
         Some(mut value) => {
             if let DeValue::Table(table) = value.get_mut() {
@@ -1132,6 +1177,7 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
             phases,
             sha256: sha256_hex(text.as_bytes()),
             source,
+            journal_url,
         }),
         // Unreachable in practice: a missing part always leaves a diagnostic.
         _ => Err(PlanFileErrors {
