@@ -1,11 +1,15 @@
 //! Pure decisions: which accounts each phase targets, which principals grant them, what must
-//! change against the observed grants, and the saved-plan format. No I/O, no clock, no SDK.
+//! change against the observed grants (`diff`), which accounts are active (`activity`) and
+//! whether each phase's gate holds (`gates`), shared by the plan and `status`, and the saved-plan
+//! format. No I/O, no clock, no SDK.
 
+pub(crate) mod activity;
 pub mod cleanup;
 pub mod cover;
 pub mod diff;
 pub mod doctor;
 pub mod entitlement;
+pub mod gates;
 pub mod guardrails;
 pub mod iam_policy;
 pub mod saved;
@@ -14,8 +18,9 @@ pub mod targets;
 
 pub use cover::{CoverGrant, cover};
 pub use diff::{
-    Action, Change, GateFacts, GrantState, IgnoreGates, MAX_GRANTS_PER_LICENSE, Observed,
-    PhasePlan, Plan, PlanError, PlanOptions, Summary, UnixSeconds, UnownedGrant, plan,
+    Action, Change, GrantState, MAX_GRANTS_PER_LICENSE, Observed, PhasePlan, Plan, PlanError,
+    PlanOptions, Summary, UnixSeconds, UnownedGrant, plan,
 };
+pub use gates::{GateFacts, GateVerdict, IgnoreGates};
 pub use saved::{SAVED_PLAN_FORMAT_VERSION, SavedPlan, StalePlan, fingerprint};
 pub use targets::{ResolvedPhase, SkipReason, SkippedAccount, resolve_targets};

@@ -1,13 +1,16 @@
 //! Where every targeted account of a rollout stands: its received grant's status per phase, the
 //! activation share, and each phase's `min_active` verdict. Pure: reads observed values only.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Which grant reaches an account is `planner::activity`'s rule and the verdict
+//! `planner::gates`'s, the same the plan judges its gates by.
 
 use serde::Serialize;
 
-use super::diff::{GateFacts, Observed, UnixSeconds};
+use super::activity::AccountActivity;
+use super::diff::{Observed, UnixSeconds};
+use super::gates::GateFacts;
+pub use super::gates::GateVerdict;
 use super::targets::resolve_targets;
-use crate::model::grant::{GrantStatus, account_of_principal_arn};
+use crate::model::grant::GrantStatus;
 use crate::model::plan::{PlanFileErrors, RolloutPlan};
 use crate::model::{AccountId, OrgTree};
 
@@ -24,23 +27,6 @@ pub struct AccountStatus {
     pub grant_arn: Option<String>,
     /// Its status; `None` when the account holds no grant of this rollout.
     pub status: Option<GrantStatus>,
-}
-
-/// A phase's gate verdict: what the next phase waits for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GateVerdict {
-    /// The share of accounts that must be ACTIVE, in percent.
-    pub min_active_percent: u8,
-    /// Whether that share is reached now.
-    pub min_active_holds: bool,
-    /// The bake time after the share is reached, in seconds.
-    pub bake_seconds: u64,
-    /// When the share was first seen reached (seconds since the epoch, from the journal).
-    pub active_since: Option<UnixSeconds>,
-    /// How long it has baked so far, in seconds.
-    pub baked_seconds: u64,
-    /// Whether the whole gate holds: the share reached and baked long enough.
-    pub holds: bool,
 }
 
 /// One phase.
@@ -86,20 +72,6 @@ impl StatusReport {
     }
 }
 
-/// Which status says most about an account's access: ACTIVE first, then how close it is.
-fn rank(status: &GrantStatus) -> u8 {
-    match status {
-        GrantStatus::Active => 0,
-        GrantStatus::Disabled => 1,
-        GrantStatus::PendingAccept => 2,
-        GrantStatus::PendingWorkflow => 3,
-        GrantStatus::WorkflowCompleted => 4,
-        GrantStatus::Rejected => 5,
-        GrantStatus::FailedWorkflow => 6,
-        _ => 7,
-    }
-}
-
 /// Computes the report for every phase; bake times count from `facts` (the journal) to `now`.
 pub fn status(
     rollout: &RolloutPlan,
@@ -109,46 +81,7 @@ pub fn status(
     now: UnixSeconds,
 ) -> Result<StatusReport, PlanFileErrors> {
     let resolved = resolve_targets(rollout, tree)?;
-    let ours: BTreeMap<&str, &crate::model::grant::DistributedGrant> = observed
-        .grants
-        .iter()
-        .filter(|grant| grant.is_owned_by(&rollout.name) && !grant.status.is_dead())
-        .map(|grant| (grant.arn.as_str(), grant))
-        .collect();
-    // The best received grant of ours per account; direct account grants without a received
-    // row count by their own status.
-    let mut best: BTreeMap<AccountId, (String, GrantStatus)> = BTreeMap::new();
-    let mut offer = |account: AccountId, arn: &str, status: &GrantStatus| {
-        let better = best
-            .get(&account)
-            .is_none_or(|(_, current)| rank(status) < rank(current));
-        if better {
-            best.insert(account, (arn.to_owned(), status.clone()));
-        }
-    };
-    let received_accounts: BTreeSet<&AccountId> = observed
-        .received
-        .iter()
-        .map(|received| &received.account)
-        .collect();
-    for received in &observed.received {
-        if ours.contains_key(received.parent_arn.as_str())
-            || ours.contains_key(received.grant_arn.as_str())
-        {
-            offer(
-                received.account.clone(),
-                &received.grant_arn,
-                &received.status,
-            );
-        }
-    }
-    for grant in ours.values() {
-        if let Some(account) = account_of_principal_arn(&grant.principal_arn)
-            && !received_accounts.contains(&account)
-        {
-            offer(account, &grant.arn, &grant.status);
-        }
-    }
+    let activity = AccountActivity::observe(&rollout.name, observed);
     let mut phases = Vec::new();
     for (phase, plan_phase) in resolved.iter().zip(&rollout.phases) {
         let accounts: Vec<AccountStatus> = phase
@@ -156,8 +89,8 @@ pub fn status(
             .iter()
             .map(|id| {
                 let account = tree.account(id);
-                let (grant_arn, status) = match best.get(id) {
-                    Some((arn, status)) => (Some(arn.clone()), Some(status.clone())),
+                let (grant_arn, status) = match activity.best(id) {
+                    Some((arn, status)) => (Some(arn.to_owned()), Some(status.clone())),
                     None => (None, None),
                 };
                 AccountStatus {
@@ -173,35 +106,15 @@ pub fn status(
                 }
             })
             .collect();
-        let active = accounts
-            .iter()
-            .filter(|account| account.status == Some(GrantStatus::Active))
-            .count();
+        let share = activity.share(&phase.targeted);
         let gate = plan_phase.gate.as_ref().map(|gate| {
-            let min_active_holds = accounts.is_empty()
-                || active * 100 >= usize::from(gate.min_active_percent) * accounts.len();
-            let active_since = facts
-                .fully_active_since
-                .get(&phase.name)
-                .copied()
-                .filter(|_| min_active_holds);
-            let baked_seconds = active_since.map_or(0, |since| {
-                u64::try_from(now.saturating_sub(since)).unwrap_or(0)
-            });
-            GateVerdict {
-                min_active_percent: gate.min_active_percent,
-                min_active_holds,
-                bake_seconds: gate.bake_seconds,
-                active_since,
-                baked_seconds,
-                holds: min_active_holds
-                    && (gate.bake_seconds == 0 || baked_seconds >= gate.bake_seconds),
-            }
+            let since = facts.share_reached_since(&phase.name);
+            GateVerdict::judge(gate, share, since, now)
         });
         phases.push(PhaseStatus {
             name: phase.name.clone(),
             accounts,
-            active,
+            active: share.active,
             gate,
         });
     }
