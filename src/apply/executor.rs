@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
+use tokio::task::{Id as TaskId, JoinError, JoinSet};
 
 use super::distribution::Distribution;
 use super::journal::{Call, CallOutcome, Event, Journal};
@@ -189,6 +189,9 @@ pub async fn execute(
     for (phase, included, blocked) in groups {
         for deleting in [false, true] {
             let mut tasks = JoinSet::new();
+            // The change each task carries out, by task id: a task that panics (or is
+            // cancelled) returns no result, and its change must still reach the report.
+            let mut carrying: BTreeMap<TaskId, Change> = BTreeMap::new();
             let changes = plan.changes.iter().filter(|change| {
                 in_group(change, phase) && (change.action == Action::Delete) == deleting
             });
@@ -228,7 +231,8 @@ pub async fn execute(
                 };
                 let (change, semaphore, events) =
                     (change.clone(), semaphore.clone(), events.clone());
-                tasks.spawn(async move {
+                let carried = change.clone();
+                let task = tasks.spawn(async move {
                     let mut turn = Turn::take(semaphore).await;
                     if context.pacing.journal_broken() {
                         let result = ChangeResult {
@@ -247,11 +251,22 @@ pub async fn execute(
                     events.finished(&result);
                     result
                 });
+                carrying.insert(task.id(), carried);
             }
-            while let Some(joined) = tasks.join_next().await {
-                if let Ok(result) = joined {
-                    results.push(result);
-                }
+            while let Some(joined) = tasks.join_next_with_id().await {
+                let result = match joined {
+                    Ok((_, result)) => result,
+                    Err(error) => {
+                        // Every task's id was recorded when it was spawned.
+                        let Some(change) = carrying.remove(&error.id()) else {
+                            continue;
+                        };
+                        let result = task_lost(change, &error);
+                        events.finished(&result);
+                        result
+                    }
+                };
+                results.push(result);
             }
         }
     }
@@ -529,6 +544,43 @@ struct Step {
     distribution: Arc<Distribution>,
     /// The turns of changes activating after waiting for distribution.
     activating: Arc<Semaphore>,
+}
+
+/// How a change ended whose task panicked or was cancelled before it returned: failed (whether
+/// its calls went out is unknown; the journal records those that did), with the operation the
+/// change starts with as the step.
+fn task_lost(change: Change, error: &JoinError) -> ChangeResult {
+    let operation = match change.action {
+        Action::Create | Action::Recreate => "CreateGrant",
+        Action::Activate | Action::UpdateOperations => "CreateGrantVersion",
+        Action::Delete => "DeleteGrant",
+        Action::NoOp => "none",
+    };
+    let ended = if error.is_cancelled() {
+        "was cancelled"
+    } else {
+        "panicked"
+    };
+    tracing::error!(principal = %change.principal_arn, %error, "a change's task {ended}");
+    ChangeResult {
+        change,
+        outcome: Outcome::Failed {
+            step: operation,
+            error: AwsError {
+                service: "license-manager",
+                operation,
+                code: None,
+                message: format!(
+                    "entitle's task carrying out this change {ended} before it finished ({error})"
+                ),
+                request_id: None,
+                kind: AwsErrorKind::Other,
+            },
+            hint: Some(
+                "this is a bug in entitle: the journal shows which calls went out, and `entitle plan` where the grant stands now; please report it".to_owned(),
+            ),
+        },
+    }
 }
 
 fn failed(step: &'static str, error: AwsError) -> Outcome {
