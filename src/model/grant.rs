@@ -245,7 +245,7 @@ pub enum Principal {
         id: AccountId,
         /// The partition of the principal ARN (`aws`, `aws-us-gov`, `aws-cn`): the
         /// organisation's. Written to JSON only when it is not `aws`.
-        #[serde(default = "aws_partition", skip_serializing_if = "is_aws_partition")]
+        #[serde(default = "commercial_partition", skip_serializing_if = "is_commercial_partition")]
         partition: String,
     },
 }
@@ -253,11 +253,11 @@ pub enum Principal {
 /// The commercial partition, `aws`.
 pub const AWS_PARTITION: &str = "aws";
 
-fn aws_partition() -> String {
+fn commercial_partition() -> String {
     AWS_PARTITION.to_owned()
 }
 
-fn is_aws_partition(partition: &str) -> bool {
+fn is_commercial_partition(partition: &str) -> bool {
     partition == AWS_PARTITION
 }
 
