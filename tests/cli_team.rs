@@ -106,7 +106,7 @@ async fn two_applies_at_once_one_refused_naming_the_other_nothing_doubled() {
     // A colleague's laptop and a pipeline runner: two working directories.
     let laptop = tempfile::tempdir().unwrap();
     let runner = tempfile::tempdir().unwrap();
-    let mut first = command(
+    let first = command(
         laptop.path(),
         &server,
         &moto,
