@@ -245,7 +245,10 @@ pub enum Principal {
         id: AccountId,
         /// The partition of the principal ARN (`aws`, `aws-us-gov`, `aws-cn`): the
         /// organisation's. Written to JSON only when it is not `aws`.
-        #[serde(default = "commercial_partition", skip_serializing_if = "is_commercial_partition")]
+        #[serde(
+            default = "commercial_partition",
+            skip_serializing_if = "is_commercial_partition"
+        )]
         partition: String,
     },
 }
