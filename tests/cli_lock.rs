@@ -477,4 +477,27 @@ fn an_s3_journal_under_the_sandbox_needs_an_s3_endpoint() {
             .stderr
             .contains("hint: point `AWS_ENDPOINT_URL_S3` at an S3 emulator")
     );
+
+    // The same when the plan names the journal.
+    let plan = dir.join("shared.toml");
+    let demo = std::fs::read_to_string(repository("plans/claude-sonnet-4-5.toml")).unwrap();
+    std::fs::write(
+        &plan,
+        format!("{demo}\n[journal]\nurl = \"s3://acme-entitle/team\"\n"),
+    )
+    .unwrap();
+    for args in [
+        vec!["status", plan.to_str().unwrap()],
+        vec!["force-unlock", plan.to_str().unwrap()],
+    ] {
+        let refused = ran(sandboxed(dir, &dir.join("state.json"), &args)
+            .env_remove("ENTITLE_JOURNAL")
+            .env_remove("AWS_ENDPOINT_URL_S3"));
+        assert_eq!(refused.code, 1, "{args:?}: {}", refused.stdout);
+        assert!(
+            refused.stderr.contains("`--sandbox` reaches no S3"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
 }

@@ -11,7 +11,7 @@ use super::plan::read_plan;
 use super::{Context, NoTerminal};
 use crate::apply::journal::Event;
 use crate::apply::journal_store::{
-    Holder, JournalStore, LockState, Unlocked, host_name, local_user,
+    Holder, JournalStore, LockState, Unlocked, check_sandbox_journal, host_name, local_user,
 };
 use crate::aws::{identity, organizations};
 use crate::cli::ForceUnlockArgs;
@@ -23,9 +23,13 @@ use crate::ui::{
 
 /// Shows the lock, confirms, removes it, journals it.
 pub async fn run(context: &Context, args: &ForceUnlockArgs) -> anyhow::Result<Outcome> {
-    let rollout = match (&args.plan, &args.rollout) {
-        (Some(plan), _) => read_plan(context, plan)?.name,
-        (None, Some(name)) => name.clone(),
+    // The plan also says where its journal is (`[journal] url`), after `--journal`.
+    let (rollout, plan_journal) = match (&args.plan, &args.rollout) {
+        (Some(plan), _) => {
+            let plan = read_plan(context, plan)?;
+            (plan.name, plan.journal_url)
+        }
+        (None, Some(name)) => (name.clone(), None),
         (None, None) => {
             bail!("name the rollout: `entitle force-unlock PLAN.toml` or `--rollout NAME`")
         }
@@ -35,10 +39,14 @@ pub async fn run(context: &Context, args: &ForceUnlockArgs) -> anyhow::Result<Ou
         .await
         .context("could not describe the organisation")?;
     let organization = organization.id.as_str().to_owned();
+    if context.aws.fixed_endpoint.is_some() {
+        // `--sandbox`: a plan's `s3://` journal needs an S3 endpoint of its own.
+        check_sandbox_journal(context.journal.as_deref().or(plan_journal.as_deref()))?;
+    }
     let store = JournalStore::locate(
         &clients,
         context.journal.as_deref(),
-        None,
+        plan_journal.as_deref(),
         &organization,
         &rollout,
     )
