@@ -343,3 +343,48 @@ fn a_directory_of_plans_is_planned_applied_and_reported_together() {
     assert_eq!(rollouts[1]["documents"][0]["totals"]["active"], 2);
     assert_eq!(rollouts[2]["documents"][0]["totals"]["active"], 1);
 }
+
+/// A plan may name its journal (`[journal] url`); under `--sandbox`, an `s3://` one needs an S3
+/// endpoint (the emulator has no S3), and every command that reads the journal says so.
+#[test]
+fn a_plans_s3_journal_under_the_sandbox_needs_an_s3_endpoint() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = dir.join("team.toml");
+    std::fs::write(
+        &plan,
+        "version = 1\nname = \"team\"\n\n[journal]\nurl = \"s3://team-journal/entitle\"\n\n\
+         [entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n\
+         [[phase]]\nname = \"pilot\"\naccounts = [\"111111111111\"]\n",
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    for args in [
+        vec!["plan", plan],
+        vec!["apply", plan, "--auto-approve"],
+        vec!["activate", plan, "--auto-approve"],
+    ] {
+        let refused = run(dir, &args);
+        assert_eq!(refused.code, 1, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("AWS_ENDPOINT_URL_S3"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    // A misspelt key of `[journal]` is a plan-file error with its line.
+    std::fs::write(
+        dir.join("typo.toml"),
+        "version = 1\nname = \"team\"\n\n[journal]\nulr = \"s3://team-journal/entitle\"\n\n\
+         [entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n\
+         [[phase]]\nname = \"pilot\"\naccounts = [\"111111111111\"]\n",
+    )
+    .unwrap();
+    let typo = run(dir, &["plan", dir.join("typo.toml").to_str().unwrap()]);
+    assert_eq!(typo.code, 1, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("ulr") && typo.stderr.contains(":5:"),
+        "{}",
+        typo.stderr
+    );
+}

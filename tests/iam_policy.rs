@@ -330,3 +330,45 @@ fn the_docs_show_the_member_roles_policies_as_entitle_makes_them() {
         "no permissions policy block like {member:#}"
     );
 }
+
+/// With a journal in S3 (`ENTITLE_JOURNAL`), the policy also names its bucket: objects read,
+/// written and (for the commands that lock) deleted under the prefix, the bucket listed under it;
+/// without one it names no S3 at all.
+#[test]
+fn a_journal_in_s3_adds_its_bucket_statements() {
+    let with = |commands: &str| -> serde_json::Value {
+        let printed = ran(entitle(None)
+            .env("ENTITLE_JOURNAL", "s3://team-journal/entitle")
+            .args(["iam-policy", "--for", commands]));
+        assert_eq!(printed.code, 0, "{}", printed.stderr);
+        serde_json::from_str(&printed.stdout).unwrap()
+    };
+    let apply = with("apply");
+    let statements = apply["Statement"].as_array().unwrap();
+    let objects = statements
+        .iter()
+        .find(|statement| statement["Resource"] == "arn:aws:s3:::team-journal/entitle/*")
+        .unwrap();
+    assert_eq!(
+        objects["Action"],
+        serde_json::json!(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+    );
+    let list = statements
+        .iter()
+        .find(|statement| statement["Action"] == serde_json::json!(["s3:ListBucket"]))
+        .unwrap();
+    assert_eq!(list["Resource"], "arn:aws:s3:::team-journal");
+    assert_eq!(
+        list["Condition"]["StringLike"]["s3:prefix"],
+        serde_json::json!(["entitle", "entitle/*"])
+    );
+    // Read-only commands never delete (they take no lock).
+    let plan = with("plan");
+    assert!(!plan.to_string().contains("s3:DeleteObject"), "{plan}");
+    // No S3 journal, no S3 statement.
+    let printed =
+        ran(entitle(None)
+            .env_remove("ENTITLE_JOURNAL")
+            .args(["iam-policy", "--for", "all"]));
+    assert!(!printed.stdout.contains("s3:"), "{}", printed.stdout);
+}

@@ -15,7 +15,7 @@ use crate::apply::executor::{
     ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
 };
 use crate::apply::journal::{Event, History};
-use crate::apply::journal_store::{JournalRun, JournalStore};
+use crate::apply::journal_store::{JournalRun, JournalStore, check_sandbox_journal};
 use crate::aws::{AwsClients, identity, license_manager};
 use crate::cli::{ApplyArgs, ChangeArgs};
 use crate::exit::Outcome;
@@ -294,6 +294,15 @@ impl Session {
         rollout: &RolloutPlan,
         command: &str,
     ) -> anyhow::Result<Self> {
+        if context.aws.fixed_endpoint.is_some() {
+            // The sandbox has no S3: a plan's `s3://` journal needs `AWS_ENDPOINT_URL_S3`.
+            check_sandbox_journal(
+                context
+                    .journal
+                    .as_deref()
+                    .or(rollout.journal_url.as_deref()),
+            )?;
+        }
         // The journal belongs to (organisation, rollout): the organisation is read first.
         let organization = crate::aws::organizations::organization(clients)
             .await

@@ -1,10 +1,12 @@
 //! `entitle iam-policy`: prints the least-privilege IAM policy the chosen commands need, or (`--for
-//! member`) the policy of the role entitle assumes in member accounts.
+//! member`) the policy of the role entitle assumes in member accounts; with a journal in S3, the
+//! statements its bucket needs.
 
 use super::Context;
+use crate::apply::journal_store::JournalLocation;
 use crate::cli::{IamPolicyArgs, PolicyFor};
 use crate::exit::Outcome;
-use crate::planner::iam_policy::{Commands, policy};
+use crate::planner::iam_policy::{Commands, journal_statements, policy};
 
 /// Prints the policy document (the same JSON for people and scripts: it is meant to be pasted).
 pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
@@ -15,7 +17,19 @@ pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
         PolicyFor::All => Commands::All,
         PolicyFor::Member => Commands::Member,
     };
-    let document = policy(commands, args.partition.as_str());
+    let mut document = policy(commands, args.partition.as_str());
+    // A journal in S3 (`--journal`, `ENTITLE_JOURNAL`): its bucket's statements too.
+    if commands != Commands::Member
+        && let Some(location) = context.journal.as_deref()
+        && let JournalLocation::S3 { bucket, prefix } = JournalLocation::parse(location)?
+    {
+        document.statement.extend(journal_statements(
+            commands,
+            args.partition.as_str(),
+            &bucket,
+            &prefix,
+        ));
+    }
     let text = serde_json::to_string_pretty(&document)?;
     context
         .printer

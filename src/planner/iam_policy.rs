@@ -4,7 +4,7 @@
 //! command against the emulator and checks that this table names every operation they make and
 //! nothing they never make.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -238,9 +238,52 @@ pub struct Statement {
     #[serde(rename = "Action")]
     pub action: Vec<String>,
     /// `*` where the actions do not all support narrower resources; the member roles for
-    /// `sts:AssumeRole`.
+    /// `sts:AssumeRole`; the journal's bucket and prefix for S3.
     #[serde(rename = "Resource")]
     pub resource: String,
+    /// Conditions, where a statement has them (the journal's prefix for `s3:ListBucket`).
+    #[serde(rename = "Condition", skip_serializing_if = "BTreeMap::is_empty")]
+    pub condition: BTreeMap<&'static str, BTreeMap<&'static str, Vec<String>>>,
+}
+
+/// The statements a journal in S3 needs (`--journal s3://BUCKET/PREFIX`): its objects read and
+/// written (every command records: `status` its sightings, the others their runs), deleted by
+/// the commands that take the lock (apply, activate, cleanup: the lock is released by deleting
+/// it), and the bucket listed under the prefix (a journal is read by listing its runs).
+pub fn journal_statements(
+    commands: Commands,
+    partition: &str,
+    bucket: &str,
+    prefix: &str,
+) -> Vec<Statement> {
+    let mut objects = vec!["s3:GetObject".to_owned(), "s3:PutObject".to_owned()];
+    if !matches!(commands, Commands::Plan) {
+        objects.push("s3:DeleteObject".to_owned());
+    }
+    let (keys, prefixes) = if prefix.is_empty() {
+        ("*".to_owned(), vec!["*".to_owned()])
+    } else {
+        (
+            format!("{prefix}/*"),
+            vec![prefix.to_owned(), format!("{prefix}/*")],
+        )
+    };
+    vec![
+        Statement {
+            sid: "TheJournalsObjects",
+            effect: "Allow",
+            action: objects,
+            resource: format!("arn:{partition}:s3:::{bucket}/{keys}"),
+            condition: BTreeMap::new(),
+        },
+        Statement {
+            sid: "ListTheJournal",
+            effect: "Allow",
+            action: vec!["s3:ListBucket".to_owned()],
+            resource: format!("arn:{partition}:s3:::{bucket}"),
+            condition: BTreeMap::from([("StringLike", BTreeMap::from([("s3:prefix", prefixes)]))]),
+        },
+    ]
 }
 
 /// The policy document: one statement per purpose, on every resource (License Manager,
@@ -266,6 +309,7 @@ pub fn policy(commands: Commands, partition: &str) -> PolicyDocument {
                 resource: group
                     .resource
                     .replacen("arn:aws:", &format!("arn:{partition}:"), 1),
+                condition: BTreeMap::new(),
             })
         })
         .collect();
@@ -390,6 +434,16 @@ mod tests {
         assert_eq!(assume.len(), 1);
         assert_eq!(assume[0].action, ["sts:AssumeRole"]);
         assert_eq!(assume[0].resource, "arn:aws:iam::*:role/*");
+        let journal = journal_statements(Commands::Apply, "aws", "team-journal", "entitle");
+        assert_eq!(journal[0].resource, "arn:aws:s3:::team-journal/entitle/*");
+        assert!(journal[0].action.contains(&"s3:DeleteObject".to_owned()));
+        assert_eq!(
+            serde_json::to_value(&journal[1]).unwrap()["Condition"]["StringLike"]["s3:prefix"],
+            serde_json::json!(["entitle", "entitle/*"])
+        );
+        let read = journal_statements(Commands::Plan, "aws", "team-journal", "");
+        assert!(!read[0].action.contains(&"s3:DeleteObject".to_owned()));
+        assert_eq!(read[0].resource, "arn:aws:s3:::team-journal/*");
         let gov = policy(Commands::Apply, "aws-us-gov");
         assert!(
             gov.statement

@@ -222,6 +222,8 @@ pub fn entitle(endpoint: Option<&str>) -> Command {
         "AWS_ENDPOINT_URL_STS",
         "NO_COLOR",
         "ENTITLE_LOG",
+        "ENTITLE_JOURNAL",
+        "AWS_ENDPOINT_URL_S3",
     ] {
         command.env_remove(variable);
     }
