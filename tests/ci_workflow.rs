@@ -26,12 +26,6 @@ const GUIDE: &str = "docs/ci.md";
 const LINTER_REQUIREMENT: &str = "jactionlint==2.3.0";
 const LINTER_VERSION: &str = "2.3.0";
 
-/// Commands and flags docs/ci.md names that issue 13 is adding while this is written. While the
-/// built binary lacks one, the guide's line using it is reported (loudly, on stderr) instead of
-/// failing; once the binary has it, the line is checked like any other (remove it from here
-/// then). The workflow itself uses none of them.
-const COMING_WITH_ISSUE_13: &[&str] = &["force-unlock"];
-
 fn repository_path(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -1018,20 +1012,10 @@ fn every_entitle_command_line_of_docs_ci_is_one_the_cli_accepts() {
         lines.len()
     );
     let mut failures = Vec::new();
-    let mut not_yet = Vec::new();
     for line in &lines {
         for problem in check(line) {
-            let pending = COMING_WITH_ISSUE_13
-                .iter()
-                .find(|name| problem.starts_with(&format!("`{name}` is not")));
-            match pending {
-                Some(name) => not_yet.push(format!("{line}: `{name}` (issue 13)")),
-                None => failures.push(format!("{line}: {problem}")),
-            }
+            failures.push(format!("{line}: {problem}"));
         }
-    }
-    for line in &not_yet {
-        eprintln!("NOT YET CHECKED, the CLI does not have it yet: {line}");
     }
     assert!(
         failures.is_empty(),
@@ -1039,9 +1023,8 @@ fn every_entitle_command_line_of_docs_ci_is_one_the_cli_accepts() {
         failures.join("\n")
     );
     eprintln!(
-        "{} entitle command lines in {GUIDE} checked against the CLI, {} waiting for issue 13",
-        lines.len(),
-        not_yet.len()
+        "{} entitle command lines in {GUIDE} checked against the CLI",
+        lines.len()
     );
 }
 
