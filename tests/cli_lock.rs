@@ -501,3 +501,41 @@ fn an_s3_journal_under_the_sandbox_needs_an_s3_endpoint() {
         );
     }
 }
+
+/// A server keeps its state file locked while it runs (it saves the whole state when it stops):
+/// an admin action on the file itself waits a moment, then refuses naming the server, and
+/// changes nothing; through the server's endpoint it goes through.
+#[test]
+fn a_served_state_file_refuses_admin_actions_on_the_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = dir.join("state.json");
+    let server = SandboxServer::start(&["--state", &state.display().to_string()]);
+    let on_file = ran(entitle(None).current_dir(dir).args([
+        "sandbox",
+        "cancel-agreement",
+        entitle::sandbox::seed::DEMO_ACTIVE_AGREEMENT,
+        "--state",
+        &state.display().to_string(),
+    ]));
+    assert_eq!(on_file.code, 1, "{}", on_file.stdout);
+    assert!(
+        on_file.stderr.contains("sandbox serve"),
+        "{}",
+        on_file.stderr
+    );
+    let through = ran(entitle(None).current_dir(dir).args([
+        "sandbox",
+        "cancel-agreement",
+        entitle::sandbox::seed::DEMO_ACTIVE_AGREEMENT,
+        "--endpoint",
+        &server.endpoint,
+    ]));
+    assert_eq!(through.code, 0, "{}", through.stderr);
+    server.stop();
+    let saved = State::load(&state).unwrap();
+    assert_eq!(
+        saved.agreements[entitle::sandbox::seed::DEMO_ACTIVE_AGREEMENT].status,
+        "CANCELLED"
+    );
+}

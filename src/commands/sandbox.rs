@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use serde_json::Value;
 
 use super::Context;
+use crate::apply::journal_store::lock_state_file;
 use crate::cli::{SandboxCommand, SandboxServeArgs, SandboxTarget};
 use crate::exit::Outcome;
 use crate::sandbox::admin::{self, AdminAction, MemberGrant};
@@ -106,11 +107,17 @@ async fn apply(action: &AdminAction, target: &SandboxTarget) -> anyhow::Result<V
         let body = serde_json::to_value(action)?;
         return Ok(remote::call(endpoint, "POST", "/_sandbox/admin", Some(&body)).await?);
     }
+    // Another command on the same state file (a `--sandbox` run, a server) would save over
+    // this change: take the file's lock, as they do.
+    let _lock = lock_state_file(&target.state, "sandbox", STATE_LOCK_WAIT).await?;
     let mut state = State::load_or_seed_demo(&target.state)?;
     let result = admin::apply(&mut state, action)?;
     state.save(&target.state)?;
     Ok(result)
 }
+
+/// How long an admin action or a server waits for another command on the same state file.
+const STATE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Serves until Ctrl-C or SIGTERM, then saves the state.
 async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Outcome> {
@@ -129,6 +136,9 @@ async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Out
         None => Faults::none(),
     };
     ensure_parent(&args.state)?;
+    // The server saves its whole state when it stops: no other command may write the file
+    // meanwhile (they wait a moment, then refuse naming the server).
+    let _lock = lock_state_file(&args.state, "sandbox serve", STATE_LOCK_WAIT).await?;
     let options = SandboxOptions {
         state_file: Some(args.state.clone()),
         seed,
