@@ -64,6 +64,69 @@ fn command(dir: &Path, server: &SandboxServer, moto: &Moto, args: &[&str]) -> Co
     command
 }
 
+/// The same race with the journal in a directory both working directories name (a shared
+/// disk): the OS lock refuses the second run at once, nothing is doubled.
+#[test]
+fn two_applies_at_once_with_a_shared_directory_journal() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let server = emulator(dir, 40);
+    let plan = dir.join("team.toml");
+    std::fs::write(&plan, PLAN).unwrap();
+    let plan = plan.display().to_string();
+    let shared = dir.join("shared-journal");
+    let local = |cwd: &Path, args: &[&str]| {
+        let mut command = entitle(Some(&server.endpoint));
+        command
+            .env("ENTITLE_JOURNAL", &shared)
+            .current_dir(cwd)
+            .args(args);
+        command
+    };
+    let laptop = tempfile::tempdir().unwrap();
+    let runner = tempfile::tempdir().unwrap();
+    let first = local(
+        laptop.path(),
+        &["apply", &plan, "--auto-approve", "--concurrency", "1"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lock = shared.join(DEMO_ORGANIZATION_ID).join("team.lock");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|text| text.contains("apply")) {
+        assert!(started.elapsed() < Duration::from_secs(60), "no lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = ran(&mut local(
+        runner.path(),
+        &["apply", &plan, "--auto-approve"],
+    ));
+    assert_eq!(second.code, 1, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second.stderr.contains("is locked by") && second.stderr.contains("running `apply`"),
+        "{}",
+        second.stderr
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    server.stop();
+    let state = State::load(&dir.join("state.json")).unwrap();
+    let counts = grants_by_principal(&state, "team");
+    assert_eq!(counts.len(), state.active_member_ids().len());
+    assert!(counts.values().all(|count| *count == 1), "{counts:?}");
+    let journal =
+        std::fs::read_to_string(shared.join(DEMO_ORGANIZATION_ID).join("team.jsonl")).unwrap();
+    assert_eq!(journal.matches("\"event\":\"run_started\"").count(), 1);
+    assert_eq!(journal.matches("\"event\":\"run_finished\"").count(), 1);
+}
+
 async fn wait_for_lock(moto: &Moto, rollout: &str) -> Value {
     let started = Instant::now();
     loop {
