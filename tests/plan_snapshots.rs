@@ -164,7 +164,7 @@ fn blocked_phase_while_baking() {
     let received = received_for(&grants, &["111111111111", "222222222222"]);
     let options = PlanOptions {
         gate_facts: GateFacts {
-            fully_active_since: [("pilot".to_owned(), NOW - 3 * HOUR)].into(),
+            share_reached: [("pilot".to_owned(), NOW - 3 * HOUR)].into(),
         },
         ..options()
     };
@@ -208,7 +208,7 @@ fn org_grant_active_retires_narrower_grants() {
     }
     let options = PlanOptions {
         gate_facts: GateFacts {
-            fully_active_since: [
+            share_reached: [
                 ("pilot".to_owned(), NOW - 100 * HOUR),
                 ("workloads".to_owned(), NOW - 100 * HOUR),
             ]

@@ -464,12 +464,12 @@ impl History {
             match &entry.event {
                 Event::PhaseActive { phase } => {
                     facts
-                        .fully_active_since
+                        .share_reached
                         .entry(phase.clone())
                         .or_insert_with(|| entry.unix_seconds());
                 }
                 Event::PhaseInactive { phase } => {
-                    facts.fully_active_since.remove(phase);
+                    facts.share_reached.remove(phase);
                 }
                 _ => {}
             }
@@ -488,7 +488,7 @@ impl History {
                 Some(gate) => gate.min_active_holds,
                 None => !phase.accounts.is_empty() && phase.active == phase.accounts.len(),
             };
-            let recorded = known.fully_active_since.contains_key(&phase.name);
+            let recorded = known.share_reached.contains_key(&phase.name);
             if reached && !recorded {
                 events.push(Event::PhaseActive {
                     phase: phase.name.clone(),
@@ -727,8 +727,8 @@ mod tests {
             unreadable: 0,
         };
         let facts = history.gate_facts();
-        assert_eq!(facts.fully_active_since.get("pilot"), Some(&1_793_491_200));
-        assert_eq!(facts.fully_active_since.get("waves"), None);
+        assert_eq!(facts.share_reached.get("pilot"), Some(&1_793_491_200));
+        assert_eq!(facts.share_reached.get("waves"), None);
     }
 
     #[test]

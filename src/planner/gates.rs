@@ -14,14 +14,14 @@ use crate::model::plan::{Gate, format_duration};
 pub struct GateFacts {
     /// When each phase (by name) was first seen with its `min_active` share reached (not
     /// necessarily every account active); the bake time counts from there. Recorded by
-    /// `status`/`apply` in the journal. Read it through [`GateFacts::share_reached_since`].
-    pub fully_active_since: BTreeMap<String, UnixSeconds>,
+    /// `status`/`apply` in the journal.
+    pub share_reached: BTreeMap<String, UnixSeconds>,
 }
 
 impl GateFacts {
     /// When phase `phase` was first seen with its `min_active` share reached, if it was.
     pub fn share_reached_since(&self, phase: &str) -> Option<UnixSeconds> {
-        self.fully_active_since.get(phase).copied()
+        self.share_reached.get(phase).copied()
     }
 }
 
