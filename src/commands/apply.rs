@@ -15,7 +15,7 @@ use crate::apply::executor::{
     ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
 };
 use crate::apply::journal::{Event, History};
-use crate::apply::journal_store::{JournalRun, JournalStore, check_sandbox_journal};
+use crate::apply::journal_store::JournalRun;
 use crate::aws::{AwsClients, identity, license_manager};
 use crate::cli::{ApplyArgs, ChangeArgs};
 use crate::exit::Outcome;
@@ -294,15 +294,6 @@ impl Session {
         rollout: &RolloutPlan,
         command: &str,
     ) -> anyhow::Result<Self> {
-        if context.aws.fixed_endpoint.is_some() {
-            // The sandbox has no S3: a plan's `s3://` journal needs `AWS_ENDPOINT_URL_S3`.
-            check_sandbox_journal(
-                context
-                    .journal
-                    .as_deref()
-                    .or(rollout.journal_url.as_deref()),
-            )?;
-        }
         // The journal belongs to (organisation, rollout): the organisation is read first.
         let organization = crate::aws::organizations::organization(clients)
             .await
@@ -313,12 +304,12 @@ impl Session {
             .await
             .ok()
             .map(|caller| caller.arn);
-        let store = JournalStore::locate(
+        let store = super::rollout_journal::locate(
+            context,
             clients,
-            context.journal.as_deref(),
-            rollout.journal_url.as_deref(),
             organization.id.as_str(),
             &rollout.name,
+            rollout.journal_url.as_deref(),
         )
         .await?;
         let run = store.begin(command, caller.clone()).await?;

@@ -11,7 +11,7 @@ use super::plan::read_plan;
 use super::{Context, NoTerminal};
 use crate::apply::journal::Event;
 use crate::apply::journal_store::{
-    Holder, JournalStore, LockState, Unlocked, check_sandbox_journal, host_name, local_user,
+    Holder, JournalStore, LockState, Unlocked, host_name, local_user,
 };
 use crate::aws::{identity, organizations};
 use crate::cli::ForceUnlockArgs;
@@ -39,16 +39,12 @@ pub async fn run(context: &Context, args: &ForceUnlockArgs) -> anyhow::Result<Ou
         .await
         .context("could not describe the organisation")?;
     let organization = organization.id.as_str().to_owned();
-    if context.aws.fixed_endpoint.is_some() {
-        // `--sandbox`: a plan's `s3://` journal needs an S3 endpoint of its own.
-        check_sandbox_journal(context.journal.as_deref().or(plan_journal.as_deref()))?;
-    }
-    let store = JournalStore::locate(
+    let store = super::rollout_journal::locate(
+        context,
         &clients,
-        context.journal.as_deref(),
-        plan_journal.as_deref(),
         &organization,
         &rollout,
+        plan_journal.as_deref(),
     )
     .await?;
     let document = |outcome, holder| {

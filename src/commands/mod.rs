@@ -10,6 +10,7 @@ mod force_unlock;
 mod guardrails;
 mod iam_policy;
 mod plan;
+mod rollout_journal;
 mod rollouts;
 mod sandbox;
 mod status;

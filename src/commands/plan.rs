@@ -7,7 +7,6 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::{Context, Reported};
-use crate::apply::journal_store::{JournalStore, check_sandbox_journal};
 use crate::aws::organizations::{DiscoverOptions, Discovery, discover};
 use crate::aws::{AwsClients, license_manager, marketplace, prerequisites};
 use crate::cli::PlanArgs;
@@ -152,21 +151,12 @@ async fn read_gate_facts(
     rollout: &RolloutPlan,
     tree: &crate::model::OrgTree,
 ) -> anyhow::Result<GateFacts> {
-    if context.aws.fixed_endpoint.is_some() {
-        // The sandbox has no S3: a plan's `s3://` journal needs `AWS_ENDPOINT_URL_S3`.
-        check_sandbox_journal(
-            context
-                .journal
-                .as_deref()
-                .or(rollout.journal_url.as_deref()),
-        )?;
-    }
-    let store = JournalStore::locate(
+    let store = super::rollout_journal::locate(
+        context,
         clients,
-        context.journal.as_deref(),
-        rollout.journal_url.as_deref(),
         tree.organization().id.as_str(),
         &rollout.name,
+        rollout.journal_url.as_deref(),
     )
     .await?;
     Ok(store.read().await?.gate_facts())

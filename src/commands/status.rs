@@ -10,7 +10,6 @@ use anyhow::{Context as _, anyhow};
 use super::plan::{observe, read_plan, unix_now};
 use super::{Context, Reported};
 use crate::apply::journal::{History, Journal};
-use crate::apply::journal_store::{JournalStore, check_sandbox_journal};
 use crate::aws::license_manager;
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::Outcome;
@@ -60,21 +59,12 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
     let clients = context.clients().await;
     let (discovery, mut observed) = observe(context, &clients, &rollout).await?;
     // The journal of the organisation looked at: another organisation's runs never mix in.
-    if context.aws.fixed_endpoint.is_some() {
-        // `--sandbox`: a plan's `s3://` journal needs an S3 endpoint of its own.
-        check_sandbox_journal(
-            context
-                .journal
-                .as_deref()
-                .or(rollout.journal_url.as_deref()),
-        )?;
-    }
-    let store = JournalStore::locate(
+    let store = super::rollout_journal::locate(
+        context,
         &clients,
-        context.journal.as_deref(),
-        rollout.journal_url.as_deref(),
         discovery.tree.organization().id.as_str(),
         &rollout.name,
+        rollout.journal_url.as_deref(),
     )
     .await?;
     let mut history = store.read().await?;
