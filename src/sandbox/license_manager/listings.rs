@@ -42,19 +42,22 @@ pub(super) fn list_distributed_grants(state: &mut State, call: &Call<'_>) -> Api
         .values()
         .filter(|grant| grant.parent_grant.is_none() && grant.grantor_account_id == call.caller)
         .filter(|grant| listed(state, grant, arns.as_deref()))
-        .filter(|grant| {
-            filters.iter().all(|(name, value)| match name.as_str() {
-                "LicenseArn" => &grant.license_arn == value,
-                "GrantStatus" => &grant.status == value,
-                "GranteePrincipalARN" => &grant.principal == value,
-                "ProductSKU" => {
-                    license_field(state, grant, |license| &license.product_sku) == Some(value)
-                }
-                _ => license_field(state, grant, |license| &license.issuer_name) == Some(value),
-            })
-        })
+        .filter(|grant| grant_matches(state, grant, &filters))
         .collect();
     grant_page(state, call, &grants)
+}
+
+/// Whether a grant passes every filter of ListDistributedGrants or ListReceivedGrants (each
+/// operation has already refused the filter names it does not take).
+fn grant_matches(state: &State, grant: &Grant, filters: &[(String, String)]) -> bool {
+    filters.iter().all(|(name, value)| match name.as_str() {
+        "LicenseArn" => &grant.license_arn == value,
+        "GrantStatus" => &grant.status == value,
+        "GranteePrincipalARN" => &grant.principal == value,
+        "GranterAccountId" => &grant.grantor_account_id == value,
+        "ProductSKU" => license_field(state, grant, |license| &license.product_sku) == Some(value),
+        _ => license_field(state, grant, |license| &license.issuer_name) == Some(value),
+    })
 }
 
 /// ListReceivedGrants: the grants whose grantee is the caller, once out of PENDING_WORKFLOW.
@@ -77,17 +80,7 @@ pub(super) fn list_received_grants(state: &mut State, call: &Call<'_>) -> ApiRes
         .filter(|grant| grant.grantee_account_id.as_deref() == Some(call.caller))
         .filter(|grant| grant.status != "PENDING_WORKFLOW")
         .filter(|grant| listed(state, grant, arns.as_deref()))
-        .filter(|grant| {
-            filters.iter().all(|(name, value)| match name.as_str() {
-                "LicenseArn" => &grant.license_arn == value,
-                "GrantStatus" => &grant.status == value,
-                "GranterAccountId" => &grant.grantor_account_id == value,
-                "ProductSKU" => {
-                    license_field(state, grant, |license| &license.product_sku) == Some(value)
-                }
-                _ => license_field(state, grant, |license| &license.issuer_name) == Some(value),
-            })
-        })
+        .filter(|grant| grant_matches(state, grant, &filters))
         .collect();
     grant_page(state, call, &grants)
 }
