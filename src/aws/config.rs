@@ -63,10 +63,6 @@ impl Default for AwsSettings {
 
 /// The service clients, built once from one `SdkConfig`.
 #[derive(Debug, Clone)]
-#[allow(
-    dead_code,
-    reason = "License Manager, Marketplace Agreement and STS serve plan, apply and doctor"
-)]
 pub struct AwsClients {
     pub(crate) organizations: aws_sdk_organizations::Client,
     pub(crate) license_manager: aws_sdk_licensemanager::Client,
@@ -79,6 +75,13 @@ pub struct AwsClients {
     /// S3, for a journal kept in a bucket: in the profile's region (buckets are regional;
     /// `s3::Bucket::open` follows a bucket to its own), path-style when an endpoint is overridden.
     pub(crate) s3: aws_sdk_s3::Client,
+    /// Bedrock's control plane in the caller's region (model availability, the use-case form);
+    /// other regions and member accounts get a copy of its configuration with their own.
+    pub(crate) bedrock: aws_sdk_bedrock::Client,
+    /// IAM (global; its endpoint lives in us-east-1): the service-linked roles doctor checks.
+    pub(crate) iam: aws_sdk_iam::Client,
+    /// Cost Explorer (its endpoint lives in us-east-1): the organisation's usage and spend.
+    pub(crate) cost_explorer: aws_sdk_costexplorer::Client,
 }
 
 impl AwsClients {
@@ -151,17 +154,32 @@ impl AwsClients {
             .retry_classifier(RateLimitExceededClassifier)
             .retry_partition(unlimited_retries("entitle-license-manager"));
         let mut marketplace = aws_sdk_marketplaceagreement::config::Builder::from(shared)
-            .region(home)
-            .stalled_stream_protection(stall)
+            .region(home.clone())
+            .stalled_stream_protection(stall.clone())
             .retry_partition(unlimited_retries("entitle-marketplace"))
             .interceptor(PacingInterceptor::new(pacer.clone()));
         let mut sts = aws_sdk_sts::config::Builder::from(shared);
+        let mut bedrock = aws_sdk_bedrock::config::Builder::from(shared)
+            .stalled_stream_protection(stall)
+            .retry_partition(unlimited_retries("entitle-bedrock"))
+            .interceptor(PacingInterceptor::new(pacer.clone()));
+        let mut iam = aws_sdk_iam::config::Builder::from(shared)
+            .region(home.clone())
+            .retry_partition(unlimited_retries("entitle-iam"))
+            .interceptor(PacingInterceptor::new(pacer.clone()));
+        let mut cost_explorer = aws_sdk_costexplorer::config::Builder::from(shared)
+            .region(home)
+            .retry_partition(unlimited_retries("entitle-cost-explorer"))
+            .interceptor(PacingInterceptor::new(pacer.clone()));
         if let Some(endpoint) = fixed_endpoint {
             // Service-specific environment overrides must not win over the sandbox.
             organizations = organizations.endpoint_url(endpoint);
             license_manager = license_manager.endpoint_url(endpoint);
             marketplace = marketplace.endpoint_url(endpoint);
             sts = sts.endpoint_url(endpoint);
+            bedrock = bedrock.endpoint_url(endpoint);
+            iam = iam.endpoint_url(endpoint);
+            cost_explorer = cost_explorer.endpoint_url(endpoint);
         }
         // The grant writes are paced and retried by apply itself: no SDK retries, no pacing tag.
         let paced = license_manager
@@ -178,6 +196,9 @@ impl AwsClients {
             marketplace: aws_sdk_marketplaceagreement::Client::from_conf(marketplace.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             s3: aws_sdk_s3::Client::from_conf(s3_config(shared, fixed_endpoint)),
+            bedrock: aws_sdk_bedrock::Client::from_conf(bedrock.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            cost_explorer: aws_sdk_costexplorer::Client::from_conf(cost_explorer.build()),
         }
     }
 }
