@@ -5,7 +5,7 @@
 
 use super::Context;
 use super::apply::{Job, PlanScope, Session, ignored_gates, member_role, observe_prechecked};
-use super::plan::read_plan;
+use super::observe::read_plan;
 use crate::cli::ActivateArgs;
 use crate::exit::Outcome;
 use crate::model::plan::Activation;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
-use super::plan::{observe, read_plan, unix_now};
+use super::observe::{observe, read_plan, unix_now};
 use super::{Context, NoTerminal, Reported};
 use crate::apply::executor::{
     ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
@@ -384,7 +384,7 @@ impl Session {
     ) -> anyhow::Result<Outcome> {
         let printer = &context.printer;
         self.record_sightings(job.rollout, job.tree, job.observed)?;
-        super::plan::warn_collisions(printer, &plan);
+        super::observe::warn_collisions(printer, &plan);
         // Phases held back by a gate that the run would change something in.
         let held: Vec<(String, String)> = plan
             .phases

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::Context;
-use super::plan::unix_now;
+use super::observe::unix_now;
 use crate::aws::organizations::{DiscoverError, DiscoverOptions, NoProgress, discover};
 use crate::aws::{AwsClients, AwsError, license_manager, marketplace, prerequisites};
 use crate::cli::DoctorArgs;

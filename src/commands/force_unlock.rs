@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context as _, bail};
 
-use super::plan::read_plan;
+use super::observe::read_plan;
 use super::{Context, NoTerminal};
 use crate::apply::journal::Event;
 use crate::apply::journal_store::{

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 use super::Context;
-use super::plan::read_plan;
+use super::observe::read_plan;
 use crate::aws::{license_manager, marketplace};
 use crate::cli::GuardrailsArgs;
 use crate::exit::Outcome;

@@ -9,6 +9,7 @@ mod doctor;
 mod force_unlock;
 mod guardrails;
 mod iam_policy;
+mod observe;
 mod plan;
 mod rollout_journal;
 mod rollouts;

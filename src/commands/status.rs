@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 
-use super::plan::{observe, read_plan, unix_now};
+use super::observe::{observe, read_plan, unix_now};
 use super::{Context, Reported};
 use crate::apply::journal::{History, Journal};
 use crate::aws::license_manager;
