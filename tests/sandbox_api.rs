@@ -2742,3 +2742,224 @@ async fn client_tokens_are_remembered_or_forgotten_after_delete() {
         }
     }
 }
+
+// ---------------------------------------------------------------- Bedrock
+
+const SONNET_4_5_MODEL: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+fn bedrock_with(
+    sandbox: &Sandbox,
+    credentials: aws_credential_types::Credentials,
+    region: &str,
+) -> aws_sdk_bedrock::Client {
+    let config = aws_sdk_bedrock::Config::builder()
+        .behavior_version(aws_sdk_bedrock::config::BehaviorVersion::latest())
+        .region(aws_sdk_bedrock::config::Region::new(region.to_string()))
+        .credentials_provider(credentials)
+        .endpoint_url(sandbox.endpoint())
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_bedrock::Client::from_conf(config)
+}
+
+/// A Bedrock client acting as `account` (the management account when `None`) in `region`.
+fn bedrock_as(sandbox: &Sandbox, account: Option<&str>, region: &str) -> aws_sdk_bedrock::Client {
+    let key = account.map_or_else(|| "AKIDSANDBOX".to_string(), |id| format!("AKID{id}"));
+    bedrock_with(
+        sandbox,
+        aws_credential_types::Credentials::new(key, "sandbox-secret", None, None, "test"),
+        region,
+    )
+}
+
+/// entitlementAvailability, agreementAvailability.status and regionAvailability of one model.
+async fn availability(client: &aws_sdk_bedrock::Client, model: &str) -> (String, String, String) {
+    let answer = client
+        .get_foundation_model_availability()
+        .model_id(model)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.model_id(), model);
+    assert_eq!(answer.authorization_status().as_str(), "AUTHORIZED");
+    (
+        answer.entitlement_availability().as_str().to_string(),
+        answer
+            .agreement_availability()
+            .unwrap()
+            .status()
+            .as_str()
+            .to_string(),
+        answer.region_availability().as_str().to_string(),
+    )
+}
+
+fn available() -> (String, String, String) {
+    ("AVAILABLE".into(), "AVAILABLE".into(), "AVAILABLE".into())
+}
+
+fn not_available() -> (String, String, String) {
+    (
+        "NOT_AVAILABLE".into(),
+        "NOT_AVAILABLE".into(),
+        "AVAILABLE".into(),
+    )
+}
+
+/// A direct account grant of the demo license, distributed and activated by the member.
+async fn grant_and_activate(sandbox: &Sandbox, member: &str) -> String {
+    let client = support::license_manager(sandbox);
+    let created = grant_request(&client, &format!("bedrock-{member}"), &account_principal(member))
+        .send()
+        .await
+        .unwrap();
+    let arn = created.grant_arn().unwrap().to_string();
+    sandbox
+        .with_state(|state| admin::apply(state, &admin::AdminAction::SettleWorkflows))
+        .unwrap();
+    support::license_manager_as(sandbox, Some(member))
+        .create_grant_version()
+        .client_token(format!("activate-{member}"))
+        .grant_arn(&arn)
+        .status(GrantStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
+#[tokio::test]
+async fn bedrock_availability_follows_grants_and_subscriptions() {
+    let sandbox = support::start(State::demo()).await;
+    let management = bedrock_as(&sandbox, None, "us-east-1");
+    // The subscriber is entitled by its own license.
+    assert_eq!(availability(&management, SONNET_4_5_MODEL).await, available());
+    // A model of a product nobody subscribed to.
+    assert_eq!(
+        availability(&management, "anthropic.claude-haiku-4-5-20251001-v1:0").await,
+        not_available()
+    );
+    // Amazon's own models need no license.
+    assert_eq!(
+        availability(&management, "amazon.nova-pro-v1:0").await,
+        available()
+    );
+
+    let member = "111111111111";
+    let client = bedrock_as(&sandbox, Some(member), "us-east-1");
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, not_available());
+    let grant = grant_and_activate(&sandbox, member).await;
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, available());
+    // Another member is still without.
+    let other = bedrock_as(&sandbox, Some("222222222222"), "us-east-1");
+    assert_eq!(availability(&other, SONNET_4_5_MODEL).await, not_available());
+
+    // Deleting the grant takes it away again.
+    let lm = support::license_manager(&sandbox);
+    let version = lm
+        .get_grant()
+        .grant_arn(&grant)
+        .send()
+        .await
+        .unwrap()
+        .grant()
+        .unwrap()
+        .version()
+        .to_string();
+    lm.delete_grant()
+        .grant_arn(&grant)
+        .version(version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, not_available());
+
+    // Cancelling the agreement: the subscriber's license is DELETED, so is its entitlement.
+    sandbox
+        .with_state(|state| admin::cancel_agreement(state, DEMO_ACTIVE_AGREEMENT))
+        .unwrap();
+    assert_eq!(
+        availability(&management, SONNET_4_5_MODEL).await,
+        not_available()
+    );
+}
+
+#[tokio::test]
+async fn bedrock_availability_through_assumed_role_credentials() {
+    let sandbox = support::start(State::demo()).await;
+    let member = "222222222222";
+    grant_and_activate(&sandbox, member).await;
+    let credentials = assume(
+        &sandbox,
+        &format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole"),
+        "verify",
+    )
+    .await;
+    let client = bedrock_with(&sandbox, credentials, "us-east-1");
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, available());
+    let credentials = assume(
+        &sandbox,
+        "arn:aws:iam::333333333333:role/OrganizationAccountAccessRole",
+        "verify",
+    )
+    .await;
+    let client = bedrock_with(&sandbox, credentials, "us-east-1");
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, not_available());
+}
+
+#[tokio::test]
+async fn bedrock_regions_come_from_the_credential_scope() {
+    let sandbox = support::start(State::demo()).await;
+    for (region, expected) in [
+        ("us-east-1", "AVAILABLE"),
+        ("us-west-2", "AVAILABLE"),
+        ("eu-central-1", "AVAILABLE"),
+        ("ap-northeast-1", "AVAILABLE"),
+        ("sa-east-1", "NOT_AVAILABLE"),
+        ("af-south-1", "NOT_AVAILABLE"),
+    ] {
+        let client = bedrock_as(&sandbox, None, region);
+        let (entitlement, _, region_status) = availability(&client, SONNET_4_5_MODEL).await;
+        assert_eq!(entitlement, "AVAILABLE", "{region}");
+        assert_eq!(region_status, expected, "{region}");
+    }
+    // Opus 4.1 is served in fewer regions than Sonnet 4.5.
+    let client = bedrock_as(&sandbox, None, "eu-central-1");
+    let (_, _, region_status) =
+        availability(&client, "anthropic.claude-opus-4-1-20250805-v1:0").await;
+    assert_eq!(region_status, "NOT_AVAILABLE");
+}
+
+#[tokio::test]
+async fn bedrock_availability_errors() {
+    let sandbox = support::start(State::demo()).await;
+    let client = bedrock_as(&sandbox, None, "us-east-1");
+    let error = client
+        .get_foundation_model_availability()
+        .model_id("anthropic.claude-unknown-v9:0")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ResourceNotFoundException");
+    assert!(error.as_service_error().unwrap().is_resource_not_found_exception());
+    assert!(message(&error).contains("anthropic.claude-unknown-v9:0"));
+    let error = client
+        .get_foundation_model_availability()
+        .model_id("Not A Model")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ValidationException");
+    assert!(error.as_service_error().unwrap().is_validation_exception());
+
+    // An account outside the organisation.
+    let outsider = bedrock_as(&sandbox, Some("999999999999"), "us-east-1");
+    let error = outsider
+        .get_foundation_model_availability()
+        .model_id(SONNET_4_5_MODEL)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccessDeniedException");
+    assert!(error.as_service_error().unwrap().is_access_denied_exception());
+}

@@ -10,6 +10,8 @@ pub(crate) enum Service {
     LicenseManager,
     MarketplaceAgreement,
     Sts,
+    Bedrock,
+    CostExplorer,
 }
 
 impl Service {
@@ -29,6 +31,12 @@ impl Service {
                 ApiError::new(429, "ThrottlingException", "Rate exceeded")
             }
             Service::Sts => ApiError::new(400, "Throttling", "Rate exceeded"),
+            Service::CostExplorer => ApiError::new(
+                400,
+                "LimitExceededException",
+                "You made too many calls in a short period of time. Try again later.",
+            ),
+            Service::Bedrock => ApiError::new(429, "ThrottlingException", "Too many requests, please wait before trying again."),
         }
     }
 
@@ -39,6 +47,8 @@ impl Service {
             Service::LicenseManager => "ServerInternalException",
             Service::MarketplaceAgreement => "InternalServerException",
             Service::Sts => "InternalFailure",
+            Service::CostExplorer => "InternalFailure",
+            Service::Bedrock => "InternalServerException",
         };
         ApiError::new(
             500,

@@ -9,7 +9,9 @@
 
 pub mod admin;
 mod api;
+pub mod bedrock;
 mod cbor;
+mod cost_explorer;
 pub mod faults;
 mod license_manager;
 mod marketplace;
@@ -20,6 +22,7 @@ pub mod seed;
 pub mod settings;
 pub mod state;
 mod sts;
+pub mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -222,7 +225,10 @@ impl Sandbox {
 
     /// Changes the state in place (for tests and admin commands run in process).
     pub fn with_state<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
-        change(&mut lock(&self.shared.state))
+        let mut state = lock(&self.shared.state);
+        let answer = change(&mut state);
+        usage::note_statuses(&mut state);
+        answer
     }
 
     /// Calls counted so far, by `Service.Operation`.
@@ -278,6 +284,16 @@ pub fn emulated_operations() -> Vec<(&'static str, &'static str)> {
             .map(|operation| ("MarketplaceAgreement", *operation)),
     );
     out.extend(sts::OPERATIONS.iter().map(|operation| ("Sts", *operation)));
+    out.extend(
+        cost_explorer::OPERATIONS
+            .iter()
+            .map(|operation| ("CostExplorer", *operation)),
+    );
+    out.extend(
+        bedrock::OPERATIONS
+            .iter()
+            .map(|operation| ("Bedrock", *operation)),
+    );
     out
 }
 
@@ -295,6 +311,7 @@ enum Protocol {
     AwsJson10,
     RpcV2Cbor,
     Query,
+    RestJson1,
 }
 
 const CBOR_PREFIX: &str = "/service/AWSMPCommerceService_v20200301/operation/";
@@ -315,6 +332,7 @@ fn route(
         let (service, protocol) = match prefix {
             "AWSLicenseManager" => (Service::LicenseManager, Protocol::AwsJson11),
             "AWSOrganizationsV20161128" => (Service::Organizations, Protocol::AwsJson11),
+            "AWSInsightsIndexService" => (Service::CostExplorer, Protocol::AwsJson11),
             "AWSMPCommerceService_v20200301" => {
                 (Service::MarketplaceAgreement, Protocol::AwsJson10)
             }
@@ -328,6 +346,10 @@ fn route(
             operation.to_string(),
             Protocol::RpcV2Cbor,
         ));
+    }
+    if bedrock::is_bedrock_path(path) {
+        let operation = bedrock::operation_of(method.as_str(), path)?;
+        return Some((Service::Bedrock, operation.to_string(), Protocol::RestJson1));
     }
     let form = header_text(headers, "content-type")
         .is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
@@ -436,7 +458,7 @@ async fn dispatch(
             caller: &caller,
             request_id: &request_id,
         };
-        match service {
+        let answer = match service {
             Service::Organizations => {
                 organizations::handle(&mut state, &call).map(Answer::Structure)
             }
@@ -447,7 +469,23 @@ async fn dispatch(
                 marketplace::handle(&mut state, &call).map(Answer::Structure)
             }
             Service::Sts => sts::handle(&mut state, &call, &access_key).map(Answer::Xml),
-        }
+            Service::CostExplorer => {
+                cost_explorer::handle(&mut state, &call).map(Answer::Structure)
+            }
+            Service::Bedrock => {
+                let region = bedrock::region_of(authorization);
+                let status = if operation == "PutUseCaseForModelAccess" {
+                    201
+                } else {
+                    200
+                };
+                bedrock::handle(&mut state, &call, &path, &region)
+                    .map(|body| Answer::Rest(status, body))
+            }
+        };
+        // The grant and license status histories usage pricing reads (usage.rs).
+        usage::note_statuses(&mut state);
+        answer
     };
     if verdict == Verdict::DropAfterWork {
         lock(&shared.engine).record(&service_name, &operation, Outcome::Dropped);
@@ -465,11 +503,13 @@ async fn dispatch(
 enum Answer {
     Structure(Value),
     Xml(String),
+    /// A restJson1 answer: its HTTP status and body.
+    Rest(u16, Value),
 }
 
 fn decode_input(protocol: Protocol, bytes: &[u8]) -> Result<Value, String> {
     match protocol {
-        Protocol::AwsJson11 | Protocol::AwsJson10 => {
+        Protocol::AwsJson11 | Protocol::AwsJson10 | Protocol::RestJson1 => {
             if bytes.is_empty() {
                 Ok(Value::Object(Map::new()))
             } else {
@@ -492,6 +532,7 @@ fn content_type(protocol: Protocol) -> &'static str {
         Protocol::AwsJson10 => "application/x-amz-json-1.0",
         Protocol::RpcV2Cbor => "application/cbor",
         Protocol::Query => "text/xml",
+        Protocol::RestJson1 => "application/json",
     }
 }
 
@@ -524,7 +565,12 @@ fn respond(
 }
 
 fn success_response(protocol: Protocol, answer: Answer, request_id: &str) -> Response {
+    if let Answer::Rest(status, value) = &answer {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        return respond(protocol, *status, body, request_id, None);
+    }
     let body = match answer {
+        Answer::Rest(_, value) => serde_json::to_vec(&value).unwrap_or_default(),
         Answer::Xml(text) => text.into_bytes(),
         Answer::Structure(value) => match protocol {
             Protocol::RpcV2Cbor => cbor::encode(&value, &marketplace::TIMESTAMP_MEMBERS),
@@ -537,6 +583,9 @@ fn success_response(protocol: Protocol, answer: Answer, request_id: &str) -> Res
 fn error_response(protocol: Protocol, error: &ApiError, request_id: &str) -> Response {
     let body = match protocol {
         Protocol::Query => sts::error_xml(error, request_id).into_bytes(),
+        Protocol::RestJson1 => {
+            serde_json::to_vec(&json!({"message": error.message})).unwrap_or_default()
+        }
         Protocol::RpcV2Cbor | Protocol::AwsJson11 | Protocol::AwsJson10 => {
             let mut map = error.extra.clone();
             let code = if protocol == Protocol::RpcV2Cbor {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::SandboxError;
 use super::license_manager;
 use super::state::{
-    Account, Agreement, License, LicenseManagerSettings, Organization, OrganizationalUnit,
-    STATE_FORMAT_VERSION, Settings, State, splitmix,
+    Account, Agreement, BedrockState, License, LicenseManagerSettings, Organization,
+    OrganizationalUnit, STATE_FORMAT_VERSION, Settings, State, splitmix,
 };
 
 /// The demo management account.
@@ -94,6 +94,15 @@ pub(crate) fn empty(management: &str, organization_id: &str, root_id: &str) -> S
         settings: Settings::default(),
         removed_roles: BTreeMap::new(),
         assumed_role_keys: BTreeMap::new(),
+        bedrock: BedrockState {
+            use_case_forms: BTreeMap::from([(
+                management.to_string(),
+                super::bedrock::demo_use_case_form(),
+            )]),
+            broken_availability: BTreeMap::new(),
+        },
+        service_linked_roles: BTreeMap::new(),
+        usage: super::usage::UsageBook::default(),
         next_id: 0,
     };
     for principal in [

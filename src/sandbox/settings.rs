@@ -116,6 +116,42 @@ pub enum ClientTokenAfterDelete {
     Forgotten,
 }
 
+/// Which Cost Explorer periods are flagged `Estimated` (the bill is not final).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CostExplorerEstimated {
+    /// Periods that end after the first day of the current month (its bill is still open).
+    #[default]
+    CurrentMonth,
+    /// Periods that end within the last N days (`{"recent_days": N}`).
+    RecentDays(u32),
+    /// No period.
+    Never,
+}
+
+/// The SERVICE dimension value of a Marketplace model's usage in Cost Explorer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CostExplorerServiceName {
+    /// `<product name> (Amazon Bedrock Edition)`, e.g. `Claude Sonnet 4.5 (Amazon Bedrock
+    /// Edition)`: the Marketplace product's title.
+    #[default]
+    BedrockEdition,
+    /// The product's name alone, e.g. `Claude Sonnet 4.5`.
+    ProductName,
+}
+
+/// What a member account (not the management account) sees in Cost Explorer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CostExplorerMemberAccess {
+    /// Its own usage only (the management account enabled member access).
+    #[default]
+    OwnUsage,
+    /// Refused: AccessDeniedException (member access not enabled).
+    Denied,
+}
+
 /// Settings for the behaviour AWS does not document, each with the default the emulator uses.
 /// `docs/emulator.md` lists them beside the documented behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +203,25 @@ pub struct Settings {
     pub partition: String,
     /// What a CreateGrant ClientToken answers once its grant is DELETED.
     pub client_token_after_delete: ClientTokenAfterDelete,
+    /// Cost Explorer: usage of the last this many days (today included) is not visible yet
+    /// (AWS: data is refreshed at least once every 24 hours). 0 shows today's usage at once.
+    pub cost_explorer_lag_days: u32,
+    /// Cost Explorer: groups per GetCostAndUsage page (AWS does not document the page size).
+    pub cost_explorer_page_size: usize,
+    /// Cost Explorer: which periods answer `Estimated: true`.
+    pub cost_explorer_estimated: CostExplorerEstimated,
+    /// Cost Explorer: the SERVICE value of a Marketplace model's usage.
+    pub cost_explorer_service_name: CostExplorerServiceName,
+    /// Cost Explorer: what a member account's GetCostAndUsage sees.
+    pub cost_explorer_member_access: CostExplorerMemberAccess,
+    /// Cost Explorer: how many months before the current one a TimePeriod may start (AWS
+    /// documents 13 months of history, 38 with multi-year data enabled).
+    pub cost_explorer_history_months: u32,
+    /// Bedrock: whether an Anthropic model's GetFoundationModelAvailability answers
+    /// agreementAvailability NOT_AVAILABLE while the account has no use-case form (its own or
+    /// the management account's). AWS does not say; default `false` (the form gates invocation,
+    /// not the availability answer).
+    pub use_case_form_gates_availability: bool,
 }
 
 impl Default for Settings {
@@ -193,6 +248,13 @@ impl Default for Settings {
             member_role_names: vec![ORGANIZATION_ACCOUNT_ACCESS_ROLE.to_string()],
             partition: "aws".to_string(),
             client_token_after_delete: ClientTokenAfterDelete::Remembered,
+            cost_explorer_lag_days: 1,
+            cost_explorer_page_size: 500,
+            cost_explorer_estimated: CostExplorerEstimated::CurrentMonth,
+            cost_explorer_service_name: CostExplorerServiceName::BedrockEdition,
+            cost_explorer_member_access: CostExplorerMemberAccess::OwnUsage,
+            cost_explorer_history_months: 13,
+            use_case_form_gates_availability: false,
         }
     }
 }

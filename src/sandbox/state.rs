@@ -59,6 +59,18 @@ pub struct State {
     /// Credentials issued by STS AssumeRole, by access key id: who they act as.
     #[serde(default)]
     pub assumed_role_keys: BTreeMap<String, AssumedRoleKey>,
+    /// Amazon Bedrock: the use-case forms submitted, and availability broken by the
+    /// `break_availability` admin action.
+    #[serde(default)]
+    pub bedrock: BedrockState,
+    /// IAM service-linked roles by account id: role name -> role path (e.g.
+    /// `/aws-service-role/license-manager.amazonaws.com/`). IAM GetRole answers them.
+    #[serde(default)]
+    pub service_linked_roles: BTreeMap<String, BTreeMap<String, String>>,
+    /// Usage billed for Cost Explorer: recorded lines, rates, grant and license status
+    /// histories (`usage.rs`).
+    #[serde(default)]
+    pub usage: super::usage::UsageBook,
     /// Counter for deterministic id generation.
     #[serde(default)]
     pub next_id: u64,
@@ -246,6 +258,18 @@ pub struct Grant {
     /// epoch milliseconds.
     #[serde(default)]
     pub deleted_at_ms: Option<i64>,
+}
+
+/// Amazon Bedrock's per-account state.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BedrockState {
+    /// The Anthropic use-case form (PutUseCaseForModelAccess `formData`, base64) by account id.
+    #[serde(default)]
+    pub use_case_forms: BTreeMap<String, String>,
+    /// Accounts whose entitlementAvailability answers NOT_AVAILABLE whatever their grants:
+    /// account id -> model ids (`*` for every model).
+    #[serde(default)]
+    pub broken_availability: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Who the credentials of one STS AssumeRole answer act as.
