@@ -1,0 +1,125 @@
+//! What several commands read before they decide: the plan file (its problems printed as
+//! diagnostics), the organisation and the license it is made against, the clock, and the
+//! warning about another rollout granting to the same principals.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::{Context, Reported};
+use crate::aws::organizations::{DiscoverOptions, Discovery, discover};
+use crate::aws::{AwsClients, license_manager, marketplace, prerequisites};
+use crate::model::AccountId;
+use crate::model::plan::{EntitlementSelector, RolloutPlan, parse_plan};
+use crate::planner::Observed;
+use crate::planner::entitlement::choose_license;
+use crate::ui::progress::DiscoverSpinner;
+
+/// Reads and checks a plan file; its problems are printed, all at once, as diagnostics.
+pub fn read_plan(context: &Context, path: &Path) -> anyhow::Result<RolloutPlan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the plan file `{}`", path.display()))?;
+    parse_plan(&text, &path.display().to_string()).map_err(|errors| {
+        context.printer.diagnostics(&errors);
+        Reported.into()
+    })
+}
+
+/// Looks at the world a plan is made against: the organisation (tags only when the plan selects
+/// by tag), the license the entitlement means, its distributed grants and received grants.
+pub async fn observe(
+    context: &Context,
+    clients: &AwsClients,
+    rollout: &RolloutPlan,
+) -> anyhow::Result<(Discovery, Observed)> {
+    let needs_tags = rollout.phases.iter().any(|phase| !phase.tags.is_empty());
+    let spinner = DiscoverSpinner::new(context.printer.progress);
+    // The organisation and the license are read at once: different services, different limits.
+    let organisation = async {
+        let options = DiscoverOptions {
+            tags: needs_tags,
+            ..DiscoverOptions::default()
+        };
+        discover(clients, &options, &spinner)
+            .await
+            .context("could not discover the organisation")
+    };
+    let (discovery, observed) = tokio::join!(organisation, observe_license(clients, rollout));
+    spinner.finish();
+    Ok((discovery?, observed?))
+}
+
+/// The license a plan's entitlement means, its distributed grants and its received grants.
+async fn observe_license(clients: &AwsClients, rollout: &RolloutPlan) -> anyhow::Result<Observed> {
+    let licenses = license_manager::marketplace_licenses(clients)
+        .await
+        .context("could not list the Marketplace licenses")?;
+    let agreement = match &rollout.entitlement.selector {
+        EntitlementSelector::Agreement(id) => Some(
+            marketplace::agreement(clients, id)
+                .await
+                .with_context(|| format!("could not read agreement `{id}`"))?,
+        ),
+        _ => None,
+    };
+    let license = choose_license(&rollout.entitlement.selector, &licenses, agreement.as_ref())?;
+    let (grants, received, others) = tokio::join!(
+        license_manager::distributed_grants(clients, &license.arn, 8),
+        license_manager::received_grants(clients, &license.arn),
+        prerequisites::organization_licenses(clients, &license.product_sku),
+    );
+    // Accounts with their own subscription of the product: AWS refuses to activate ours there
+    // while the plan keeps theirs. Best effort: without Marketplace trusted access the read is
+    // refused, and `entitle doctor` says so with the fix.
+    let own_subscriptions = match others {
+        Ok(others) => others
+            .iter()
+            .filter(|other| other.arn != license.arn && other.status == "AVAILABLE")
+            .filter_map(|other| AccountId::parse(&other.beneficiary).ok())
+            .collect(),
+        Err(error) => {
+            tracing::debug!(%error, "could not list the organisation's own subscriptions");
+            BTreeSet::new()
+        }
+    };
+    Ok(Observed {
+        grants: grants.context("could not list the license's grants")?,
+        received: received.context("could not list the accounts' received grants")?,
+        license,
+        own_subscriptions,
+    })
+}
+
+/// Warns when another rollout of the same license grants to a principal this plan wants: each
+/// rollout would keep its own grant (and `entitle apply` of the second would collide with the
+/// first's where AWS refuses a second grant per principal).
+pub fn warn_collisions(printer: &crate::ui::Printer, plan: &crate::planner::Plan) {
+    for other in &plan.unowned {
+        let Some(owner) = &other.owner else { continue };
+        if other.status.is_dead() {
+            continue;
+        }
+        if plan
+            .changes
+            .iter()
+            .any(|change| change.principal_arn == other.principal_arn)
+        {
+            printer.warn(
+                &format!(
+                    "rollouts `{}` and `{owner}` both grant license `{}` to `{}` (grant `{}` is `{owner}`'s)",
+                    plan.rollout, plan.license_arn, other.principal_arn, other.arn
+                ),
+                Some("let one rollout own each principal: remove it from one plan's phases (AWS may refuse a second grant of a license to one principal)"),
+            );
+        }
+    }
+}
+
+/// Seconds since the epoch, for bake gates.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
