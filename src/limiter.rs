@@ -1,5 +1,6 @@
 //! A client-side adaptive rate limiter: a token bucket whose rate finds a service's limit and
-//! stays just under it, the way TCP finds a link's capacity.
+//! stays just under it, the way TCP finds a link's capacity. Both `aws/pacing.rs` (every read)
+//! and `apply/executor.rs` (the grant writes) point down to it; it knows neither.
 //!
 //! Every call waits in [`RateLimiter::acquire`] and reports back with
 //! [`RateLimiter::on_success`] or [`RateLimiter::on_throttle`]. The rate moves in three regimes:

@@ -16,7 +16,7 @@ use tokio::task::{Id as TaskId, JoinError, JoinSet};
 
 use super::distribution::Distribution;
 use super::journal::{Call, CallOutcome, Event, Journal};
-use super::limiter::{LimiterConfig, RateLimiter};
+use crate::limiter::{LimiterConfig, RateLimiter};
 use super::retry::{Decision, RetryPolicy, SystemRandom, decide};
 use crate::aws::grants::{self, GrantVersion, NewGrant, Written};
 use crate::aws::member::{self, MemberSession};

@@ -1,5 +1,5 @@
-//! Doing: carrying out a plan against AWS (the executor), and what makes it safe to re-run: the
-//! adaptive rate limiter, the retry decision, the journal (its lines in `journal`; where it lives,
+//! Doing: carrying out a plan against AWS (the executor, paced by `crate::limiter`), and what
+//! makes it safe to re-run: the retry decision, the journal (its lines in `journal`; where it lives,
 //! its S3 uploads, its lock and their errors in `journal_store` and the private modules beside
 //! it; OS file locks in `file_lock`), and the shared wait for new grants to finish distributing.
 
@@ -11,6 +11,5 @@ mod journal_error;
 mod journal_lock;
 mod journal_s3;
 pub mod journal_store;
-pub mod limiter;
 pub mod prechecks;
 pub mod retry;

@@ -34,7 +34,7 @@ use aws_smithy_runtime_api::client::runtime_components::{
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::retry::ErrorKind;
 
-use crate::apply::limiter::{LimiterConfig, RateLimiter, Sent};
+use crate::limiter::{LimiterConfig, RateLimiter, Sent};
 
 /// The limiters of one process, one per `service.operation`, created on first use.
 #[derive(Debug)]
