@@ -1,9 +1,11 @@
 //! Whether to retry a failed AWS call, and after how long: one pure decision, separate from the
 //! loop that sleeps and calls again (smithy-rs separates its classifiers the same way).
 //!
-//! The SDK already retries throttling and transport errors inside one call (standard mode, see
-//! `aws::config`); this decision sits above it, per change, so that a call the SDK gave up on is
-//! tried again later, a stale grant version is re-read, and nothing else is retried at all.
+//! The grant writes (and their reads) go out through a License Manager client whose SDK retries
+//! are off (`aws::config`, `license_manager_bare`), so this decision is the only retry they
+//! get: throttling, transient failures and concurrent modifications are retried with backoff
+//! (each throttle also slows the operation's limiter), a stale grant version is re-read, and
+//! nothing else is retried at all.
 
 use std::time::Duration;
 
@@ -19,18 +21,6 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The backoff ceiling never exceeds this.
     pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// Five attempts, 1 s doubling up to 30 s: on top of the SDK's own ten, this rides out minutes
-    /// of throttling without making a failed apply take forever.
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-        }
-    }
 }
 
 /// What to do after a failed attempt.

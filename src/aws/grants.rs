@@ -86,7 +86,7 @@ pub async fn create_grant(clients: &AwsClients, grant: &NewGrant<'_>) -> Result<
         .map(|(key, value)| Tag::builder().key(key).value(value).build())
         .collect();
     let output = clients
-        .license_manager_paced
+        .license_manager_bare
         .create_grant()
         .client_token(grant.client_token)
         .grant_name(grant.name)
@@ -135,7 +135,7 @@ pub async fn create_grant_version(
             .build()
     });
     let output = clients
-        .license_manager_paced
+        .license_manager_bare
         .create_grant_version()
         .client_token(version.client_token)
         .grant_arn(version.grant_arn)
@@ -163,7 +163,7 @@ pub async fn create_grant_version(
 /// GetGrant: the grant's current status and version.
 pub async fn get_grant(clients: &AwsClients, grant_arn: &str) -> Result<Written, AwsError> {
     let output = clients
-        .license_manager_paced
+        .license_manager_bare
         .get_grant()
         .grant_arn(grant_arn)
         .send()
@@ -197,7 +197,7 @@ pub async fn grants_in_status(
     let operation = "ListDistributedGrants";
     all_pages(|token| async move {
         let page = clients
-            .license_manager_paced
+            .license_manager_bare
             .list_distributed_grants()
             .filters(filter("LicenseArn", license_arn))
             .filters(filter("GrantStatus", status.as_str()))
@@ -230,7 +230,7 @@ pub async fn delete_grant(
     version: &str,
 ) -> Result<Written, AwsError> {
     let output = clients
-        .license_manager_paced
+        .license_manager_bare
         .delete_grant()
         .grant_arn(grant_arn)
         .version(version)

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{FORMAT_VERSION, Style};
 use crate::apply::executor::{CallCounts, ChangeResult, Outcome};
-use crate::planner::Plan;
+use crate::planner::{Action, Plan};
 
 /// The JSON document of `entitle apply --output json`.
 #[derive(Debug, Serialize)]
@@ -36,8 +36,8 @@ pub struct ChangeReport {
     pub principal_arn: String,
     /// For people: name and path.
     pub principal: String,
-    /// The planned action.
-    pub action: String,
+    /// The planned action, spelt as the plan document spells it (`update_operations`).
+    pub action: Action,
     /// `done`, `waiting` (not failed, but still distributing, awaiting the account's acceptance
     /// or being deleted: a later run picks it up), `failed` or `skipped`.
     pub outcome: &'static str,
@@ -82,7 +82,7 @@ impl ApplyReport {
                     phase: change.phase.clone(),
                     principal_arn: change.principal_arn.clone(),
                     principal,
-                    action: format!("{:?}", change.action).to_lowercase(),
+                    action: change.action,
                     outcome: "done",
                     detail: String::new(),
                     hint: None,
