@@ -105,6 +105,11 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show every targeted account's grant and activation status, and each phase's gate.
     Status(StatusArgs),
+    /// Usage and spend of the rollout's product per account from Cost Explorer, before and after
+    /// each account's activation, with the rate it should pay; flags accounts paying the list
+    /// price while targeted, using the model without a grant, or still billed after cleanup.
+    /// Exit 0 when nothing is flagged, 1 when something is (docs/usage.md).
+    Usage(UsageArgs),
     /// Activate the rollout's grants from the management account (for `activation = "member"`
     /// rollouts that decide to activate centrally after all).
     Activate(ActivateArgs),
@@ -244,6 +249,45 @@ pub struct StatusArgs {
     /// Group accounts by OU in a tree instead of listing them per phase.
     #[arg(long)]
     pub tree: bool,
+}
+
+/// `entitle usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The rollout plan.
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+    /// The first day of the window, YYYY-MM-DD (UTC) [default: 30 days before --until].
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The last day of the window, YYYY-MM-DD (UTC), included [default: today].
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// List the accounts of the phases up to and including this one (and those outside the
+    /// rollout).
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
+    /// Cost Explorer's periods.
+    #[arg(long, value_enum, default_value_t = UsageGranularity::Daily)]
+    pub granularity: UsageGranularity,
+    /// The product's SERVICE name in Cost Explorer [default: the model's name from entitle's
+    /// product table plus ` (Amazon Bedrock Edition)`, e.g. `Claude Sonnet 4.5 (Amazon Bedrock
+    /// Edition)`].
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Also write one CSV row per (account, usage type) to FILE (`-`: stdout, instead of the
+    /// report); the columns are in docs/usage.md.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
+/// Cost Explorer's periods for `entitle usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageGranularity {
+    /// One period per day: the activation day splits before from after.
+    Daily,
+    /// One period per month: the month of an activation is shown apart, not judged.
+    Monthly,
 }
 
 /// `entitle activate`.
@@ -403,12 +447,31 @@ pub enum SandboxCommand {
     /// stands in the way of activating a granted license of the same product.
     SubscribeAccount(SubscribeAccountArgs),
     /// A member role is deleted from an account: STS AssumeRole into it is refused from then on.
+    /// A service-linked role's name (`AWSServiceRoleForAWSLicenseManagerRole`,
+    /// `AWSServiceRoleForMarketplaceLicenseManagement`) deletes that role: IAM GetRole then
+    /// answers NoSuchEntity.
     RemoveRole(RemoveRoleArgs),
+    /// Bedrock answers entitlementAvailability NOT_AVAILABLE for an account (one model, or
+    /// every model) whatever its grants; `--restore` undoes it.
+    BreakAvailability(BreakAvailabilityArgs),
+    /// Delete an account's Anthropic use-case form (default: the management account's, which
+    /// every member inherits).
+    RemoveUseCaseForm(RemoveUseCaseFormArgs),
+    /// Undo the organisation's prerequisites: trusted access for License Manager and
+    /// Marketplace license management off (their delegated administrators deregistered), and
+    /// License Manager's organisation link off.
+    BreakPrerequisites(BreakPrerequisitesArgs),
     /// Every grant still in PENDING_WORKFLOW finishes distributing now, and every
     /// PENDING_DELETE grant turns DELETED.
     SettleWorkflows(SandboxTarget),
     /// Show the calls a running emulator has served, per operation.
     Stats(SandboxEndpoint),
+    /// An account uses a Marketplace product: the units are priced at the private rate when
+    /// the account held an ACTIVE grant of the product that day, else at the list rate, and
+    /// Cost Explorer's GetCostAndUsage reports them.
+    RecordUsage(RecordUsageArgs),
+    /// Set a product's list and private-offer rates (USD per unit) used by `record-usage`.
+    SetRates(SetRatesArgs),
 }
 
 /// Which emulator an admin action changes: a state file, or a running server.
@@ -532,11 +595,94 @@ pub struct RemoveRoleArgs {
     pub target: SandboxTarget,
 }
 
+/// `entitle sandbox break-availability`.
+#[derive(Debug, Args)]
+pub struct BreakAvailabilityArgs {
+    /// The account (12 digits).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// The Bedrock model id, e.g. `anthropic.claude-sonnet-4-5-20250929-v1:0` (default: every
+    /// model).
+    #[arg(long, value_name = "MODEL_ID")]
+    pub model: Option<String>,
+    /// Undo an earlier break (of this model, or of every model).
+    #[arg(long)]
+    pub restore: bool,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// `entitle sandbox remove-use-case-form`.
+#[derive(Debug, Args)]
+pub struct RemoveUseCaseFormArgs {
+    /// The account (12 digits; default: the management account).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// `entitle sandbox break-prerequisites`.
+#[derive(Debug, Args)]
+pub struct BreakPrerequisitesArgs {
+    /// Leave trusted access (and delegated administrators) as they are.
+    #[arg(long)]
+    pub keep_trusted_access: bool,
+    /// Leave License Manager linked to the organisation.
+    #[arg(long)]
+    pub keep_link: bool,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
 fn parse_tag(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .filter(|(key, _)| !key.is_empty())
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+/// `entitle sandbox record-usage`.
+#[derive(Debug, Args)]
+pub struct RecordUsageArgs {
+    /// The account that used the product (12 digits).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: String,
+    /// The Marketplace product id (`prod-...`).
+    #[arg(long, value_name = "PRODUCT_ID")]
+    pub product: String,
+    /// Units used (e.g. input tokens).
+    #[arg(long, value_name = "N")]
+    pub units: f64,
+    /// The day of the usage, YYYY-MM-DD (UTC); today when absent.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Cost Explorer's usage type (default `USE1-MP:USE1_InputTokenCount-Units`).
+    #[arg(long, value_name = "TYPE")]
+    pub usage_type: Option<String>,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
+}
+
+/// `entitle sandbox set-rates`.
+#[derive(Debug, Args)]
+pub struct SetRatesArgs {
+    /// The Marketplace product id (`prod-...`).
+    #[arg(long, value_name = "PRODUCT_ID")]
+    pub product: String,
+    /// Public list price, USD per unit (e.g. 0.000003 for USD 3 per million tokens).
+    #[arg(long, value_name = "USD")]
+    pub list: Option<f64>,
+    /// Private-offer price, USD per unit.
+    #[arg(long, value_name = "USD")]
+    pub private: Option<f64>,
+    /// Which emulator.
+    #[command(flatten)]
+    pub target: SandboxTarget,
 }
 
 /// `entitle sandbox serve`.

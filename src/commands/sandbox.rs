@@ -85,6 +85,45 @@ pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<
             &args.target,
         ),
         SandboxCommand::SettleWorkflows(target) => (AdminAction::SettleWorkflows, target),
+        SandboxCommand::BreakAvailability(args) => (
+            AdminAction::BreakAvailability {
+                account_id: args.account.clone(),
+                model_id: args.model.clone(),
+                restore: args.restore,
+            },
+            &args.target,
+        ),
+        SandboxCommand::RemoveUseCaseForm(args) => (
+            AdminAction::RemoveUseCaseForm {
+                account_id: args.account.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::BreakPrerequisites(args) => (
+            AdminAction::BreakPrerequisites {
+                keep_trusted_access: args.keep_trusted_access,
+                keep_link: args.keep_link,
+            },
+            &args.target,
+        ),
+        SandboxCommand::RecordUsage(args) => (
+            AdminAction::RecordUsage {
+                account_id: args.account.clone(),
+                product_id: args.product.clone(),
+                units: args.units,
+                date: args.date.clone(),
+                usage_type: args.usage_type.clone(),
+            },
+            &args.target,
+        ),
+        SandboxCommand::SetRates(args) => (
+            AdminAction::SetRates {
+                product_id: args.product.clone(),
+                list: args.list,
+                private: args.private,
+            },
+            &args.target,
+        ),
     };
     let result = apply(&action, target).await?;
     context

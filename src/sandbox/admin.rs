@@ -92,6 +92,37 @@ pub enum AdminAction {
     /// Every grant still in PENDING_WORKFLOW finishes it now, and every PENDING_DELETE grant
     /// turns DELETED.
     SettleWorkflows,
+    /// Bedrock's GetFoundationModelAvailability answers entitlementAvailability NOT_AVAILABLE
+    /// for this account (for one model, or every model), whatever its grants; with `restore`,
+    /// the break is undone.
+    BreakAvailability {
+        /// 12-digit id of an account of the organisation.
+        account_id: String,
+        /// The Bedrock model id; every model when absent.
+        #[serde(default)]
+        model_id: Option<String>,
+        /// Undo an earlier break instead (of this model, or of every model when absent).
+        #[serde(default)]
+        restore: bool,
+    },
+    /// The account's own Anthropic use-case form is deleted (for the management account: no
+    /// account of the organisation inherits one any more).
+    RemoveUseCaseForm {
+        /// 12-digit id; the management account when absent.
+        #[serde(default)]
+        account_id: Option<String>,
+    },
+    /// The organisation's prerequisites are undone: trusted access for License Manager and
+    /// Marketplace license management disabled, License Manager's organisation link off, its
+    /// delegated administrator deregistered.
+    BreakPrerequisites {
+        /// Leave trusted access enabled.
+        #[serde(default)]
+        keep_trusted_access: bool,
+        /// Leave License Manager linked.
+        #[serde(default)]
+        keep_link: bool,
+    },
     /// A member account subscribes to a Marketplace product itself: it holds its own license
     /// (AVAILABLE, Issuer `AWS/Marketplace`), which stands in the way of activating a granted
     /// license of the same product (setting `own_subscription_activation`).
@@ -107,6 +138,34 @@ pub enum AdminAction {
         account_id: String,
         /// The role's name, e.g. `OrganizationAccountAccessRole`.
         role_name: String,
+    },
+    /// An account used a Marketplace product: the units are priced at the private rate when the
+    /// account held an ACTIVE grant of the product's license that day (or holds the private
+    /// offer's license), else at the list rate, and Cost Explorer reports them.
+    RecordUsage {
+        /// 12-digit id of an account of the organisation.
+        account_id: String,
+        /// The Marketplace product id, `prod-...`.
+        product_id: String,
+        /// Units used (e.g. tokens).
+        units: f64,
+        /// The day, `YYYY-MM-DD` (UTC); today when absent.
+        #[serde(default)]
+        date: Option<String>,
+        /// Cost Explorer's USAGE_TYPE; `USE1-MP:USE1_InputTokenCount-Units` when absent.
+        #[serde(default)]
+        usage_type: Option<String>,
+    },
+    /// Sets a product's rates, USD per unit (a product without rates needs both).
+    SetRates {
+        /// The Marketplace product id, `prod-...`.
+        product_id: String,
+        /// Public list price per unit.
+        #[serde(default)]
+        list: Option<f64>,
+        /// Private-offer price per unit.
+        #[serde(default)]
+        private: Option<f64>,
     },
 }
 
@@ -124,9 +183,38 @@ pub struct MemberGrant {
     pub license_arn: Option<String>,
 }
 
-/// Applies one action; returns a small JSON summary of what changed.
+/// Applies one action; returns a small JSON summary of what changed. The grant and license
+/// status histories usage pricing reads are brought up to date after it.
 pub fn apply(state: &mut State, action: &AdminAction) -> Result<Value, AdminError> {
+    let answer = apply_action(state, action);
+    super::usage::note_statuses(state);
+    answer
+}
+
+fn apply_action(state: &mut State, action: &AdminAction) -> Result<Value, AdminError> {
     match action {
+        AdminAction::RecordUsage {
+            account_id,
+            product_id,
+            units,
+            date,
+            usage_type,
+        } => {
+            let input = super::usage::UsageInput {
+                account_id,
+                product_id,
+                units: *units,
+                date: date.as_deref(),
+                usage_type: usage_type.as_deref(),
+            };
+            super::usage::record_usage(state, &input).map_err(AdminError::Invalid)
+        }
+        AdminAction::SetRates {
+            product_id,
+            list,
+            private,
+        } => super::usage::set_rates(state, product_id, *list, *private)
+            .map_err(AdminError::Invalid),
         AdminAction::CancelAgreement { agreement_id } => {
             end_agreement(state, agreement_id, "CANCELLED", "DELETED")
         }
@@ -168,6 +256,18 @@ pub fn apply(state: &mut State, action: &AdminAction) -> Result<Value, AdminErro
             account_id,
             role_name,
         } => remove_role(state, account_id, role_name),
+        AdminAction::BreakAvailability {
+            account_id,
+            model_id,
+            restore,
+        } => break_availability(state, account_id, model_id.as_deref(), *restore),
+        AdminAction::RemoveUseCaseForm { account_id } => {
+            remove_use_case_form(state, account_id.as_deref())
+        }
+        AdminAction::BreakPrerequisites {
+            keep_trusted_access,
+            keep_link,
+        } => Ok(break_prerequisites(state, *keep_trusted_access, *keep_link)),
     }
 }
 
@@ -452,10 +552,105 @@ pub fn remove_role(
     if role_name.is_empty() {
         return Err(AdminError::Invalid("the role name is empty".to_string()));
     }
+    if let Some(roles) = state.service_linked_roles.get_mut(account_id)
+        && roles.remove(role_name).is_some()
+    {
+        return Ok(
+            json!({"accountId": account_id, "roleName": role_name, "removed": true, "serviceLinked": true}),
+        );
+    }
     state
         .removed_roles
         .entry(account_id.to_string())
         .or_default()
         .insert(role_name.to_string());
     Ok(json!({"accountId": account_id, "roleName": role_name, "removed": true}))
+}
+
+/// Breaks (or, with `restore`, repairs) an account's Bedrock availability of one model or all.
+pub fn break_availability(
+    state: &mut State,
+    account_id: &str,
+    model_id: Option<&str>,
+    restore: bool,
+) -> Result<Value, AdminError> {
+    if !state.accounts.contains_key(account_id) {
+        return Err(AdminError::NotFound(format!("account `{account_id}`")));
+    }
+    if let Some(model) = model_id
+        && super::bedrock::model(model).is_none()
+    {
+        return Err(AdminError::NotFound(format!("Bedrock model `{model}`")));
+    }
+    let key = model_id.unwrap_or("*").to_string();
+    let broken = &mut state.bedrock.broken_availability;
+    if restore {
+        match model_id {
+            None => {
+                broken.remove(account_id);
+            }
+            Some(model) => {
+                if let Some(models) = broken.get_mut(account_id) {
+                    models.remove(model);
+                    if models.is_empty() {
+                        broken.remove(account_id);
+                    }
+                }
+            }
+        }
+    } else {
+        broken
+            .entry(account_id.to_string())
+            .or_default()
+            .insert(key);
+    }
+    let now_broken: Vec<&String> = broken
+        .get(account_id)
+        .map(|models| models.iter().collect())
+        .unwrap_or_default();
+    Ok(
+        json!({"accountId": account_id, "modelId": model_id, "restored": restore, "broken": now_broken}),
+    )
+}
+
+/// Deletes an account's own use-case form (the management account's when `None`).
+pub fn remove_use_case_form(
+    state: &mut State,
+    account_id: Option<&str>,
+) -> Result<Value, AdminError> {
+    let account = account_id
+        .unwrap_or(state.management_account_id())
+        .to_string();
+    if !state.accounts.contains_key(&account) {
+        return Err(AdminError::NotFound(format!("account `{account}`")));
+    }
+    let removed = state.bedrock.use_case_forms.remove(&account).is_some();
+    Ok(json!({"accountId": account, "removed": removed}))
+}
+
+/// Trusted access for License Manager and Marketplace license management off, License
+/// Manager's link off, its delegated administrator deregistered (each unless kept).
+pub fn break_prerequisites(state: &mut State, keep_trusted_access: bool, keep_link: bool) -> Value {
+    let principals = [
+        "license-manager.amazonaws.com",
+        "license-management.marketplace.amazonaws.com",
+    ];
+    let mut disabled = Vec::new();
+    if !keep_trusted_access {
+        for principal in principals {
+            if state.service_access.remove(principal).is_some() {
+                disabled.push(principal);
+            }
+        }
+        state
+            .delegated_administrators
+            .retain(|admin| !principals.contains(&admin.service_principal.as_str()));
+    }
+    if !keep_link {
+        state.license_manager.enable_integration = false;
+    }
+    json!({
+        "trustedAccessDisabled": disabled,
+        "licenseManagerLinked": state.license_manager.enable_integration,
+    })
 }

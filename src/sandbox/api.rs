@@ -11,6 +11,7 @@ pub(crate) enum Service {
     MarketplaceAgreement,
     Sts,
     Bedrock,
+    Iam,
     CostExplorer,
 }
 
@@ -36,7 +37,12 @@ impl Service {
                 "LimitExceededException",
                 "You made too many calls in a short period of time. Try again later.",
             ),
-            Service::Bedrock => ApiError::new(429, "ThrottlingException", "Too many requests, please wait before trying again."),
+            Service::Bedrock => ApiError::new(
+                429,
+                "ThrottlingException",
+                "Too many requests, please wait before trying again.",
+            ),
+            Service::Iam => ApiError::new(400, "Throttling", "Rate exceeded"),
         }
     }
 
@@ -49,6 +55,7 @@ impl Service {
             Service::Sts => "InternalFailure",
             Service::CostExplorer => "InternalFailure",
             Service::Bedrock => "InternalServerException",
+            Service::Iam => "ServiceFailure",
         };
         ApiError::new(
             500,

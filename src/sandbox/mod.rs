@@ -13,6 +13,7 @@ pub mod bedrock;
 mod cbor;
 mod cost_explorer;
 pub mod faults;
+pub mod iam;
 mod license_manager;
 mod marketplace;
 mod organizations;
@@ -294,6 +295,7 @@ pub fn emulated_operations() -> Vec<(&'static str, &'static str)> {
             .iter()
             .map(|operation| ("Bedrock", *operation)),
     );
+    out.extend(iam::OPERATIONS.iter().map(|operation| ("Iam", *operation)));
     out
 }
 
@@ -312,6 +314,8 @@ enum Protocol {
     RpcV2Cbor,
     Query,
     RestJson1,
+    /// The query protocol as IAM speaks it (its own XML error namespace).
+    IamQuery,
 }
 
 const CBOR_PREFIX: &str = "/service/AWSMPCommerceService_v20200301/operation/";
@@ -357,6 +361,11 @@ fn route(
         let action = form_urlencoded::parse(body)
             .find(|(key, _)| key == "Action")
             .map(|(_, value)| value.into_owned())?;
+        let signing_service =
+            header_text(headers, "authorization").and_then(bedrock::signing_service_of);
+        if signing_service.as_deref() == Some("iam") {
+            return Some((Service::Iam, action, Protocol::IamQuery));
+        }
         return Some((Service::Sts, action, Protocol::Query));
     }
     None
@@ -415,7 +424,7 @@ async fn dispatch(
         return error_response(protocol, &error, &request_id);
     }
     let Some(authorization) = header_text(&parts.headers, "authorization") else {
-        let code = if protocol == Protocol::Query {
+        let code = if matches!(protocol, Protocol::Query | Protocol::IamQuery) {
             "MissingAuthenticationToken"
         } else {
             "MissingAuthenticationTokenException"
@@ -469,6 +478,7 @@ async fn dispatch(
                 marketplace::handle(&mut state, &call).map(Answer::Structure)
             }
             Service::Sts => sts::handle(&mut state, &call, &access_key).map(Answer::Xml),
+            Service::Iam => iam::handle(&mut state, &call).map(Answer::Xml),
             Service::CostExplorer => {
                 cost_explorer::handle(&mut state, &call).map(Answer::Structure)
             }
@@ -518,7 +528,7 @@ fn decode_input(protocol: Protocol, bytes: &[u8]) -> Result<Value, String> {
             }
         }
         Protocol::RpcV2Cbor => cbor::decode(bytes).map_err(|error| error.to_string()),
-        Protocol::Query => Ok(Value::Object(
+        Protocol::Query | Protocol::IamQuery => Ok(Value::Object(
             form_urlencoded::parse(bytes)
                 .map(|(key, value)| (key.into_owned(), Value::String(value.into_owned())))
                 .collect(),
@@ -531,7 +541,7 @@ fn content_type(protocol: Protocol) -> &'static str {
         Protocol::AwsJson11 => "application/x-amz-json-1.1",
         Protocol::AwsJson10 => "application/x-amz-json-1.0",
         Protocol::RpcV2Cbor => "application/cbor",
-        Protocol::Query => "text/xml",
+        Protocol::Query | Protocol::IamQuery => "text/xml",
         Protocol::RestJson1 => "application/json",
     }
 }
@@ -557,7 +567,7 @@ fn respond(
         headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
     }
     if let Some(code) = error_code.and_then(|code| HeaderValue::from_str(code).ok())
-        && protocol != Protocol::Query
+        && !matches!(protocol, Protocol::Query | Protocol::IamQuery)
     {
         headers.insert("x-amzn-errortype", code);
     }
@@ -583,6 +593,7 @@ fn success_response(protocol: Protocol, answer: Answer, request_id: &str) -> Res
 fn error_response(protocol: Protocol, error: &ApiError, request_id: &str) -> Response {
     let body = match protocol {
         Protocol::Query => sts::error_xml(error, request_id).into_bytes(),
+        Protocol::IamQuery => iam::error_xml(error, request_id).into_bytes(),
         Protocol::RestJson1 => {
             serde_json::to_vec(&json!({"message": error.message})).unwrap_or_default()
         }

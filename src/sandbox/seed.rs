@@ -86,6 +86,8 @@ pub(crate) fn empty(management: &str, organization_id: &str, root_id: &str) -> S
         license_manager: LicenseManagerSettings {
             enable_integration: true,
             enable_cross_accounts_discovery: false,
+            s3_bucket_arn: None,
+            sns_topic_arn: None,
         },
         licenses: BTreeMap::new(),
         agreements: BTreeMap::new(),
@@ -101,7 +103,10 @@ pub(crate) fn empty(management: &str, organization_id: &str, root_id: &str) -> S
             )]),
             broken_availability: BTreeMap::new(),
         },
-        service_linked_roles: BTreeMap::new(),
+        service_linked_roles: BTreeMap::from([(
+            management.to_string(),
+            super::iam::seeded_service_linked_roles(),
+        )]),
         usage: super::usage::UsageBook::default(),
         next_id: 0,
     };

@@ -141,6 +141,12 @@ pub struct LicenseManagerSettings {
     pub enable_integration: bool,
     /// Cross-account discovery (not needed for grants).
     pub enable_cross_accounts_discovery: bool,
+    /// UpdateServiceSettings' S3BucketArn, if set.
+    #[serde(default)]
+    pub s3_bucket_arn: Option<String>,
+    /// UpdateServiceSettings' SnsTopicArn, if set.
+    #[serde(default)]
+    pub sns_topic_arn: Option<String>,
 }
 
 /// A license, as License Manager shows it to the account that received it from Marketplace.
