@@ -73,6 +73,12 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         {
             return Some("pass `--auto-approve` to apply without asking (in CI, after reviewing `entitle plan`)".to_owned());
         }
+        if let Some(refused) = cause.downcast_ref::<crate::commands::NoTerminalFor>() {
+            return Some(format!(
+                "pass `--auto-approve` to {} without asking (after reviewing what the command shows)",
+                refused.what
+            ));
+        }
         if let Some(closed) = cause.downcast_ref::<crate::commands::GateClosed>() {
             return Some(closed.hint());
         }

@@ -2,7 +2,9 @@
 //! License Manager's settings, purchase agreements by product, and the licenses every account of
 //! the organisation received. Each returns model types or an `AwsError`. The organisation's
 //! prerequisites are read together ([`organization_reads`]), for doctor and for the checks
-//! `apply`, `activate` and `cleanup` make before changing anything (`apply::prechecks`).
+//! `apply`, `activate` and `cleanup` make before changing anything (`apply::prechecks`); doctor
+//! alone also reads the use-case form, the service-linked roles and tries the member role
+//! ([`access_reads`], [`member_role_attempts`]).
 
 use std::collections::BTreeSet;
 
@@ -11,9 +13,11 @@ use super::error::{AwsError, AwsErrorKind};
 use super::identity;
 use super::organizations::{self, DiscoverError};
 use super::paging::all_pages;
+use super::{iam, member, use_case};
 use crate::model::doctor::{
-    AgreementSummary, CallerIdentity, LicenseManagerSettings, OrganizationLicense,
-    PrerequisiteFacts, Read, ReadFailure,
+    AgreementSummary, CallerIdentity, LicenseManagerSettings, MemberRoleAttempt,
+    OrganizationLicense, PrerequisiteFacts, Read, ReadFailure, SERVICE_LINKED_ROLES,
+    ServiceLinkedRoleRead,
 };
 use crate::model::{AccountId, Organization};
 
@@ -114,8 +118,64 @@ impl OrganizationReads {
                 .map(|admins| read(admins, &hint)),
             service_access: Some(read(self.service_access, &hint)),
             license_manager_settings: Some(read(self.license_manager_settings, &hint)),
+            ..PrerequisiteFacts::default()
         }
     }
+}
+
+/// Doctor's reads beyond the prechecks' (`facts` is the organisation's, read first): the
+/// use-case form and the service-linked roles of the caller's account, at once (two services).
+pub async fn access_reads(
+    clients: &AwsClients,
+    facts: &mut PrerequisiteFacts,
+    hint: impl Fn(&AwsError) -> Option<String>,
+) {
+    let Some(Ok(caller)) = &facts.caller else {
+        return;
+    };
+    let account = caller.account.clone();
+    let roles = async {
+        let mut reads = Vec::new();
+        for (role, service) in SERVICE_LINKED_ROLES {
+            reads.push((role, service, iam::role_exists(clients, role).await));
+        }
+        reads
+    };
+    let (form, roles) = tokio::join!(use_case::form_on_file(clients), roles);
+    facts.use_case_form = Some(read(form, &hint));
+    facts.service_linked_roles = roles
+        .into_iter()
+        .map(|(role, service, found)| ServiceLinkedRoleRead {
+            role: role.to_owned(),
+            service: service.to_owned(),
+            account: account.clone(),
+            found: read(found, &hint),
+        })
+        .collect();
+}
+
+/// Assumes `role` in each of `accounts` (account, OU path), one after the other; the sessions
+/// are dropped at once (only whether STS issued credentials counts).
+pub async fn member_role_attempts(
+    clients: &AwsClients,
+    partition: &str,
+    role: &str,
+    accounts: &[(AccountId, String)],
+    hint: impl Fn(&AwsError) -> Option<String>,
+) -> Vec<MemberRoleAttempt> {
+    let mut attempts = Vec::new();
+    for (account, path) in accounts {
+        let arn = member::role_arn(partition, account, role);
+        let assumed = member::assume(clients, account, &arn, "entitle-doctor")
+            .await
+            .map(|_session| ());
+        attempts.push(MemberRoleAttempt {
+            account: account.clone(),
+            path: path.clone(),
+            assumed: read(assumed, &hint),
+        });
+    }
+    attempts
 }
 
 /// One read's result as doctor's checks see it.

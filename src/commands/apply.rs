@@ -3,14 +3,14 @@
 //! The carrying out is shared with `entitle activate`.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 
+use super::confirm::{self, Changes};
 use super::observe::{observe, read_plan, unix_now};
-use super::{Context, NoTerminal, Reported};
+use super::{Context, Reported};
 use crate::apply::executor::{
     ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
 };
@@ -639,9 +639,6 @@ fn load_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
 
 /// Asks on the terminal, repeating the gates being ignored; refuses without one.
 fn confirm(plan: &Plan, command: &str, ignored: &[(String, String)]) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        return Err(NoTerminal.into());
-    }
     let gates = if ignored.is_empty() {
         String::new()
     } else {
@@ -660,10 +657,12 @@ fn confirm(plan: &Plan, command: &str, ignored: &[(String, String)]) -> anyhow::
         capitalised(command),
         plan.rollout
     );
-    if ui::ask(&question)?.trim() != "yes" {
-        bail!("{command} cancelled: nothing was changed");
-    }
-    Ok(())
+    confirm::typed(
+        Changes::Grants,
+        &question,
+        "yes",
+        &format!("{command} cancelled: nothing was changed"),
+    )
 }
 
 fn capitalised(word: &str) -> String {

@@ -5,12 +5,12 @@
 //! meant to go.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
 
-use super::{Context, NoTerminal};
+use super::Context;
+use super::confirm::{self, Changes};
 use crate::apply::executor::{ApplyOptions, CallCounts, Outcome as ChangeOutcome, execute};
 use crate::apply::journal::Event;
 use crate::apply::journal_store::{JournalRun, JournalStore};
@@ -270,16 +270,15 @@ fn explain_empty_scope(
 
 /// Asks for the organisation id on the terminal; refuses without one.
 fn confirm(org_id: &str, deletions: usize) -> anyhow::Result<()> {
-    if !std::io::stdin().is_terminal() {
-        return Err(NoTerminal.into());
-    }
     let question = format!(
         "Delete {deletions} grant(s)? Accounts lose access to these products. Type the organisation id ({org_id}) to go on: "
     );
-    if ui::ask(&question)?.trim() != org_id {
-        bail!("cleanup cancelled: nothing was deleted");
-    }
-    Ok(())
+    confirm::typed(
+        Changes::Grants,
+        &question,
+        org_id,
+        "cleanup cancelled: nothing was deleted",
+    )
 }
 
 /// Reads each cleaned license's received grants again: every account reached before should hold

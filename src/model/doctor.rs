@@ -7,6 +7,23 @@ use serde::{Deserialize, Serialize};
 
 use super::AccountId;
 
+/// The service-linked roles doctor looks for in the caller's account: (role, the service that
+/// uses it). License Manager's core role: License Manager user guide, "License Manager - Core
+/// role" (<https://docs.aws.amazon.com/license-manager/latest/userguide/license-manager-role-core.html>).
+/// Marketplace's role for sharing entitlements through License Manager: AWS Marketplace buyer
+/// guide, "Service-linked role to share entitlements for AWS Marketplace"
+/// (<https://docs.aws.amazon.com/marketplace/latest/buyerguide/buyer-using-service-linked-roles-license-manager.html>).
+pub const SERVICE_LINKED_ROLES: [(&str, &str); 2] = [
+    (
+        "AWSServiceRoleForAWSLicenseManagerRole",
+        "license-manager.amazonaws.com",
+    ),
+    (
+        "AWSServiceRoleForMarketplaceLicenseManagement",
+        "license-management.marketplace.amazonaws.com",
+    ),
+];
+
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,4 +128,49 @@ pub struct PrerequisiteFacts {
     pub service_access: Option<Read<BTreeSet<String>>>,
     /// GetServiceSettings.
     pub license_manager_settings: Option<Read<LicenseManagerSettings>>,
+    /// Bedrock GetUseCaseForModelAccess as the caller: whether a use-case form is on file
+    /// (doctor only; not a precheck).
+    pub use_case_form: Option<Read<bool>>,
+    /// IAM GetRole of each service-linked role doctor checks, in the caller's account (doctor
+    /// only).
+    pub service_linked_roles: Vec<ServiceLinkedRoleRead>,
+    /// The member role assumed in a sample of accounts (doctor with `--member-role` or a plan's
+    /// `member_role` only).
+    pub member_role: Option<MemberRoleProbe>,
+}
+
+/// A service-linked role doctor looks for, and what IAM GetRole said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceLinkedRoleRead {
+    /// The role's name, e.g. `AWSServiceRoleForAWSLicenseManagerRole`.
+    pub role: String,
+    /// The service that uses it (its principal), e.g. `license-manager.amazonaws.com`.
+    pub service: String,
+    /// The account asked (the caller's).
+    pub account: String,
+    /// `true` when the role exists, `false` when IAM answered NoSuchEntity.
+    pub found: Read<bool>,
+}
+
+/// The member role tried in a few accounts of the organisation, spread over its OUs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRoleProbe {
+    /// The role's name.
+    pub role: String,
+    /// How many ACTIVE member accounts the sample was drawn from; `None` when the organisation
+    /// could not be read (nothing was tried).
+    pub eligible: Option<usize>,
+    /// Each account tried and whether STS AssumeRole succeeded there.
+    pub tried: Vec<MemberRoleAttempt>,
+}
+
+/// One account's AssumeRole of the member role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRoleAttempt {
+    /// The account.
+    pub account: AccountId,
+    /// Its OU path, for messages.
+    pub path: String,
+    /// `Ok` when the role was assumed.
+    pub assumed: Read<()>,
 }
