@@ -105,6 +105,14 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show every targeted account's grant and activation status, and each phase's gate.
     Status(StatusArgs),
+    /// Prove access account by account: assume the member role in each targeted account (or a
+    /// sample), ask Bedrock whether it can use the plan's model (GetFoundationModelAvailability)
+    /// and set that beside the grant License Manager shows. Exit 0 when every account verified
+    /// agrees with the plan's intent, 1 otherwise (docs/verify.md).
+    Verify(VerifyArgs),
+    /// List the model catalog: Marketplace product ids and the Bedrock model ids they sell, with
+    /// their sources and what was verified.
+    Models,
     /// Usage and spend of the rollout's product per account from Cost Explorer, before and after
     /// each account's activation, with the rate it should pay; flags accounts paying the list
     /// price while targeted, using the model without a grant, or still billed after cleanup.
@@ -119,9 +127,14 @@ pub enum Command {
     /// after showing who holds it and asking for the rollout's name. The removal is journalled.
     ForceUnlock(ForceUnlockArgs),
     /// Check the prerequisites (credentials, organisation, trusted access, License Manager
-    /// settings) and, with a plan, the license and targets; say how to fix what fails.
-    /// Exit 0 when nothing fails (warnings allowed), 1 otherwise.
+    /// settings, service-linked roles, the Anthropic use-case form, with a member role that it
+    /// can be assumed) and, with a plan, the license and targets; say how to fix what fails, and
+    /// with `--fix` fix what it can. Exit 0 when nothing fails (warnings allowed), 1 otherwise.
     Doctor(DoctorArgs),
+    /// Bedrock's one-time Anthropic use-case form: submit it from the management account (every
+    /// member account inherits it), or show the one on file.
+    #[command(subcommand)]
+    UseCase(UseCaseCommand),
     /// Print the least-privilege IAM policy the chosen commands need.
     IamPolicy(IamPolicyArgs),
     /// Print a service control policy that keeps member accounts from subscribing on their own
@@ -224,6 +237,67 @@ fn parse_role_name(text: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "`{text}` is not an IAM role name: 1 to 64 letters, digits or `+=,.@_-`"
+        ))
+    }
+}
+
+/// `entitle verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The rollout plan.
+    #[arg(value_name = "PLAN.toml")]
+    pub plan: PathBuf,
+    /// The plan up to and including this phase is meant to be in place (default: as far as the
+    /// rollout holds grants); accounts of later phases must not be entitled.
+    #[arg(long, value_name = "NAME")]
+    pub phase: Option<String>,
+    /// The IAM role to assume in member accounts [default: the plan's `member_role`, else
+    /// `OrganizationAccountAccessRole`].
+    #[arg(long, value_name = "NAME", value_parser = parse_role_name)]
+    pub member_role: Option<String>,
+    /// The regions to ask Bedrock in, comma-separated [default: the caller's region].
+    #[arg(long, value_name = "R,...", value_delimiter = ',', value_parser = parse_region)]
+    pub regions: Vec<String>,
+    /// Verify only N accounts, spread over the phases and OUs (every phase and OU before a
+    /// second account of any).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample: Option<u32>,
+    /// Accounts verified at once (each Bedrock call is also paced by its own rate limiter).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// `present`: the applied phases' accounts can use the model and the others cannot;
+    /// `absent` (after cleanup or destroy): no targeted account can.
+    #[arg(long, value_enum, default_value_t = ExpectArg::Present)]
+    pub expect: ExpectArg,
+}
+
+/// `verify --expect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectArg {
+    /// The plan's applied phases are in place.
+    Present,
+    /// Nothing is in place any more.
+    Absent,
+}
+
+fn parse_region(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let parts: Vec<&str> = text.split('-').collect();
+    let valid = parts.len() >= 3
+        && parts.iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|last| last.chars().all(|c| c.is_ascii_digit()));
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an AWS region: write it like `us-east-1` or `eu-west-3`"
         ))
     }
 }
@@ -351,6 +425,44 @@ pub struct DoctorArgs {
     /// and which accounts hold their own subscription to the product.
     #[arg(value_name = "PLAN.toml")]
     pub plan: Option<PathBuf>,
+    /// Also check that this role can be assumed in a few member accounts spread over the OUs
+    /// [default: the plan's `member_role`, if any].
+    #[arg(long, value_name = "NAME")]
+    pub member_role: Option<String>,
+    /// Fix what can be fixed from the management account after a typed confirmation: trusted
+    /// access for License Manager and AWS Marketplace, License Manager's link to the
+    /// organisation, and with `--delegated-admin` License Manager's delegated administrator.
+    /// Never enables all features. Journalled; the checks run again afterwards.
+    #[arg(long)]
+    pub fix: bool,
+    /// With `--fix`: register this account as License Manager's delegated administrator.
+    #[arg(long, value_name = "ACCOUNT_ID", requires = "fix")]
+    pub delegated_admin: Option<String>,
+    /// With `--fix`: do not ask (required without a terminal).
+    #[arg(long, requires = "fix")]
+    pub auto_approve: bool,
+}
+
+/// `entitle use-case`.
+#[derive(Debug, Subcommand)]
+pub enum UseCaseCommand {
+    /// Validate a use-case form (JSON), show it, and after a typed confirmation submit it with
+    /// Bedrock PutUseCaseForModelAccess (docs/use-case-form.example.json is an example).
+    Submit(UseCaseSubmitArgs),
+    /// Show the use-case form on file for the caller's account (GetUseCaseForModelAccess).
+    Show,
+}
+
+/// `entitle use-case submit`.
+#[derive(Debug, Args)]
+pub struct UseCaseSubmitArgs {
+    /// The form: a JSON object with companyName, companyWebsite, intendedUsers, industryOption,
+    /// otherIndustryOption and useCases.
+    #[arg(long, value_name = "FILE")]
+    pub form: PathBuf,
+    /// Do not ask (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
 }
 
 /// `entitle iam-policy`.
@@ -398,10 +510,13 @@ pub enum PolicyFor {
     Apply,
     /// What `cleanup` needs: agreements, licenses, and deleting grants.
     Cleanup,
+    /// What `verify` needs: the reads it plans with, and assuming the member role.
+    Verify,
     /// Every command.
     All,
-    /// The role entitle assumes in member accounts (`--member-role`) to accept their grants;
-    /// attach it there. The role's trust policy is in docs/iam-policy.md.
+    /// The role entitle assumes in member accounts (`--member-role`) to accept their grants,
+    /// and that `verify` asks Bedrock as; attach it there. The role's trust policy is in
+    /// docs/iam-policy.md.
     Member,
 }
 

@@ -1,6 +1,7 @@
 //! Acting as a member account: STS AssumeRole into the member role from the management account,
-//! and the one License Manager call a member makes on its own grant (AcceptGrant). The assumed
-//! credentials live only inside the client built here: never printed, logged or journalled.
+//! the one License Manager call a member makes on its own grant (AcceptGrant), and Bedrock clients
+//! acting as the member in any region (`entitle verify`). The assumed credentials live only inside
+//! the session and the clients built from it: never printed, logged or journalled.
 
 use std::fmt;
 
@@ -12,7 +13,8 @@ use super::error::AwsError;
 use super::grants::Written;
 use crate::model::AccountId;
 
-/// A License Manager client acting as one member account through an assumed role.
+/// One member account acting through an assumed role: a License Manager client, and Bedrock
+/// clients on demand (`MemberSession::bedrock`), all signing with the assumed credentials.
 #[derive(Clone)]
 pub struct MemberSession {
     /// The member account.
@@ -20,6 +22,22 @@ pub struct MemberSession {
     /// The role assumed (its ARN), for messages.
     pub role_arn: String,
     client: aws_sdk_licensemanager::Client,
+    /// The grantor's Bedrock configuration (paced, retried, endpoint overrides kept) with the
+    /// assumed credentials: `bedrock` gives it a region.
+    bedrock: aws_sdk_bedrock::Config,
+}
+
+impl MemberSession {
+    /// A Bedrock control-plane client acting as the member in `region` (the pacing
+    /// interceptor, retries and endpoint overrides are the grantor's client's).
+    pub(crate) fn bedrock(&self, region: &str) -> aws_sdk_bedrock::Client {
+        let config = self
+            .bedrock
+            .to_builder()
+            .region(aws_types::region::Region::new(region.to_owned()))
+            .build();
+        aws_sdk_bedrock::Client::from_conf(config)
+    }
 }
 
 impl fmt::Debug for MemberSession {
@@ -40,9 +58,10 @@ pub fn role_arn(partition: &str, account: &AccountId, role: &str) -> String {
     format!("arn:{partition}:iam::{account}:role/{role}")
 }
 
-/// Assumes `role_arn` (sts:AssumeRole, one hour) as `session_name`, and returns a License
-/// Manager client acting as that account: SDK retries off, paced and retried by the caller like
-/// the grantor's grant writes.
+/// Assumes `role_arn` (sts:AssumeRole, one hour) as `session_name`, and returns the session acting
+/// as that account: its License Manager client has SDK retries off (paced and retried by the
+/// caller like the grantor's grant writes); its Bedrock clients are paced and retried like every
+/// read.
 pub async fn assume(
     clients: &AwsClients,
     account: &AccountId,
@@ -76,7 +95,13 @@ pub async fn assume(
         "entitle-member-role",
     );
     let config = clients
-        .license_manager_paced
+        .license_manager_bare
+        .config()
+        .to_builder()
+        .credentials_provider(credentials.clone())
+        .build();
+    let bedrock = clients
+        .bedrock
         .config()
         .to_builder()
         .credentials_provider(credentials)
@@ -85,6 +110,7 @@ pub async fn assume(
         account: account.clone(),
         role_arn: role_arn.to_owned(),
         client: aws_sdk_licensemanager::Client::from_conf(config),
+        bedrock,
     })
 }
 

@@ -14,12 +14,14 @@ pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
         PolicyFor::Plan => Commands::Plan,
         PolicyFor::Apply => Commands::Apply,
         PolicyFor::Cleanup => Commands::Cleanup,
+        PolicyFor::Verify => Commands::Verify,
         PolicyFor::All => Commands::All,
         PolicyFor::Member => Commands::Member,
     };
     let mut document = policy(commands, args.partition.as_str());
-    // A journal in S3 (`--journal`, `ENTITLE_JOURNAL`): its bucket's statements too.
-    if commands != Commands::Member
+    // A journal in S3 (`--journal`, `ENTITLE_JOURNAL`): its bucket's statements too (verify
+    // writes no journal).
+    if !matches!(commands, Commands::Member | Commands::Verify)
         && let Some(location) = context.journal.as_deref()
         && let JournalLocation::S3 { bucket, prefix } = JournalLocation::parse(location)?
     {

@@ -4,19 +4,26 @@ mod activate;
 mod apply;
 mod cleanup;
 mod completions;
+mod confirm;
 mod discover;
 mod doctor;
 mod force_unlock;
 mod guardrails;
 mod iam_policy;
+mod models;
 mod observe;
 mod plan;
 mod rollout_journal;
 mod rollouts;
 mod sandbox;
 mod status;
+mod usage;
+mod use_case;
+mod verify;
 
 pub use apply::{GateClosed, SavedPlanAltered};
+pub use usage::UsageFlagged;
+pub use confirm::NoTerminalFor;
 
 use crate::apply::journal_store::{check_sandbox_journal, lock_state_file};
 use crate::aws::{AwsClients, AwsSettings};
@@ -65,7 +72,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let mut state_lock = None;
     let emulator = match &cli.global.sandbox {
         Some(state_file)
-            if !matches!(cli.command, Command::Sandbox(_) | Command::Completions(_)) =>
+            if !matches!(
+                cli.command,
+                Command::Sandbox(_) | Command::Completions(_) | Command::Models
+            ) =>
         {
             check_sandbox_journal(cli.global.journal.as_deref())?;
             state_lock = Some(
@@ -109,10 +119,14 @@ fn command_name(command: &Command) -> &'static str {
         Command::Plan(_) => "plan",
         Command::Apply(_) => "apply",
         Command::Status(_) => "status",
+        Command::Usage(_) => "usage",
+        Command::Verify(_) => "verify",
+        Command::Models => "models",
         Command::Activate(_) => "activate",
         Command::Cleanup(_) => "cleanup",
         Command::ForceUnlock(_) => "force-unlock",
         Command::Doctor(_) => "doctor",
+        Command::UseCase(_) => "use-case",
         Command::IamPolicy(_) => "iam-policy",
         Command::Guardrails(_) => "guardrails",
         Command::Sandbox(_) => "sandbox",
@@ -166,10 +180,14 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Plan(args) => plan::run(context, &args).await,
         Command::Apply(args) => apply::run(context, &args).await,
         Command::Status(args) => status::run(context, &args).await,
+        Command::Usage(args) => usage::run(context, &args).await,
+        Command::Verify(args) => verify::run(context, &args).await,
+        Command::Models => models::run(context),
         Command::Activate(args) => activate::run(context, &args).await,
         Command::Cleanup(args) => cleanup::run(context, &args).await,
         Command::ForceUnlock(args) => force_unlock::run(context, &args).await,
         Command::Doctor(args) => doctor::run(context, &args).await,
+        Command::UseCase(command) => use_case::run(context, &command).await,
         Command::Guardrails(args) => guardrails::run(context, &args).await,
         Command::IamPolicy(args) => iam_policy::run(context, &args),
     }

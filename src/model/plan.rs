@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::bedrock::{TABLE_LOCATION, model_ids, product_of_model};
 use super::grant::Operation;
 use super::ids::{AccountId, OuId};
 
@@ -264,7 +265,7 @@ pub enum GrantTo {
     Ous,
 }
 
-/// How the entitlement is named: exactly one of the three.
+/// How the entitlement is named: exactly one of the three (a plan's `model` names its product).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum EntitlementSelector {
@@ -292,6 +293,10 @@ pub struct Entitlement {
     /// The IAM role entitle assumes in a member account to accept an account grant waiting in
     /// PENDING_ACCEPT (`--member-role` overrides it); `None`: such grants wait for the account.
     pub member_role: Option<String>,
+    /// The Bedrock model id the plan names (`model = "anthropic...."`) instead of the product:
+    /// `selector` is then the product the model catalog says sells it. `entitle verify` asks
+    /// Bedrock about this model (otherwise about the catalog's model of the license's product).
+    pub model: Option<String>,
 }
 
 /// An OU as the plan names it.
@@ -400,6 +405,7 @@ const ENTITLEMENT_KEYS: &[&str] = &[
     "activation",
     "on_existing_subscription",
     "member_role",
+    "model",
 ];
 const PHASE_KEYS: &[&str] = &[
     "name",
@@ -425,6 +431,7 @@ struct RawEntitlement {
     activation: Option<Spanned<String>>,
     on_existing_subscription: Option<Spanned<String>>,
     member_role: Option<Spanned<String>>,
+    model: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -674,6 +681,32 @@ impl Parser<'_> {
                 EntitlementSelector::Agreement(agreement.into_inner()),
             ));
         }
+        let mut model = None;
+        let model_named = raw.model.is_some();
+        if let Some(named) = raw.model {
+            match product_of_model(named.get_ref()) {
+                Some(entry) => {
+                    selectors.push((
+                        "model",
+                        named.span(),
+                        EntitlementSelector::Product(entry.product.to_owned()),
+                    ));
+                    model = Some(named.into_inner());
+                }
+                None => {
+                    let wanted = named.get_ref();
+                    let message = match nearest(wanted, model_ids()) {
+                        Some(near) => {
+                            format!("unknown model `{wanted}`, did you mean `{near}`?")
+                        }
+                        None => format!("unknown model `{wanted}`"),
+                    };
+                    self.error(named.span(), message).hint = Some(format!(
+                        "`entitle models` lists the Bedrock model ids entitle knows (the catalog is {TABLE_LOCATION}); or name the Marketplace product with `product`"
+                    ));
+                }
+            }
+        }
         if selectors.len() > 1 {
             let names: Vec<String> = selectors
                 .iter()
@@ -686,13 +719,19 @@ impl Parser<'_> {
                     names.join(", ")
                 ),
             )
-            .hint = Some("keep exactly one of `product`, `license_arn` or `agreement`".to_owned());
+            .hint = Some(
+                "keep exactly one of `product`, `license_arn`, `agreement` or `model`".to_owned(),
+            );
         }
         let selector = match selectors.into_iter().next() {
             Some((_, _, selector)) => selector,
+            // An unknown model was reported where it was written.
+            None if model_named => return None,
             None => {
-                self.error(span, "`[entitlement]` names no license").hint =
-                    Some("set exactly one of `product`, `license_arn` or `agreement`".to_owned());
+                self.error(span, "`[entitlement]` names no license").hint = Some(
+                    "set exactly one of `product`, `license_arn`, `agreement` or `model`"
+                        .to_owned(),
+                );
                 return None;
             }
         };
@@ -767,6 +806,7 @@ impl Parser<'_> {
                     None
                 }
             }),
+            model,
         })
     }
 
@@ -1270,6 +1310,57 @@ grant_to = "auto"
             found
                 .iter()
                 .any(|e| e.contains("phase `pilot` selects no account"))
+        );
+    }
+
+    #[test]
+    fn a_model_names_its_product_through_the_catalog() {
+        let text = GOOD.replace(
+            "product = \"prod-mxcfnwvpd6kb4\"",
+            "model = \"anthropic.claude-haiku-4-5-20251001-v1:0\"",
+        );
+        let plan = parse_plan(&text, "plans/x.toml").unwrap();
+        assert_eq!(
+            plan.entitlement.selector,
+            EntitlementSelector::Product("prod-xdkflymybwmvi".to_owned())
+        );
+        assert_eq!(
+            plan.entitlement.model.as_deref(),
+            Some("anthropic.claude-haiku-4-5-20251001-v1:0")
+        );
+        assert_eq!(
+            parse_plan(GOOD, "plans/x.toml").unwrap().entitlement.model,
+            None
+        );
+    }
+
+    #[test]
+    fn an_unknown_model_is_refused_at_its_place_with_the_nearest_one() {
+        let text = GOOD.replace(
+            "product = \"prod-mxcfnwvpd6kb4\"",
+            "model = \"anthropic.claude-sonet-4-5-20250929-v1:0\"",
+        );
+        let found = errors(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with(
+                "error: unknown model `anthropic.claude-sonet-4-5-20250929-v1:0`, did you mean `anthropic.claude-sonnet-4-5-20250929-v1:0`?\n  --> plans/x.toml:5:9"
+            ),
+            "{found:#?}"
+        );
+        assert!(
+            found[0].contains("hint: `entitle models` lists"),
+            "{found:#?}"
+        );
+        // Named beside the product: one entitlement, named twice.
+        let both = GOOD.replace(
+            "product = \"prod-mxcfnwvpd6kb4\"",
+            "product = \"prod-mxcfnwvpd6kb4\"\nmodel = \"anthropic.claude-sonnet-4-5-20250929-v1:0\"",
+        );
+        let found = errors(&both);
+        assert!(
+            found[0].contains("the entitlement is named more than once (`product`, `model`)"),
+            "{found:#?}"
         );
     }
 

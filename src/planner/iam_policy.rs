@@ -18,10 +18,14 @@ pub enum Commands {
     Apply,
     /// `cleanup`.
     Cleanup,
+    /// `verify`: the reads it plans with, and assuming the member role in each account verified
+    /// (which asks Bedrock as the account: `Member`).
+    Verify,
     /// Every command (the management account's side).
     All,
     /// The member role entitle assumes in member accounts (`--member-role`): accepting the
-    /// account's grant as the account. Not part of `All`: it belongs to another principal.
+    /// account's grant as the account, and asking Bedrock whether the account can use the model
+    /// (`verify`). Not part of `All`: it belongs to another principal.
     Member,
 }
 
@@ -153,6 +157,15 @@ const ACCEPT_GRANTS: Group = Group {
     resource: ANY,
 };
 
+/// The member role's own permissions for `verify`: asking Bedrock, as the account, whether it can
+/// use the model (GetFoundationModelAvailability takes no narrower resource).
+const READ_MODEL_AVAILABILITY: Group = Group {
+    sid: "ReadModelAvailabilityAsTheAccount",
+    prefix: "bedrock",
+    operations: &["GetFoundationModelAvailability"],
+    resource: ANY,
+};
+
 fn groups(commands: Commands) -> Vec<&'static Group> {
     let plan = [
         &READ_ORGANIZATION,
@@ -184,14 +197,23 @@ fn groups(commands: Commands) -> Vec<&'static Group> {
         &CHECK_SETUP_LICENSES,
         &DELETE_GRANTS,
     ];
+    let verify = [
+        &READ_ORGANIZATION,
+        &READ_ACCOUNT_TAGS,
+        &READ_GRANTS,
+        &READ_AGREEMENT,
+        &FIND_OWN_SUBSCRIPTIONS,
+        &ASSUME_MEMBER_ROLE,
+    ];
     match commands {
         Commands::Plan => plan.to_vec(),
         Commands::Apply => apply.to_vec(),
         Commands::Cleanup => cleanup.to_vec(),
-        Commands::Member => vec![&ACCEPT_GRANTS],
+        Commands::Verify => verify.to_vec(),
+        Commands::Member => vec![&ACCEPT_GRANTS, &READ_MODEL_AVAILABILITY],
         Commands::All => {
             let mut all: Vec<&'static Group> = Vec::new();
-            for group in plan.into_iter().chain(apply).chain(cleanup) {
+            for group in plan.into_iter().chain(apply).chain(cleanup).chain(verify) {
                 if !all.iter().any(|known| known.sid == group.sid) {
                     all.push(group);
                 }
@@ -467,11 +489,29 @@ mod tests {
         assert!(actions(Commands::All).contains("sts:AssumeRole"));
 
         let member = policy(Commands::Member, "aws");
-        assert_eq!(member.statement.len(), 1);
+        assert_eq!(member.statement.len(), 2);
         assert_eq!(member.statement[0].action, ["license-manager:AcceptGrant"]);
-        assert_eq!(member.statement[0].resource, "*");
-        // The management account never accepts grants; the member role does nothing else.
+        assert_eq!(
+            member.statement[1].action,
+            ["bedrock:GetFoundationModelAvailability"]
+        );
+        assert!(
+            member
+                .statement
+                .iter()
+                .all(|statement| statement.resource == "*")
+        );
+        // The management account never accepts grants nor asks Bedrock as a member; the member
+        // role does nothing else.
         assert!(!actions(Commands::All).contains("license-manager:AcceptGrant"));
+        assert!(!actions(Commands::All).contains("bedrock:GetFoundationModelAvailability"));
+        // verify assumes the member role and changes nothing.
+        let verify = actions(Commands::Verify);
+        assert!(verify.contains("sts:AssumeRole"));
+        assert!(verify.iter().all(|action| !action.contains("Create")
+            && !action.contains("Delete")
+            && !action.contains("Accept")));
+        assert!(verify.is_subset(&actions(Commands::All)));
     }
 
     #[test]

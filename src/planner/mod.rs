@@ -15,6 +15,8 @@ pub mod iam_policy;
 pub mod saved;
 pub mod status;
 pub mod targets;
+pub mod verify;
+pub mod usage;
 
 pub use cover::{CoverGrant, cover};
 pub use diff::{

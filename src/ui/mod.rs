@@ -10,11 +10,14 @@ pub mod discover;
 pub mod doctor;
 pub mod guardrails;
 pub mod lock;
+pub mod models;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;
 pub mod status;
 pub mod style;
+pub mod usage;
+pub mod verify;
 
 use std::io::{self, IsTerminal, Write};
 
