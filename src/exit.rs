@@ -82,6 +82,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(closed) = cause.downcast_ref::<crate::commands::GateClosed>() {
             return Some(closed.hint());
         }
+        if let Some(flagged) = cause.downcast_ref::<crate::commands::UsageFlagged>() {
+            return Some(flagged.hint());
+        }
         if let Some(altered) = cause.downcast_ref::<crate::commands::SavedPlanAltered>() {
             return Some(altered.hint().to_owned());
         }

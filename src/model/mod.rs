@@ -7,6 +7,7 @@ pub mod grant;
 pub mod ids;
 pub mod org;
 pub mod plan;
+pub mod usage;
 
 pub use grant::{
     ActivationOverride, DistributedGrant, GrantStatus, LicenseInfo, LicenseStatus, Operation,
