@@ -512,6 +512,8 @@ pub enum PolicyFor {
     Cleanup,
     /// What `verify` needs: the reads it plans with, and assuming the member role.
     Verify,
+    /// What `usage` needs: the reads it plans with, and Cost Explorer's GetCostAndUsage.
+    Usage,
     /// Every command.
     All,
     /// The role entitle assumes in member accounts (`--member-role`) to accept their grants,

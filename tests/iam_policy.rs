@@ -58,6 +58,8 @@ fn served(endpoint: &str) -> BTreeMap<String, u64> {
                 "Organizations" => "organizations",
                 "LicenseManager" => "license-manager",
                 "MarketplaceAgreement" => "aws-marketplace",
+                "Bedrock" => "bedrock",
+                "CostExplorer" => "ce",
                 "Sts" if operation != "GetCallerIdentity" => "sts",
                 _ => return None,
             };
@@ -219,6 +221,13 @@ fn the_policy_names_exactly_the_operations_the_commands_call() {
     let plan = called(&after_apply, &after_plan);
     problems.extend(check("plan", &plan));
 
+    // The usage report, by product and by agreement (whose plan selects by tag): nothing is
+    // recorded, so nothing is flagged.
+    step(dir, &endpoint, &["usage", &demo], 0);
+    step(dir, &endpoint, &["usage", &by_agreement], 0);
+    let usage = called(&after_plan, &served(&endpoint));
+    problems.extend(check("usage", &usage));
+
     // Cleanup after the subscription is cancelled.
     let cancelled = ran(entitle(None).args([
         "sandbox",
@@ -238,7 +247,12 @@ fn the_policy_names_exactly_the_operations_the_commands_call() {
     let cleanup = called(&before_cleanup, &served(&endpoint));
     problems.extend(check("cleanup", &cleanup));
 
-    let all: BTreeSet<String> = plan.union(&apply).chain(cleanup.iter()).cloned().collect();
+    let all: BTreeSet<String> = plan
+        .union(&apply)
+        .chain(cleanup.iter())
+        .chain(usage.iter())
+        .cloned()
+        .collect();
     problems.extend(check("all", &all));
     server.stop();
     // Every group is checked before failing, so one group's mismatch hides no other's.
@@ -290,14 +304,12 @@ fn the_member_role_policies_name_exactly_what_acceptance_calls() {
 
     let member = policy_actions("member");
     let apply = policy_actions("apply");
+    let accepting: BTreeSet<String> = used.difference(&apply).cloned().collect();
     assert_eq!(
-        member,
-        used.difference(&apply).cloned().collect::<BTreeSet<_>>(),
-        "the member role's policy is what the management account's lacks"
-    );
-    assert!(
-        member.is_subset(&used),
-        "{member:?} not all called: {used:?}"
+        member.difference(&accepting).collect::<Vec<_>>(),
+        ["bedrock:GetFoundationModelAvailability"],
+        "the member role's policy is what the management account's lacks, and verify's read \
+         (proven by `the_verify_policies_name_exactly_what_verify_calls`)"
     );
     assert!(apply.contains("sts:AssumeRole"));
     assert!(
@@ -371,4 +383,54 @@ fn a_journal_in_s3_adds_its_bucket_statements() {
             .env_remove("ENTITLE_JOURNAL")
             .args(["iam-policy", "--for", "all"]));
     assert!(!printed.stdout.contains("s3:"), "{}", printed.stdout);
+}
+
+/// `verify` after a pilot: the management account's calls are exactly `--for verify` (the reads
+/// it plans with and `sts:AssumeRole` into each account's member role), and what it calls as the
+/// accounts (Bedrock `GetFoundationModelAvailability`) is in `--for member` and in no
+/// management-side group.
+#[test]
+fn the_verify_policies_name_exactly_what_verify_calls() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = dir.join("state.json");
+    let server = SandboxServer::start(&["--state", &state.display().to_string()]);
+    let endpoint = server.endpoint.clone();
+    let demo = repository("plans/claude-sonnet-4-5.toml");
+    // A plan by agreement that selects by tag, before anything is granted (nothing entitled, as
+    // it intends); then the demo's pilot, granted.
+    let by_agreement = repository("plans/private-offer-replace.toml");
+    let start = served(&endpoint);
+    step(dir, &endpoint, &["verify", &by_agreement], 0);
+    let mut used = called(&start, &served(&endpoint));
+    step(
+        dir,
+        &endpoint,
+        &["apply", &demo, "--phase", "pilot", "--auto-approve"],
+        0,
+    );
+    let start = served(&endpoint);
+    step(dir, &endpoint, &["verify", &demo], 0);
+    used.extend(called(&start, &served(&endpoint)));
+    server.stop();
+    let member = policy_actions("member");
+    assert!(used.contains("sts:AssumeRole"), "{used:?}");
+    assert!(
+        used.contains("bedrock:GetFoundationModelAvailability"),
+        "{used:?}"
+    );
+    let as_the_accounts: BTreeSet<String> = used.intersection(&member).cloned().collect();
+    assert_eq!(
+        as_the_accounts.iter().collect::<Vec<_>>(),
+        ["bedrock:GetFoundationModelAvailability"]
+    );
+    let management: BTreeSet<String> = used.difference(&member).cloned().collect();
+    let problems = check("verify", &management);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for group in ["plan", "apply", "cleanup", "verify", "all"] {
+        assert!(
+            !policy_actions(group).contains("bedrock:GetFoundationModelAvailability"),
+            "`--for {group}`"
+        );
+    }
 }

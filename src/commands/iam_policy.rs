@@ -15,6 +15,7 @@ pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
         PolicyFor::Apply => Commands::Apply,
         PolicyFor::Cleanup => Commands::Cleanup,
         PolicyFor::Verify => Commands::Verify,
+        PolicyFor::Usage => Commands::Usage,
         PolicyFor::All => Commands::All,
         PolicyFor::Member => Commands::Member,
     };

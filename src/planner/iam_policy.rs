@@ -21,6 +21,8 @@ pub enum Commands {
     /// `verify`: the reads it plans with, and assuming the member role in each account verified
     /// (which asks Bedrock as the account: `Member`).
     Verify,
+    /// `usage`: the reads it plans with, and Cost Explorer's GetCostAndUsage.
+    Usage,
     /// Every command (the management account's side).
     All,
     /// The member role entitle assumes in member accounts (`--member-role`): accepting the
@@ -166,6 +168,15 @@ const READ_MODEL_AVAILABILITY: Group = Group {
     resource: ANY,
 };
 
+/// Usage and spend of the product per linked account (`usage`): Cost Explorer takes no narrower
+/// resource. Charged per request (docs/usage.md).
+const READ_COST_AND_USAGE: Group = Group {
+    sid: "ReadMarketplaceUsage",
+    prefix: "ce",
+    operations: &["GetCostAndUsage"],
+    resource: ANY,
+};
+
 fn groups(commands: Commands) -> Vec<&'static Group> {
     let plan = [
         &READ_ORGANIZATION,
@@ -205,15 +216,24 @@ fn groups(commands: Commands) -> Vec<&'static Group> {
         &FIND_OWN_SUBSCRIPTIONS,
         &ASSUME_MEMBER_ROLE,
     ];
+    let usage = [
+        &READ_ORGANIZATION,
+        &READ_ACCOUNT_TAGS,
+        &READ_GRANTS,
+        &READ_AGREEMENT,
+        &FIND_OWN_SUBSCRIPTIONS,
+        &READ_COST_AND_USAGE,
+    ];
     match commands {
         Commands::Plan => plan.to_vec(),
         Commands::Apply => apply.to_vec(),
         Commands::Cleanup => cleanup.to_vec(),
         Commands::Verify => verify.to_vec(),
+        Commands::Usage => usage.to_vec(),
         Commands::Member => vec![&ACCEPT_GRANTS, &READ_MODEL_AVAILABILITY],
         Commands::All => {
             let mut all: Vec<&'static Group> = Vec::new();
-            for group in plan.into_iter().chain(apply).chain(cleanup).chain(verify) {
+            for group in plan.into_iter().chain(apply).chain(cleanup).chain(verify).chain(usage) {
                 if !all.iter().any(|known| known.sid == group.sid) {
                     all.push(group);
                 }
@@ -278,8 +298,12 @@ pub fn journal_statements(
     bucket: &str,
     prefix: &str,
 ) -> Vec<Statement> {
-    let mut objects = vec!["s3:GetObject".to_owned(), "s3:PutObject".to_owned()];
-    if !matches!(commands, Commands::Plan) {
+    // `usage` only reads the journals.
+    let mut objects = vec!["s3:GetObject".to_owned()];
+    if !matches!(commands, Commands::Usage) {
+        objects.push("s3:PutObject".to_owned());
+    }
+    if !matches!(commands, Commands::Plan | Commands::Usage) {
         objects.push("s3:DeleteObject".to_owned());
     }
     let (keys, prefixes) = if prefix.is_empty() {
@@ -413,7 +437,13 @@ mod tests {
         let apply = actions(Commands::Apply);
         let cleanup = actions(Commands::Cleanup);
         let all = actions(Commands::All);
-        let union: BTreeSet<String> = plan.union(&apply).chain(&cleanup).cloned().collect();
+        let usage = actions(Commands::Usage);
+        let union: BTreeSet<String> = plan
+            .union(&apply)
+            .chain(&cleanup)
+            .chain(&usage)
+            .cloned()
+            .collect();
         assert_eq!(union, all);
         assert!(!plan.contains("license-manager:CreateGrant"));
         assert!(!cleanup.contains("license-manager:CreateGrant"));

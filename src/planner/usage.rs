@@ -72,7 +72,8 @@ pub struct Figures {
 
 /// Sums kept to Cost Explorer's precision (10 decimals), so no float noise reaches the report.
 fn round(amount: f64) -> f64 {
-    (amount * 1e10).round() / 1e10
+    // `+ 0.0` turns the -0 an empty sum gives into 0.
+    (amount * 1e10).round() / 1e10 + 0.0
 }
 
 impl Figures {

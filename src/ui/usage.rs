@@ -91,9 +91,10 @@ fn source_text(source: RateSource, accounts: usize) -> String {
 
 fn grant_text(account: &AccountUsage) -> String {
     let grant = &account.grant;
-    let mut text = match (&grant.status, grant.active) {
-        (None, _) => "no grant".to_owned(),
-        (Some(status), _) => status.clone(),
+    let mut text = match &grant.status {
+        None if account.role == Role::Subscriber => "the subscriber".to_owned(),
+        None => "no grant".to_owned(),
+        Some(status) => status.clone(),
     };
     if let Some(since) = grant.active_since {
         text.push_str(&format!(", active since {since}"));
