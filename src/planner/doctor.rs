@@ -5,8 +5,12 @@
 //! and `commands::doctor`.
 //!
 //! The organisation's checks (`organization.rs`) change with AWS's prerequisites; the plan's
-//! checks (`plan.rs`) change with the plan format and the planner.
+//! checks (`plan.rs`) change with the plan format and the planner; the checks of what model
+//! access needs besides grants (`access.rs`: the use-case form, service-linked roles, the member
+//! role) with Bedrock and IAM; what `doctor --fix` changes is decided in `fix.rs`.
 
+mod access;
+pub mod fix;
 mod organization;
 mod plan;
 
@@ -17,8 +21,9 @@ use serde::Serialize;
 use crate::model::doctor::{Check, PrerequisiteFacts, ReadFailure, Verdict};
 use crate::model::grant::LicenseInfo;
 
+pub use access::{FormNeed, MEMBER_ROLE_SAMPLE, form_need, sample_member_accounts};
 pub use organization::feature_set_warning;
-pub use plan::PlanFacts;
+pub use plan::{PlanFacts, plan_product};
 
 /// License Manager's service principal (trusted access, delegated administrator).
 pub const LICENSE_MANAGER_PRINCIPAL: &str = "license-manager.amazonaws.com";
@@ -74,6 +79,17 @@ pub fn diagnose(facts: &PrerequisiteFacts, plan: Option<&PlanFacts>) -> DoctorRe
                 };
                 plan::checks(plan, organization, marketplace_trusted, &mut checks);
             }
+        }
+    }
+    match reached {
+        None => access::skip_all(
+            &mut checks,
+            "no working credentials",
+            facts.member_role.is_some(),
+        ),
+        Some(organization) => {
+            let need = form_need(plan.and_then(plan_product).as_deref());
+            access::checks(facts, organization, &need, &mut checks);
         }
     }
     DoctorReport { checks }
@@ -176,6 +192,7 @@ mod fixtures {
                 organization_integration: true,
                 cross_account_discovery: false,
             })),
+            ..PrerequisiteFacts::default()
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod status;
 pub mod targets;
 pub mod verify;
 pub mod usage;
+pub mod use_case;
 
 pub use cover::{CoverGrant, cover};
 pub use diff::{

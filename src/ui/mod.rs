@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod status;
 pub mod style;
 pub mod usage;
+pub mod use_case;
 pub mod verify;
 
 use std::io::{self, IsTerminal, Write};

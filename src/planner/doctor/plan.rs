@@ -43,6 +43,27 @@ pub struct PlanFacts {
     pub now: UnixSeconds,
 }
 
+/// The Marketplace product the plan distributes, as far as the facts tell: the product it
+/// names (directly, or through its `model`), else the ProductSKU of the license it selects.
+pub fn plan_product(plan: &PlanFacts) -> Option<String> {
+    let Some(Ok(rollout)) = &plan.rollout else {
+        return None;
+    };
+    if let EntitlementSelector::Product(product) = &rollout.entitlement.selector {
+        return Some(product.clone());
+    }
+    let Some(Ok(licenses)) = &plan.licenses else {
+        return None;
+    };
+    let agreement = match &plan.named_agreement {
+        Some(Ok(agreement)) => Some(agreement),
+        _ => None,
+    };
+    choose_license(&rollout.entitlement.selector, licenses, agreement)
+        .ok()
+        .map(|license| license.product_sku.clone())
+}
+
 /// An account that is not ACTIVE, and its state.
 type Inactive<'a> = (&'a AccountId, &'a String);
 
