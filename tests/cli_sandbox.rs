@@ -231,6 +231,121 @@ fn boto3_drives_every_lifecycle_setting() {
 }
 
 #[test]
+fn boto3_drives_cost_explorer() {
+    let directory = tempfile::tempdir().unwrap();
+    let served = Served::start(&directory.path().join("cost-explorer.json"), &[]);
+    let result = boto3_script(&served, &["cost_explorer"]);
+    assert_eq!(
+        result.code, 0,
+        "boto3 Cost Explorer checks failed:\n{}\n{}",
+        result.stdout, result.stderr
+    );
+    assert!(
+        result.stdout.ends_with("2 passed, 0 failed\n"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn record_usage_and_set_rates_change_a_state_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("state.json");
+    let rates = ran(entitle(None)
+        .args([
+            "sandbox",
+            "set-rates",
+            "--product",
+            "prod-mxcfnwvpd6kb4",
+            "--list",
+            "0.00001",
+            "--output",
+            "json",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(rates.code, 0, "{}", rates.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&rates.stdout).unwrap();
+    assert_eq!(answer["list"], 0.00001);
+    assert_eq!(answer["private"], 0.0000024, "the private rate is kept");
+    let recorded = ran(entitle(None)
+        .args([
+            "sandbox",
+            "record-usage",
+            "--account",
+            "333333333333",
+            "--product",
+            "prod-mxcfnwvpd6kb4",
+            "--units",
+            "300000",
+            "--date",
+            "2026-01-15",
+            "--usage-type",
+            "USE1-MP:USE1_OutputTokenCount-Units",
+            "--output",
+            "json",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+    let line: serde_json::Value = serde_json::from_str(&recorded.stdout).unwrap();
+    assert_eq!(line["rate"], "list");
+    assert_eq!(line["cost"], 3.0);
+    assert_eq!(line["date"], "2026-01-15");
+    let saved = entitle::sandbox::State::load(&state).unwrap();
+    assert_eq!(saved.usage.records.len(), 1);
+    assert_eq!(
+        saved.usage.records[0].usage_type,
+        "USE1-MP:USE1_OutputTokenCount-Units"
+    );
+
+    // Refusals change nothing and say why.
+    for (args, words) in [
+        (
+            vec!["--account", "999999999999", "--units", "5"],
+            "is not in the organisation",
+        ),
+        (
+            vec!["--account", "333333333333", "--units", "0"],
+            "must be a positive number",
+        ),
+        (
+            vec!["--account", "333333333333", "--units", "5", "--date", "2026-02-30"],
+            "is not a YYYY-MM-DD date",
+        ),
+        (
+            vec!["--account", "333333333333", "--units", "5", "--date", "2999-01-01"],
+            "is in the future",
+        ),
+    ] {
+        let refused = ran(entitle(None)
+            .args(["sandbox", "record-usage", "--product", "prod-mxcfnwvpd6kb4"])
+            .args(&args)
+            .arg("--state")
+            .arg(&state));
+        assert_ne!(refused.code, 0, "{args:?}");
+        assert!(refused.stderr.contains(words), "{args:?}: {}", refused.stderr);
+    }
+    let unknown = ran(entitle(None)
+        .args([
+            "sandbox",
+            "record-usage",
+            "--account",
+            "333333333333",
+            "--product",
+            "prod-unknown",
+            "--units",
+            "5",
+            "--state",
+        ])
+        .arg(&state));
+    assert_ne!(unknown.code, 0);
+    assert!(unknown.stderr.contains("set-rates"), "{}", unknown.stderr);
+    let kept = entitle::sandbox::State::load(&state).unwrap();
+    assert_eq!(kept.usage.records.len(), 1);
+}
+
+#[test]
 fn subscribe_account_and_remove_role_change_a_state_file() {
     let directory = tempfile::tempdir().unwrap();
     let state = directory.path().join("state.json");

@@ -401,7 +401,7 @@ async fn pages_cover_sixty_accounts_and_a_changed_request_is_refused() {
     // Every page names the accounts of its groups.
     for page in &pages {
         let named = page.dimension_value_attributes().len();
-        assert!(named >= 1 && named <= 7, "{named}");
+        assert!((1..=7).contains(&named), "{named}");
     }
 
     // A token used with another request is refused; a token never issued too.

@@ -215,6 +215,10 @@ struct Cell {
     usage_types: BTreeSet<String>,
 }
 
+/// One item of a grouped answer: a period's index and one of its groups (`None` for a period
+/// without groups).
+type Item<'a> = (usize, Option<(&'a Vec<String>, &'a Cell)>);
+
 /// What one request asks, validated.
 struct Query {
     start: i64,
@@ -531,7 +535,7 @@ fn get_cost_and_usage(state: &mut State, call: &Call<'_>) -> ApiResult {
     }
     // Grouped: one item per (period, group), or one empty item for a period without groups;
     // pages cut through this list, so a period may continue on the next page.
-    let mut items: Vec<(usize, Option<(&Vec<String>, &Cell)>)> = Vec::new();
+    let mut items: Vec<Item<'_>> = Vec::new();
     for (index, groups) in cells.iter().enumerate() {
         if groups.is_empty() {
             items.push((index, None));

@@ -77,7 +77,7 @@ pub struct UsageRecord {
     pub rate: String,
     /// The price per unit applied, USD.
     pub unit_price: f64,
-    /// `units * unit_price`, USD.
+    /// `units * unit_price`, USD, rounded to 10 decimals.
     pub cost: f64,
     /// When it was recorded, epoch milliseconds.
     pub recorded_at_ms: i64,
@@ -274,7 +274,8 @@ pub fn record_usage(state: &mut State, input: &UsageInput<'_>) -> Result<Value, 
         units: input.units,
         rate: rate.to_string(),
         unit_price,
-        cost: input.units * unit_price,
+        // Billing lines carry at most 10 decimals.
+        cost: (input.units * unit_price * 1e10).round() / 1e10,
         recorded_at_ms: now_millis(),
     };
     let answer = json!({

@@ -6,7 +6,8 @@ the emulator and dummy credentials; prints one line per check and `N passed, N f
 
 Without arguments it runs the basic checks; with `lifecycle` it runs one check per lifecycle
 setting with a wire effect (each check resets the emulator, then sets its settings through
-`POST /_sandbox/settings`).
+`POST /_sandbox/settings`); with `cost_explorer` the Cost Explorer checks (usage recorded with
+the `record_usage` admin route, read back with GetCostAndUsage).
 """
 
 import json
@@ -282,6 +283,103 @@ def check_eighth_allowed_operation():
     assert "ListReceivedLicenses" in operations, operations
 
 
+# ---------------------------------------------------------------- Cost Explorer
+
+SERVICE = "Claude Sonnet 4.5 (Amazon Bedrock Edition)"
+INPUT_TOKENS = "USE1-MP:USE1_InputTokenCount-Units"
+
+
+def utc_today():
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def all_pages(ce, **request):
+    """Every page of one GetCostAndUsage request: `(start, keys) -> metrics`, and the pages."""
+    cells, pages, token = {}, 0, None
+    while True:
+        answer = ce.get_cost_and_usage(**request, **({"NextPageToken": token} if token else {}))
+        pages += 1
+        for result in answer["ResultsByTime"]:
+            for group in result["Groups"]:
+                key = (result["TimePeriod"]["Start"], tuple(group["Keys"]))
+                assert key not in cells, key
+                cells[key] = group["Metrics"]
+        token = answer.get("NextPageToken")
+        if not token:
+            return cells, pages
+
+
+def check_cost_explorer_rates_groups_and_pages():
+    fresh(cost_explorer_lag_days=0, cost_explorer_page_size=2)
+    import datetime
+    today = utc_today()
+    yesterday = today - datetime.timedelta(days=1)
+    usage = dict(product_id=PRODUCT, units=1000000)
+    assert admin("record_usage", account_id="111111111111", date=str(yesterday), **usage)["rate"] == "list"
+    grant = account_grant(client("license-manager"), "111111111111", "boto3-ce-pilot")
+    admin("activate_grant", account_id="111111111111", grant_arn=grant["GrantArn"])
+    assert admin("record_usage", account_id="111111111111", date=str(today), **usage)["rate"] == "private"
+    assert admin("record_usage", account_id="222222222222", **usage)["rate"] == "list"
+    assert admin("record_usage", account_id="100000000001", **usage)["rate"] == "private"
+    ce = client("ce")
+    request = dict(
+        TimePeriod={"Start": str(yesterday), "End": str(today + datetime.timedelta(days=1))},
+        Granularity="DAILY", Metrics=["UnblendedCost", "UsageQuantity"],
+        Filter={"And": [{"Dimensions": {"Key": "BILLING_ENTITY", "Values": ["AWS Marketplace"]}},
+                        {"Dimensions": {"Key": "SERVICE", "Values": [SERVICE]}}]},
+        GroupBy=[{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
+                 {"Type": "DIMENSION", "Key": "USAGE_TYPE"}])
+    cells, pages = all_pages(ce, **request)
+    assert pages == 2, pages
+    cost = {key: metrics["UnblendedCost"]["Amount"] for key, metrics in cells.items()}
+    assert cost == {
+        (str(yesterday), ("111111111111", INPUT_TOKENS)): "3",
+        (str(today), ("111111111111", INPUT_TOKENS)): "2.4",
+        (str(today), ("222222222222", INPUT_TOKENS)): "3",
+        (str(today), ("100000000001", INPUT_TOKENS)): "2.4",
+    }, cost
+    first = ce.get_cost_and_usage(**request)
+    names = {item["Value"]: item["Attributes"]["description"] for item in first["DimensionValueAttributes"]}
+    assert names.get("111111111111") == "ml-pilot-a", names
+    changed = dict(request, Granularity="MONTHLY")
+    refused(ce.get_cost_and_usage, "RequestChangedException", NextPageToken=first["NextPageToken"], **changed)
+    # A member sees itself only.
+    member = boto3.client("ce", region_name=REGION, aws_access_key_id="AKID222222222222",
+                          aws_secret_access_key="sandbox-secret")
+    mine, _ = all_pages(member, **request)
+    assert list(mine) == [(str(today), ("222222222222", INPUT_TOKENS))], mine
+
+
+def check_cost_explorer_rates_and_refusals():
+    fresh(cost_explorer_lag_days=0)
+    import datetime
+    today = utc_today()
+    rates = admin("set_rates", product_id=PRODUCT, list=0.00001, private=0.000005)
+    assert rates["list"] == 0.00001, rates
+    line = admin("record_usage", account_id="333333333333", product_id=PRODUCT, units=200000,
+                 usage_type="USE1-MP:USE1_OutputTokenCount-Units")
+    assert (line["rate"], line["cost"]) == ("list", 2.0), line
+    ce = client("ce")
+    window = {"Start": str(today - datetime.timedelta(days=3)), "End": str(today + datetime.timedelta(days=1))}
+    monthly = ce.get_cost_and_usage(TimePeriod=window, Granularity="MONTHLY",
+                                    Metrics=["UnblendedCost", "UsageQuantity"])
+    total = sum(float(result["Total"]["UnblendedCost"]["Amount"]) for result in monthly["ResultsByTime"])
+    assert total == 2.0, monthly
+    assert monthly["ResultsByTime"][-1]["Estimated"] is True, monthly
+    refused(ce.get_cost_and_usage, "ValidationException", TimePeriod=window, Granularity="DAILY",
+            Metrics=["UnblendedCost"], GroupBy=[{"Type": "DIMENSION", "Key": key}
+                                                for key in ("LINKED_ACCOUNT", "USAGE_TYPE", "SERVICE")])
+    refused(ce.get_cost_and_usage, "ValidationException",
+            TimePeriod={"Start": window["End"], "End": window["Start"]}, Granularity="DAILY",
+            Metrics=["UnblendedCost"])
+    refused(ce.get_cost_and_usage, "ValidationException", TimePeriod=window, Granularity="HOURLY",
+            Metrics=["UnblendedCost"])
+    refused(ce.get_cost_and_usage, "InvalidNextTokenException", TimePeriod=window, Granularity="DAILY",
+            Metrics=["UnblendedCost"], GroupBy=[{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
+            NextPageToken="not-issued")
+
+
 BASIC = [check_listing_licenses, check_ou_grant_fans_out_to_each_account,
          check_organizations_pages_of_twenty, check_search_agreements]
 LIFECYCLE = [check_assume_role_session_and_identity, check_member_accepts_then_grantor_activates,
@@ -290,8 +388,13 @@ LIFECYCLE = [check_assume_role_session_and_identity, check_member_accepts_then_g
              check_eighth_allowed_operation]
 
 
+COST_EXPLORER = [check_cost_explorer_rates_groups_and_pages, check_cost_explorer_rates_and_refusals]
+
+
 def main():
     checks = LIFECYCLE if sys.argv[1:] == ["lifecycle"] else BASIC
+    if sys.argv[1:] == ["cost_explorer"]:
+        checks = COST_EXPLORER
     passed = failed = 0
     for check in checks:
         try:
