@@ -123,9 +123,13 @@ pub fn render_human(
         if !account.availability.is_empty() {
             writeln!(out, "          {}", answers(account, style))?;
         }
+        let mut fixes_shown = std::collections::BTreeSet::new();
         for flag in &account.flags {
             writeln!(out, "          {} {}", style.warning("!"), flag.message())?;
-            writeln!(out, "            {} {}", style.hint("fix:"), flag.fix())?;
+            // One fix per kind of flag: the same flag in several regions has the same fix.
+            if fixes_shown.insert(flag.kind()) {
+                writeln!(out, "            {} {}", style.hint("fix:"), flag.fix())?;
+            }
         }
         if let Some(failure) = &account.failure {
             let region = failure
