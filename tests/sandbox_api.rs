@@ -2809,10 +2809,14 @@ fn not_available() -> (String, String, String) {
 /// A direct account grant of the demo license, distributed and activated by the member.
 async fn grant_and_activate(sandbox: &Sandbox, member: &str) -> String {
     let client = support::license_manager(sandbox);
-    let created = grant_request(&client, &format!("bedrock-{member}"), &account_principal(member))
-        .send()
-        .await
-        .unwrap();
+    let created = grant_request(
+        &client,
+        &format!("bedrock-{member}"),
+        &account_principal(member),
+    )
+    .send()
+    .await
+    .unwrap();
     let arn = created.grant_arn().unwrap().to_string();
     sandbox
         .with_state(|state| admin::apply(state, &admin::AdminAction::SettleWorkflows))
@@ -2833,7 +2837,10 @@ async fn bedrock_availability_follows_grants_and_subscriptions() {
     let sandbox = support::start(State::demo()).await;
     let management = bedrock_as(&sandbox, None, "us-east-1");
     // The subscriber is entitled by its own license.
-    assert_eq!(availability(&management, SONNET_4_5_MODEL).await, available());
+    assert_eq!(
+        availability(&management, SONNET_4_5_MODEL).await,
+        available()
+    );
     // A model of a product nobody subscribed to.
     assert_eq!(
         availability(&management, "anthropic.claude-haiku-4-5-20251001-v1:0").await,
@@ -2847,12 +2854,18 @@ async fn bedrock_availability_follows_grants_and_subscriptions() {
 
     let member = "111111111111";
     let client = bedrock_as(&sandbox, Some(member), "us-east-1");
-    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, not_available());
+    assert_eq!(
+        availability(&client, SONNET_4_5_MODEL).await,
+        not_available()
+    );
     let grant = grant_and_activate(&sandbox, member).await;
     assert_eq!(availability(&client, SONNET_4_5_MODEL).await, available());
     // Another member is still without.
     let other = bedrock_as(&sandbox, Some("222222222222"), "us-east-1");
-    assert_eq!(availability(&other, SONNET_4_5_MODEL).await, not_available());
+    assert_eq!(
+        availability(&other, SONNET_4_5_MODEL).await,
+        not_available()
+    );
 
     // Deleting the grant takes it away again.
     let lm = support::license_manager(&sandbox);
@@ -2872,7 +2885,10 @@ async fn bedrock_availability_follows_grants_and_subscriptions() {
         .send()
         .await
         .unwrap();
-    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, not_available());
+    assert_eq!(
+        availability(&client, SONNET_4_5_MODEL).await,
+        not_available()
+    );
 
     // Cancelling the agreement: the subscriber's license is DELETED, so is its entitlement.
     sandbox
@@ -2904,7 +2920,10 @@ async fn bedrock_availability_through_assumed_role_credentials() {
     )
     .await;
     let client = bedrock_with(&sandbox, credentials, "us-east-1");
-    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, not_available());
+    assert_eq!(
+        availability(&client, SONNET_4_5_MODEL).await,
+        not_available()
+    );
 }
 
 #[tokio::test]
@@ -2941,7 +2960,12 @@ async fn bedrock_availability_errors() {
         .await
         .unwrap_err();
     assert_eq!(code(&error), "ResourceNotFoundException");
-    assert!(error.as_service_error().unwrap().is_resource_not_found_exception());
+    assert!(
+        error
+            .as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
     assert!(message(&error).contains("anthropic.claude-unknown-v9:0"));
     let error = client
         .get_foundation_model_availability()
@@ -2961,5 +2985,569 @@ async fn bedrock_availability_errors() {
         .await
         .unwrap_err();
     assert_eq!(code(&error), "AccessDeniedException");
-    assert!(error.as_service_error().unwrap().is_access_denied_exception());
+    assert!(
+        error
+            .as_service_error()
+            .unwrap()
+            .is_access_denied_exception()
+    );
+}
+
+#[tokio::test]
+async fn bedrock_broken_availability_and_its_restore() {
+    let sandbox = support::start(State::demo()).await;
+    let member = "111111111111";
+    grant_and_activate(&sandbox, member).await;
+    let client = bedrock_as(&sandbox, Some(member), "us-east-1");
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, available());
+    let broken = admin::AdminAction::BreakAvailability {
+        account_id: member.to_string(),
+        model_id: Some(SONNET_4_5_MODEL.to_string()),
+        restore: false,
+    };
+    sandbox
+        .with_state(|state| admin::apply(state, &broken))
+        .unwrap();
+    // Entitlement says no whatever the grant; the agreement still stands.
+    assert_eq!(
+        availability(&client, SONNET_4_5_MODEL).await,
+        (
+            "NOT_AVAILABLE".to_string(),
+            "AVAILABLE".to_string(),
+            "AVAILABLE".to_string()
+        )
+    );
+    // Other accounts are not affected.
+    let management = bedrock_as(&sandbox, None, "us-east-1");
+    assert_eq!(
+        availability(&management, SONNET_4_5_MODEL).await,
+        available()
+    );
+    let restore = admin::AdminAction::BreakAvailability {
+        account_id: member.to_string(),
+        model_id: None,
+        restore: true,
+    };
+    sandbox
+        .with_state(|state| admin::apply(state, &restore))
+        .unwrap();
+    assert_eq!(availability(&client, SONNET_4_5_MODEL).await, available());
+    // An unknown model or account is refused.
+    let unknown = admin::AdminAction::BreakAvailability {
+        account_id: member.to_string(),
+        model_id: Some("anthropic.nothing-v1:0".to_string()),
+        restore: false,
+    };
+    assert!(
+        sandbox
+            .with_state(|state| admin::apply(state, &unknown))
+            .is_err()
+    );
+    let outsider = admin::AdminAction::BreakAvailability {
+        account_id: "999999999999".to_string(),
+        model_id: None,
+        restore: false,
+    };
+    assert!(
+        sandbox
+            .with_state(|state| admin::apply(state, &outsider))
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn bedrock_use_case_form_is_inherited_from_the_management_account() {
+    let sandbox = support::start(State::demo()).await;
+    let management = bedrock_as(&sandbox, None, "us-east-1");
+    let member = bedrock_as(&sandbox, Some("333333333333"), "eu-west-1");
+    let seeded = management
+        .get_use_case_for_model_access()
+        .send()
+        .await
+        .unwrap();
+    let text = String::from_utf8(seeded.form_data().as_ref().to_vec()).unwrap();
+    assert!(text.contains("companyName"));
+    // The member has none of its own: it answers the management account's.
+    let inherited = member.get_use_case_for_model_access().send().await.unwrap();
+    assert_eq!(inherited.form_data(), seeded.form_data());
+
+    // Without the management account's form, nobody has one.
+    sandbox
+        .with_state(|state| {
+            admin::apply(
+                state,
+                &admin::AdminAction::RemoveUseCaseForm { account_id: None },
+            )
+        })
+        .unwrap();
+    for client in [&management, &member] {
+        let error = client
+            .get_use_case_for_model_access()
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&error), "ResourceNotFoundException");
+        assert!(
+            error
+                .as_service_error()
+                .unwrap()
+                .is_resource_not_found_exception()
+        );
+    }
+
+    // Submitting it again (201, empty body) at the management account restores it for all.
+    let form = br#"{"companyName":"Acme","companyWebsite":"https://acme.example","intendedUsers":"0","industryOption":"Retail","otherIndustryOption":"","useCases":"support"}"#;
+    management
+        .put_use_case_for_model_access()
+        .form_data(aws_smithy_types::Blob::new(form.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let inherited = member.get_use_case_for_model_access().send().await.unwrap();
+    assert_eq!(inherited.form_data().as_ref(), form);
+    // A member's own form wins over the inherited one.
+    member
+        .put_use_case_for_model_access()
+        .form_data(aws_smithy_types::Blob::new(
+            b"{\"companyName\":\"member\"}".to_vec(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let own = member.get_use_case_for_model_access().send().await.unwrap();
+    assert_eq!(own.form_data().as_ref(), b"{\"companyName\":\"member\"}");
+    let management_form = management
+        .get_use_case_for_model_access()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(management_form.form_data().as_ref(), form);
+
+    // formData: 10 to 16,384 bytes.
+    for size in [9, 16_385] {
+        let error = management
+            .put_use_case_for_model_access()
+            .form_data(aws_smithy_types::Blob::new(vec![b'x'; size]))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&error), "ValidationException", "{size}");
+    }
+}
+
+#[tokio::test]
+async fn bedrock_use_case_form_can_gate_the_agreement() {
+    let state = support::demo_with_settings(&[(
+        "use_case_form_gates_availability",
+        serde_json::json!(true),
+    )]);
+    let sandbox = support::start(state).await;
+    let management = bedrock_as(&sandbox, None, "us-east-1");
+    assert_eq!(
+        availability(&management, SONNET_4_5_MODEL).await,
+        available()
+    );
+    sandbox
+        .with_state(|state| {
+            admin::apply(
+                state,
+                &admin::AdminAction::RemoveUseCaseForm { account_id: None },
+            )
+        })
+        .unwrap();
+    let answer = management
+        .get_foundation_model_availability()
+        .model_id(SONNET_4_5_MODEL)
+        .send()
+        .await
+        .unwrap();
+    let agreement = answer.agreement_availability().unwrap();
+    assert_eq!(agreement.status().as_str(), "NOT_AVAILABLE");
+    assert!(agreement.error_message().unwrap().contains("use case"));
+    assert_eq!(answer.entitlement_availability().as_str(), "AVAILABLE");
+    // Amazon's models need no form.
+    assert_eq!(
+        availability(&management, "amazon.nova-pro-v1:0").await,
+        available()
+    );
+}
+
+#[tokio::test]
+async fn bedrock_operations_take_faults() {
+    let mut faults = entitle::sandbox::Faults::default();
+    let mut throttled = entitle::sandbox::FaultRule::default();
+    throttled.throttle_every = Some(1);
+    faults.operations.insert(
+        "Bedrock.GetFoundationModelAvailability".to_string(),
+        throttled,
+    );
+    let mut failing = entitle::sandbox::FaultRule::default();
+    failing.error_5xx_every = Some(1);
+    faults
+        .operations
+        .insert("GetUseCaseForModelAccess".to_string(), failing.clone());
+    faults.operations.insert("Iam.GetRole".to_string(), failing);
+    let sandbox = support::start_with_faults(State::demo(), faults).await;
+    let client = bedrock_as(&sandbox, None, "us-east-1");
+    let error = client
+        .get_foundation_model_availability()
+        .model_id(SONNET_4_5_MODEL)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ThrottlingException");
+    assert!(error.as_service_error().unwrap().is_throttling_exception());
+    let error = client
+        .get_use_case_for_model_access()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InternalServerException");
+    let error = iam_as(&sandbox, None)
+        .get_role()
+        .role_name("AWSServiceRoleForAWSLicenseManagerRole")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ServiceFailure");
+    let stats = sandbox.stats();
+    assert_eq!(stats["Bedrock.GetFoundationModelAvailability"].calls, 1);
+    assert!(stats.contains_key("Iam.GetRole"));
+}
+
+// ---------------------------------------------------------------- IAM
+
+fn iam_as(sandbox: &Sandbox, account: Option<&str>) -> aws_sdk_iam::Client {
+    let key = account.map_or_else(|| "AKIDSANDBOX".to_string(), |id| format!("AKID{id}"));
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            key,
+            "sandbox-secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(sandbox.endpoint())
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn iam_get_role_answers_service_linked_and_member_roles() {
+    let sandbox = support::start(State::demo()).await;
+    let iam = iam_as(&sandbox, None);
+    for (name, path) in [
+        (
+            "AWSServiceRoleForAWSLicenseManagerRole",
+            "/aws-service-role/license-manager.amazonaws.com/",
+        ),
+        (
+            "AWSServiceRoleForMarketplaceLicenseManagement",
+            "/aws-service-role/license-management.marketplace.amazonaws.com/",
+        ),
+    ] {
+        let answer = iam.get_role().role_name(name).send().await.unwrap();
+        let role = answer.role().unwrap();
+        assert_eq!(role.role_name(), name);
+        assert_eq!(role.path(), path);
+        assert_eq!(
+            role.arn(),
+            format!("arn:aws:iam::{MANAGEMENT}:role{path}{name}")
+        );
+        assert!(role.role_id().starts_with("AROA"));
+        let policy = role.assume_role_policy_document().unwrap();
+        assert!(policy.contains("sts%3AAssumeRole"), "{policy}");
+    }
+    // STS still serves the query protocol next to IAM.
+    let identity = support::sts_as(&sandbox, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.account(), Some(MANAGEMENT));
+
+    // A member account: its member role, and no service-linked roles.
+    let member = iam_as(&sandbox, Some("111111111111"));
+    let role = member
+        .get_role()
+        .role_name("OrganizationAccountAccessRole")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(role.role().unwrap().path(), "/");
+    let error = member
+        .get_role()
+        .role_name("AWSServiceRoleForAWSLicenseManagerRole")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "NoSuchEntity");
+    assert!(
+        error
+            .as_service_error()
+            .unwrap()
+            .is_no_such_entity_exception()
+    );
+
+    // Removing roles: the service-linked role in the management account, the member role in
+    // a member account.
+    sandbox
+        .with_state(|state| {
+            admin::remove_role(state, MANAGEMENT, "AWSServiceRoleForAWSLicenseManagerRole")
+        })
+        .unwrap();
+    let error = iam
+        .get_role()
+        .role_name("AWSServiceRoleForAWSLicenseManagerRole")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "NoSuchEntity");
+    assert!(message(&error).contains("AWSServiceRoleForAWSLicenseManagerRole"));
+    iam.get_role()
+        .role_name("AWSServiceRoleForMarketplaceLicenseManagement")
+        .send()
+        .await
+        .unwrap();
+    sandbox
+        .with_state(|state| {
+            admin::remove_role(state, "111111111111", "OrganizationAccountAccessRole")
+        })
+        .unwrap();
+    let error = member
+        .get_role()
+        .role_name("OrganizationAccountAccessRole")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "NoSuchEntity");
+
+    // Validation and outsiders.
+    let error = iam
+        .get_role()
+        .role_name("no spaces")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ValidationError");
+    let error = iam_as(&sandbox, Some("999999999999"))
+        .get_role()
+        .role_name("OrganizationAccountAccessRole")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccessDenied");
+}
+
+// ---------------------------------------------------------------- doctor --fix's writes
+
+/// The Reason of RegisterDelegatedAdministrator's ConstraintViolationException.
+fn constraint_reason<R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_organizations::operation::register_delegated_administrator::RegisterDelegatedAdministratorError,
+        R,
+    >,
+) -> String {
+    use aws_sdk_organizations::operation::register_delegated_administrator::RegisterDelegatedAdministratorError as Error;
+    match error.as_service_error() {
+        Some(Error::ConstraintViolationException(inner)) => inner
+            .reason()
+            .map(|reason| reason.as_str().to_string())
+            .unwrap_or_default(),
+        other => format!("not a constraint violation: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn organizations_enable_service_access_and_register_delegated_administrator() {
+    let sandbox = support::start(State::demo()).await;
+    sandbox.with_state(|state| admin::break_prerequisites(state, false, false));
+    let client = support::organizations(&sandbox);
+    let principals = |answer: &aws_sdk_organizations::operation::list_aws_service_access_for_organization::ListAwsServiceAccessForOrganizationOutput| {
+        answer
+            .enabled_service_principals()
+            .iter()
+            .filter_map(|principal| principal.service_principal().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    let before = client
+        .list_aws_service_access_for_organization()
+        .send()
+        .await
+        .unwrap();
+    assert!(!principals(&before).contains(&"license-manager.amazonaws.com".to_string()));
+
+    // Registering before trusted access is refused.
+    let error = client
+        .register_delegated_administrator()
+        .account_id("100000000012")
+        .service_principal("license-manager.amazonaws.com")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "ConstraintViolationException");
+    assert_eq!(constraint_reason(&error), "SERVICE_ACCESS_NOT_ENABLED");
+
+    for principal in [
+        "license-manager.amazonaws.com",
+        "license-management.marketplace.amazonaws.com",
+    ] {
+        client
+            .enable_aws_service_access()
+            .service_principal(principal)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Enabling twice is harmless.
+    client
+        .enable_aws_service_access()
+        .service_principal("license-manager.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let mut after = Vec::new();
+    let mut pages = client
+        .list_aws_service_access_for_organization()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        after.extend(principals(&page.unwrap()));
+    }
+    assert!(after.contains(&"license-manager.amazonaws.com".to_string()));
+    assert!(after.contains(&"license-management.marketplace.amazonaws.com".to_string()));
+
+    client
+        .register_delegated_administrator()
+        .account_id("100000000012")
+        .service_principal("license-manager.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let admins = client
+        .list_delegated_administrators()
+        .service_principal("license-manager.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admins.delegated_administrators().len(), 1);
+    assert_eq!(
+        admins.delegated_administrators()[0].id(),
+        Some("100000000012")
+    );
+
+    // The errors of the model.
+    let register = |account: &str, principal: &str| {
+        client
+            .register_delegated_administrator()
+            .account_id(account)
+            .service_principal(principal)
+            .send()
+    };
+    let error = register("100000000012", "license-manager.amazonaws.com")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccountAlreadyRegisteredException");
+    assert!(
+        error
+            .as_service_error()
+            .unwrap()
+            .is_account_already_registered_exception()
+    );
+    let error = register("100000000011", "license-manager.amazonaws.com")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        constraint_reason(&error),
+        "MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED"
+    );
+    let error = register("999999999999", "license-manager.amazonaws.com")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccountNotFoundException");
+    let error = register(MANAGEMENT, "license-management.marketplace.amazonaws.com")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        constraint_reason(&error),
+        "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR"
+    );
+    let error = client
+        .enable_aws_service_access()
+        .service_principal("not a principal")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InvalidInputException");
+
+    // Only the management account may make these calls.
+    let member = support::organizations_as(&sandbox, Some("100000000012"));
+    let error = member
+        .enable_aws_service_access()
+        .service_principal("sso.amazonaws.com")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccessDeniedException");
+}
+
+#[tokio::test]
+async fn license_manager_update_service_settings_links_the_organization() {
+    let sandbox = support::start(State::demo()).await;
+    sandbox.with_state(|state| admin::break_prerequisites(state, true, false));
+    let client = support::license_manager(&sandbox);
+    let settings = client.get_service_settings().send().await.unwrap();
+    assert!(
+        !settings
+            .organization_configuration()
+            .unwrap()
+            .enable_integration()
+    );
+    client
+        .update_service_settings()
+        .organization_configuration(
+            aws_sdk_licensemanager::types::OrganizationConfiguration::builder()
+                .enable_integration(true)
+                .build(),
+        )
+        .enable_cross_accounts_discovery(true)
+        .s3_bucket_arn("arn:aws:s3:::license-reports")
+        .send()
+        .await
+        .unwrap();
+    let settings = client.get_service_settings().send().await.unwrap();
+    assert!(
+        settings
+            .organization_configuration()
+            .unwrap()
+            .enable_integration()
+    );
+    assert_eq!(settings.enable_cross_accounts_discovery(), Some(true));
+    assert_eq!(
+        settings.s3_bucket_arn(),
+        Some("arn:aws:s3:::license-reports")
+    );
+
+    let error = client
+        .update_service_settings()
+        .sns_topic_arn("not-an-arn")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "InvalidParameterValueException");
+    let member = support::license_manager_as(&sandbox, Some("111111111111"));
+    let error = member
+        .update_service_settings()
+        .enable_cross_accounts_discovery(false)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&error), "AccessDeniedException");
+    // Nothing changed on the refused calls.
+    let settings = client.get_service_settings().send().await.unwrap();
+    assert_eq!(settings.enable_cross_accounts_discovery(), Some(true));
+    assert_eq!(settings.sns_topic_arn(), None);
 }

@@ -22,7 +22,7 @@ pub(crate) use distribution::{redistribute_all, seed_grant};
 pub(crate) use lifecycle::{complete_workflow, finish_pending_deletes};
 
 /// The operations this module answers.
-pub(crate) const OPERATIONS: [&str; 14] = [
+pub(crate) const OPERATIONS: [&str; 15] = [
     "ListReceivedLicenses",
     "ListReceivedLicensesForOrganization",
     "GetLicense",
@@ -37,6 +37,7 @@ pub(crate) const OPERATIONS: [&str; 14] = [
     "ListReceivedGrantsForOrganization",
     "GetServiceSettings",
     "ListTagsForResource",
+    "UpdateServiceSettings",
 ];
 
 const GRANT_STATUSES: [&str; 9] = [
@@ -61,10 +62,8 @@ fn invalid_parameter(message: impl Into<String>) -> ApiError {
 /// Answers one License Manager call.
 pub(crate) fn handle(state: &mut State, call: &Call<'_>) -> ApiResult {
     match call.operation {
-        "GetServiceSettings" => Ok(json!({
-            "OrganizationConfiguration": {"EnableIntegration": state.license_manager.enable_integration},
-            "EnableCrossAccountsDiscovery": state.license_manager.enable_cross_accounts_discovery,
-        })),
+        "GetServiceSettings" => Ok(service_settings(state)),
+        "UpdateServiceSettings" => update_service_settings(state, call),
         "ListReceivedLicenses" => listings::list_received_licenses(state, call),
         "ListReceivedLicensesForOrganization" => {
             listings::list_received_licenses_for_organization(state, call)
@@ -330,4 +329,78 @@ fn visible_grant<'a>(state: &'a State, caller: &str, arn: &str) -> Result<&'a Gr
                 || grant.grantee_account_id.as_deref() == Some(caller)
         })
         .ok_or_else(|| invalid_parameter(format!("Grant `{arn}` is not found")))
+}
+
+/// GetServiceSettings' answer.
+fn service_settings(state: &State) -> Value {
+    let settings = &state.license_manager;
+    let mut out = json!({
+        "OrganizationConfiguration": {"EnableIntegration": settings.enable_integration},
+        "EnableCrossAccountsDiscovery": settings.enable_cross_accounts_discovery,
+    });
+    if let Some(bucket) = &settings.s3_bucket_arn {
+        out["S3BucketArn"] = json!(bucket);
+    }
+    if let Some(topic) = &settings.sns_topic_arn {
+        out["SnsTopicArn"] = json!(topic);
+    }
+    if settings.enable_integration {
+        out["LicenseManagerResourceShareArn"] = json!(state.arn(
+            "ram",
+            state.management_account_id(),
+            "resource-share/license-manager-sandbox"
+        ));
+    }
+    out
+}
+
+/// UpdateServiceSettings: the management account only. Linking the organisation
+/// (`OrganizationConfiguration.EnableIntegration`) needs all features.
+fn update_service_settings(state: &mut State, call: &Call<'_>) -> ApiResult {
+    if call.caller != state.management_account_id() {
+        return Err(ApiError::access_denied(
+            "only the management account may update License Manager's service settings",
+        ));
+    }
+    let integration = match call.input.get("OrganizationConfiguration") {
+        None | Some(Value::Null) => None,
+        Some(configuration) => Some(
+            configuration
+                .get("EnableIntegration")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| ApiError::missing("OrganizationConfiguration.EnableIntegration"))?,
+        ),
+    };
+    if integration == Some(true) && state.organization.feature_set != "ALL" {
+        return Err(invalid_parameter(
+            "Linking AWS Organizations accounts needs an organization with all features enabled",
+        ));
+    }
+    for member in ["S3BucketArn", "SnsTopicArn"] {
+        if let Some(arn) = call.string(member)
+            && !arn.starts_with("arn:")
+        {
+            return Err(invalid_parameter(format!(
+                "`{arn}` is not a valid {member}"
+            )));
+        }
+    }
+    let settings = &mut state.license_manager;
+    if let Some(enable) = integration {
+        settings.enable_integration = enable;
+    }
+    if let Some(discovery) = call
+        .input
+        .get("EnableCrossAccountsDiscovery")
+        .and_then(Value::as_bool)
+    {
+        settings.enable_cross_accounts_discovery = discovery;
+    }
+    if let Some(bucket) = call.string("S3BucketArn") {
+        settings.s3_bucket_arn = Some(bucket.to_string());
+    }
+    if let Some(topic) = call.string("SnsTopicArn") {
+        settings.sns_topic_arn = Some(topic.to_string());
+    }
+    Ok(json!({}))
 }

@@ -1,14 +1,15 @@
 //! AWS Organizations (awsJson1_1, `AWSOrganizationsV20161128`): the read operations discovery
 //! and doctor use, with MaxResults 1-20, NextToken paging (occasionally an empty page), account
-//! `State` and the legacy `Status`, and `Path`/`Paths`.
+//! `State` and the legacy `Status`, and `Path`/`Paths`; and the two writes doctor --fix makes,
+//! EnableAWSServiceAccess and RegisterDelegatedAdministrator (management account only).
 
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiResult, Call, paginate};
-use super::state::{Account, State};
+use super::api::{ApiError, ApiResult, Call, now_millis, paginate};
+use super::state::{Account, DelegatedAdministrator, State};
 
 /// The operations this module answers.
-pub(crate) const OPERATIONS: [&str; 11] = [
+pub(crate) const OPERATIONS: [&str; 13] = [
     "DescribeOrganization",
     "ListRoots",
     "ListOrganizationalUnitsForParent",
@@ -20,7 +21,13 @@ pub(crate) const OPERATIONS: [&str; 11] = [
     "ListTagsForResource",
     "ListAWSServiceAccessForOrganization",
     "ListDelegatedAdministrators",
+    "EnableAWSServiceAccess",
+    "RegisterDelegatedAdministrator",
 ];
+
+/// How many delegated administrators a service may have (License Manager: one, per its user
+/// guide); services not named here have no limit in the emulator.
+const DELEGATED_ADMINISTRATOR_LIMITS: [(&str, usize); 1] = [("license-manager.amazonaws.com", 1)];
 
 fn invalid_input(reason: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(400, "InvalidInputException", message).with("Reason", reason)
@@ -49,6 +56,13 @@ pub(crate) fn handle(state: &mut State, call: &Call<'_>) -> ApiResult {
         ));
     }
     let is_management = call.caller == state.management_account_id();
+    match call.operation {
+        "EnableAWSServiceAccess" => return enable_service_access(state, call, is_management),
+        "RegisterDelegatedAdministrator" => {
+            return register_delegated_administrator(state, call, is_management);
+        }
+        _ => {}
+    }
     let is_delegated = state
         .delegated_administrators
         .iter()
@@ -341,4 +355,123 @@ fn account_json(state: &State, account: &Account) -> Value {
         "JoinedTimestamp": account.joined_timestamp,
         "Paths": [state.path_of(&account.id)],
     })
+}
+
+fn access_denied() -> ApiError {
+    ApiError::new(
+        400,
+        "AccessDeniedException",
+        "You don't have permissions to access this resource.",
+    )
+}
+
+fn constraint_violation(reason: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "ConstraintViolationException", message).with("Reason", reason)
+}
+
+/// ServicePrincipal: 1-128 characters of `[\w+=,.@-]`.
+fn service_principal<'a>(call: &'a Call<'_>) -> Result<&'a str, ApiError> {
+    let principal = call.required("ServicePrincipal")?;
+    let valid = principal.len() <= 128
+        && principal
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if valid {
+        Ok(principal)
+    } else {
+        Err(invalid_input(
+            "INVALID_PATTERN",
+            format!("The service principal `{principal}` is not valid."),
+        ))
+    }
+}
+
+fn enable_service_access(state: &mut State, call: &Call<'_>, is_management: bool) -> ApiResult {
+    if !is_management {
+        return Err(access_denied());
+    }
+    let principal = service_principal(call)?.to_string();
+    if state.organization.feature_set != "ALL" {
+        return Err(constraint_violation(
+            "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+            "You can enable trusted access only in an organization with all features enabled.",
+        ));
+    }
+    state
+        .service_access
+        .entry(principal)
+        .or_insert_with(|| now_millis() / 1000);
+    Ok(json!({}))
+}
+
+fn register_delegated_administrator(
+    state: &mut State,
+    call: &Call<'_>,
+    is_management: bool,
+) -> ApiResult {
+    if !is_management {
+        return Err(access_denied());
+    }
+    let account_id = call.required("AccountId")?.to_string();
+    let principal = service_principal(call)?.to_string();
+    if account_id.len() != 12 || !account_id.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(invalid_input(
+            "INVALID_PATTERN",
+            format!("The account id `{account_id}` is not 12 digits."),
+        ));
+    }
+    let Some(account) = state.accounts.get(&account_id) else {
+        return Err(ApiError::new(
+            400,
+            "AccountNotFoundException",
+            "You specified an account that doesn't exist.",
+        ));
+    };
+    if account_id == state.management_account_id() {
+        return Err(constraint_violation(
+            "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR",
+            "You cannot register the management account of the organization as a delegated administrator.",
+        ));
+    }
+    if account.state != "ACTIVE" {
+        return Err(constraint_violation(
+            "CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR",
+            "You cannot register a suspended account as a delegated administrator.",
+        ));
+    }
+    if !state.service_access.contains_key(&principal) {
+        return Err(constraint_violation(
+            "SERVICE_ACCESS_NOT_ENABLED",
+            format!("Trusted access for `{principal}` is not enabled in this organization."),
+        ));
+    }
+    let registered: Vec<&str> = state
+        .delegated_administrators
+        .iter()
+        .filter(|admin| admin.service_principal == principal)
+        .map(|admin| admin.account_id.as_str())
+        .collect();
+    if registered.contains(&account_id.as_str()) {
+        return Err(ApiError::new(
+            400,
+            "AccountAlreadyRegisteredException",
+            "The provided account is already a delegated administrator for your organization.",
+        ));
+    }
+    let limit = DELEGATED_ADMINISTRATOR_LIMITS
+        .iter()
+        .find(|(service, _)| *service == principal)
+        .map(|(_, limit)| *limit);
+    if limit.is_some_and(|limit| registered.len() >= limit) {
+        return Err(constraint_violation(
+            "MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED",
+            format!("`{principal}` already has its maximum number of delegated administrators."),
+        ));
+    }
+    state.delegated_administrators.push(DelegatedAdministrator {
+        account_id,
+        service_principal: principal,
+        delegation_enabled_date: now_millis() / 1000,
+    });
+    Ok(json!({}))
 }
