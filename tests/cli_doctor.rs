@@ -92,7 +92,7 @@ fn the_healthy_demo_passes_with_and_without_a_plan() {
     assert!(
         plain
             .stdout
-            .contains("6 passed, 0 warnings, 0 failed, 0 skipped"),
+            .contains("9 passed, 0 warnings, 0 failed, 0 skipped"),
         "{}",
         plain.stdout
     );
@@ -117,15 +117,19 @@ fn the_healthy_demo_passes_with_and_without_a_plan() {
             "feature-set",
             "trusted-access-license-manager",
             "trusted-access-marketplace",
-            "license-manager-link"
+            "license-manager-link",
+            "use-case-form",
+            "service-linked-role-license-manager",
+            "service-linked-role-marketplace",
         ]
     );
+    assert_eq!(document["kind"], "doctor");
     others_pass(&document, &[]);
 
     let plan = repository(DEMO_PLAN);
     let (code, document) = doctor_json(dir, Some(&plan));
     assert_eq!(code, 0, "{document:#}");
-    assert_eq!(document["counts"]["pass"], 13);
+    assert_eq!(document["counts"]["pass"], 16);
     others_pass(&document, &[]);
     assert_check(
         &document,
@@ -558,4 +562,320 @@ fn a_broken_plan_fails_its_check_and_lists_the_problems_on_stderr() {
         document["checks"].as_array().unwrap().last().unwrap()["id"],
         "plan-file"
     );
+}
+
+/// The demo's state file as the last command left it.
+fn saved(dir: &Path) -> State {
+    State::load(&dir.join("state.json")).unwrap()
+}
+
+const TRUSTED: [&str; 2] = [
+    "license-manager.amazonaws.com",
+    "license-management.marketplace.amazonaws.com",
+];
+
+#[test]
+fn doctor_fix_mends_a_broken_organisation_after_confirmation_and_journals_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        entitle::sandbox::admin::break_prerequisites(state, false, false);
+    });
+    let (code, before) = doctor_json(dir, None);
+    assert_eq!(code, 1);
+    for id in [
+        "trusted-access-license-manager",
+        "trusted-access-marketplace",
+        "license-manager-link",
+    ] {
+        assert_eq!(check(&before, id)["verdict"], "fail", "{before:#}");
+    }
+
+    // No terminal, no --auto-approve: refused, nothing changed, nothing journalled.
+    let refused = run(dir, &["doctor", "--fix"]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "error: refusing to change the organisation's prerequisites without confirmation: there is no terminal to ask on"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("hint: pass `--auto-approve`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stdout.contains("doctor --fix will:")
+            && refused.stdout.contains(
+                "  + enable trusted access for `license-manager.amazonaws.com` (Organizations EnableAWSServiceAccess)"
+            ),
+        "{}",
+        refused.stdout
+    );
+    let state = saved(dir);
+    assert!(
+        TRUSTED
+            .iter()
+            .all(|principal| !state.service_access.contains_key(*principal))
+    );
+    assert!(!state.license_manager.enable_integration);
+    assert!(!support::journal_exists(dir, "doctor"));
+
+    // With --auto-approve: every fix made, the checks pass again, one journal run.
+    let fixed = run(
+        dir,
+        &[
+            "--output",
+            "json",
+            "doctor",
+            "--fix",
+            "--auto-approve",
+            "--delegated-admin",
+            "222222222222",
+        ],
+    );
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    let document: Value = serde_json::from_str(&fixed.stdout).unwrap();
+    assert_eq!(document["kind"], "doctor");
+    assert_eq!(document["ok"], true);
+    let operations: Vec<(&str, &str)> = document["fix"]["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|fix| {
+            assert!(fix["error"].is_null(), "{fix:#}");
+            (
+                fix["action"].as_str().unwrap(),
+                fix["description"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        operations
+            .iter()
+            .map(|(action, _)| *action)
+            .collect::<Vec<_>>(),
+        [
+            "enable_trusted_access",
+            "enable_trusted_access",
+            "link_license_manager",
+            "register_delegated_administrator"
+        ]
+    );
+    others_pass(&document, &[]);
+    let state = saved(dir);
+    assert!(
+        TRUSTED
+            .iter()
+            .all(|principal| state.service_access.contains_key(*principal))
+    );
+    assert!(state.license_manager.enable_integration);
+    assert!(
+        state
+            .delegated_administrators
+            .iter()
+            .any(|admin| admin.account_id == "222222222222"
+                && admin.service_principal == "license-manager.amazonaws.com")
+    );
+
+    let journal = support::journal_text(dir, "doctor");
+    let lines: Vec<Value> = journal
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "run_started", "{journal}");
+    assert_eq!(lines[0]["command"], "doctor --fix");
+    assert_eq!(lines[0]["changes"], 4);
+    let finished: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .filter(|line| line["event"] == "call_finished")
+        .map(|line| {
+            (
+                line["operation"].as_str().unwrap(),
+                line["principal"].as_str().unwrap(),
+                line["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        finished,
+        [
+            ("EnableAWSServiceAccess", TRUSTED[0], "ok"),
+            ("EnableAWSServiceAccess", TRUSTED[1], "ok"),
+            ("UpdateServiceSettings", TRUSTED[0], "ok"),
+            ("RegisterDelegatedAdministrator", "222222222222", "ok"),
+        ]
+    );
+    assert_eq!(lines.last().unwrap()["event"], "run_finished");
+    assert_eq!(lines.last().unwrap()["done"], 4);
+
+    // Nothing left: doctor passes, and --fix has nothing to do (and journals nothing).
+    let (code, _) = doctor_json(dir, None);
+    assert_eq!(code, 0);
+    let idle = run(dir, &["doctor", "--fix"]);
+    assert_eq!(idle.code, 0, "{}{}", idle.stdout, idle.stderr);
+    assert!(
+        idle.stdout
+            .contains("doctor --fix has nothing it can change"),
+        "{}",
+        idle.stdout
+    );
+    assert_eq!(support::journal_text(dir, "doctor"), journal);
+}
+
+#[test]
+fn doctor_fix_with_a_plan_journals_in_the_plans_rollout() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        entitle::sandbox::admin::break_prerequisites(state, true, false);
+    });
+    let plan = repository(DEMO_PLAN);
+    let fixed = run(dir, &["doctor", &plan, "--fix", "--auto-approve"]);
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    assert!(
+        fixed
+            .stdout
+            .contains("done link License Manager to the organisation"),
+        "{}",
+        fixed.stdout
+    );
+    assert!(
+        fixed.stdout.contains("the checks again:"),
+        "{}",
+        fixed.stdout
+    );
+    assert!(saved(dir).license_manager.enable_integration);
+    let journal = support::journal_text(dir, "claude-sonnet-4-5");
+    assert!(
+        journal.contains(r#""command":"doctor --fix""#)
+            && journal.contains("UpdateServiceSettings"),
+        "{journal}"
+    );
+    assert!(!support::journal_exists(dir, "doctor"));
+}
+
+#[test]
+fn doctor_fix_never_enables_all_features_and_says_so() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        state.organization.feature_set = "CONSOLIDATED_BILLING".into();
+        state.service_access.clear();
+    });
+    let result = run(
+        dir,
+        &["--output", "json", "doctor", "--fix", "--auto-approve"],
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let document: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(document["fix"]["fixes"], serde_json::json!([]));
+    assert!(
+        document["fix"]["feature_set_note"]
+            .as_str()
+            .unwrap()
+            .starts_with("doctor --fix never enables all features"),
+        "{document:#}"
+    );
+    let left: Vec<&str> = document["fix"]["not_fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        left.contains(&"feature-set") && left.contains(&"trusted-access-marketplace"),
+        "{left:?}"
+    );
+    assert_eq!(saved(dir).organization.feature_set, "CONSOLIDATED_BILLING");
+    assert!(saved(dir).service_access.is_empty());
+}
+
+#[test]
+fn a_missing_service_linked_role_fails_with_the_command_that_creates_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        entitle::sandbox::admin::remove_role(
+            state,
+            DEMO_MANAGEMENT_ACCOUNT,
+            "AWSServiceRoleForMarketplaceLicenseManagement",
+        )
+        .unwrap();
+    });
+    let (code, document) = doctor_json(dir, None);
+    assert_eq!(code, 1, "{document:#}");
+    assert_check(
+        &document,
+        "service-linked-role-marketplace",
+        "fail",
+        &format!(
+            "`AWSServiceRoleForMarketplaceLicenseManagement` does not exist in `{DEMO_MANAGEMENT_ACCOUNT}`"
+        ),
+        "`aws iam create-service-linked-role --aws-service-name license-management.marketplace.amazonaws.com`",
+    );
+    others_pass(&document, &["service-linked-role-marketplace"]);
+}
+
+/// The accounts a `member-role` check's detail names, in order.
+fn named_accounts(detail: &str) -> Vec<String> {
+    detail
+        .split('`')
+        .filter(|part| part.len() == 12 && part.bytes().all(|byte| byte.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_member_role_missing_in_a_sampled_account_is_named() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |_| {});
+    let role = "OrganizationAccountAccessRole";
+    let (code, document) = {
+        let result = run(dir, &["--output", "json", "doctor", "--member-role", role]);
+        (
+            result.code,
+            serde_json::from_str::<Value>(&result.stdout).unwrap(),
+        )
+    };
+    assert_eq!(code, 0, "{document:#}");
+    let detail = check(&document, "member-role")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.starts_with(&format!("`{role}` was assumed in 3 sampled accounts of ")),
+        "{detail}"
+    );
+    let sampled = named_accounts(&detail);
+    assert_eq!(sampled.len(), 3, "{detail}");
+    assert!(!sampled.contains(&DEMO_MANAGEMENT_ACCOUNT.to_owned()));
+
+    let broken = sampled[1].clone();
+    demo_state(dir, |state| {
+        entitle::sandbox::admin::remove_role(state, &broken, role).unwrap();
+    });
+    let result = run(dir, &["--output", "json", "doctor", "--member-role", role]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let document: Value = serde_json::from_str(&result.stdout).unwrap();
+    let found = check(&document, "member-role");
+    assert_eq!(found["verdict"], "fail", "{found:#}");
+    let detail = found["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(&format!(
+            "`{role}` could not be assumed in 1 of 3 sampled accounts of "
+        )),
+        "{detail}"
+    );
+    assert_eq!(named_accounts(detail.split(": ").nth(1).unwrap()), [broken]);
+    assert!(
+        found["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--member-role NAME")
+    );
+    others_pass(&document, &["member-role"]);
 }

@@ -94,7 +94,21 @@ pub(super) fn checks(
         _ => "",
     };
     checks.push(use_case_check(facts, organization, caller, need));
-    role_checks_push(facts, checks);
+    match organization {
+        Some(organization) if organization.management_account.as_str() != caller => {
+            let management = &organization.management_account;
+            for (id, title, _, _) in role_checks() {
+                checks.push(skipped(
+                    id,
+                    title,
+                    &format!(
+                        "the roles that count are the management account's (`{management}`), and the caller is                          `{caller}`: run doctor there to check them"
+                    ),
+                ));
+            }
+        }
+        _ => role_checks_push(facts, checks),
+    }
     if let Some(probe) = &facts.member_role {
         checks.push(member_role_check(probe, organization));
     }
@@ -266,7 +280,8 @@ fn member_role_check(probe: &MemberRoleProbe, organization: Option<&Organization
 
 /// Up to `size` ACTIVE member accounts spread over the organisation: one from each OU in turn
 /// (OUs in path order, accounts in id order), so a sample of a few touches as many OUs as it
-/// can. Returns how many accounts were eligible, and the sample with each account's OU path.
+/// can. Returns how many accounts were eligible, and the sample with each account's OU path
+/// (`(root)` for accounts directly under the root).
 pub fn sample_member_accounts(tree: &OrgTree, size: usize) -> (usize, Vec<(AccountId, String)>) {
     let mut by_path: BTreeMap<&str, Vec<&AccountId>> = BTreeMap::new();
     for account in tree.accounts() {
@@ -289,7 +304,8 @@ pub fn sample_member_accounts(tree: &OrgTree, size: usize) -> (usize, Vec<(Accou
                 break;
             }
             if let Some(account) = accounts.get(round) {
-                sample.push(((*account).clone(), (*path).to_owned()));
+                let path = if path.is_empty() { "(root)" } else { path };
+                sample.push(((*account).clone(), path.to_owned()));
             }
         }
         round += 1;
@@ -378,6 +394,10 @@ mod tests {
         }
         let sonnet = form_need(Some("prod-mxcfnwvpd6kb4"));
         assert_eq!(verdict(&facts, &sonnet, USE_CASE_ID), Verdict::Skip);
+        assert_eq!(
+            verdict(&facts, &sonnet, "service-linked-role-marketplace"),
+            Verdict::Skip
+        );
     }
 
     #[test]
@@ -516,9 +536,9 @@ mod tests {
         assert_eq!(
             accounts,
             [
-                ("222222222222", "/Sandbox"),
-                ("111111111111", "/Workloads"),
-                ("111111111112", "/Workloads"),
+                ("222222222222", "Sandbox"),
+                ("111111111111", "Workloads"),
+                ("111111111112", "Workloads"),
             ]
         );
         let (eligible, everyone) = sample_member_accounts(&tree(), 10);
