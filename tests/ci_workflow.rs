@@ -99,11 +99,6 @@ fn the_venv_installs_the_linter() {
 
 #[test]
 fn the_workflow_passes_the_linter() {
-    if support::moto_opted_out(
-        "ci_workflow::the_workflow_passes_the_linter (the linter lives in the test venv)",
-    ) {
-        return;
-    }
     let linter = linter();
     // No user-wide configuration of the developer's, and never the network.
     let home = tempfile::tempdir().unwrap();

@@ -17,8 +17,7 @@ use entitle::sandbox::State;
 use entitle::sandbox::seed::{DEMO_DELETED_LICENSE, DEMO_ORGANIZATION_ID};
 use serde_json::Value;
 use support::{
-    MANAGEMENT, Moto, SandboxServer, create_bucket, entitle, moto_opted_out, ran, repository,
-    s3_keys, s3_text,
+    MANAGEMENT, Moto, SandboxServer, create_bucket, entitle, ran, repository, s3_keys, s3_text,
 };
 
 const BUCKET: &str = "acme-entitle";
@@ -232,9 +231,6 @@ fn a_sigkilled_run_leaves_no_local_lock_and_force_unlock_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
-    if moto_opted_out("a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     create_bucket(&moto.endpoint, BUCKET).await;
     let directory = tempfile::tempdir().unwrap();
@@ -335,9 +331,6 @@ async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_in_another_working_directory_sees_the_same_s3_history() {
-    if moto_opted_out("status_in_another_working_directory_sees_the_same_s3_history") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     create_bucket(&moto.endpoint, BUCKET).await;
     let shared = tempfile::tempdir().unwrap();

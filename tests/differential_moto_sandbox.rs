@@ -13,7 +13,7 @@ use entitle::model::OrgTree;
 use entitle::sandbox::Sandbox;
 use entitle::sandbox::faults::Faults;
 use entitle::sandbox::state::State;
-use support::{Built, MANAGEMENT, Moto, PATHS, build_org, moto_opted_out, organizations_client};
+use support::{Built, MANAGEMENT, Moto, PATHS, build_org, organizations_client};
 
 /// Everything discovery says about an organisation that does not depend on who generated the
 /// organisation's own id: OUs by id, accounts by id.
@@ -107,9 +107,6 @@ fn org_file(built: &Built) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn moto_and_the_emulator_discover_the_same_organisation() {
-    if moto_opted_out("moto_and_the_emulator_discover_the_same_organisation") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     let built = build_org(&organizations_client(&moto.endpoint), 90, 2, true).await;
     let settings = |endpoint: String| AwsSettings {

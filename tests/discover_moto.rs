@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use entitle::aws::organizations::{DiscoverOptions, NoProgress, discover};
 use entitle::aws::{AwsClients, AwsSettings};
 use entitle::model::{AccountState, ParentId};
-use support::{BuiltAccount, MANAGEMENT, Moto, build_org, moto_opted_out, organizations_client};
+use support::{BuiltAccount, MANAGEMENT, Moto, build_org, organizations_client};
 
 async fn clients_for(endpoint: &str) -> AwsClients {
     AwsClients::load(&AwsSettings {
@@ -21,9 +21,6 @@ async fn clients_for(endpoint: &str) -> AwsClients {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_finds_every_account_unit_path_state_and_tag() {
-    if moto_opted_out("discovery_finds_every_account_unit_path_state_and_tag") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     let built = build_org(&organizations_client(&moto.endpoint), 160, 2, true).await;
 
@@ -96,9 +93,6 @@ async fn discovery_finds_every_account_unit_path_state_and_tag() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_accounts_are_discovered_without_tags() {
-    if moto_opted_out("a_thousand_accounts_are_discovered_without_tags") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     let built = build_org(&organizations_client(&moto.endpoint), 1000, 0, false).await;
     let options = DiscoverOptions {

@@ -15,7 +15,7 @@ use entitle::apply::journal_store::{
     Holder, JournalError, JournalKey, JournalLocation, JournalStore, LockState, Unlocked,
 };
 use entitle::aws::{AwsClients, AwsSettings};
-use support::{MANAGEMENT, Moto, create_bucket, delete_bucket, moto_opted_out, s3_keys};
+use support::{MANAGEMENT, Moto, create_bucket, delete_bucket, s3_keys};
 
 const ROLLOUT: &str = "claude-sonnet-4-5";
 
@@ -306,10 +306,6 @@ async fn a_local_lock_refuses_a_second_run_naming_the_holder_until_released() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_round_trips_keeps_organisations_apart_and_two_runs_at_once_lose_no_line() {
-    if moto_opted_out("s3_round_trips_keeps_organisations_apart_and_two_runs_at_once_lose_no_line")
-    {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     create_bucket(&moto.endpoint, "acme-entitle").await;
     let spool = tempfile::tempdir().unwrap();
@@ -379,9 +375,6 @@ fn walk(path: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lines_a_killed_run_left_in_its_spool_are_uploaded_by_the_next_run() {
-    if moto_opted_out("the_lines_a_killed_run_left_in_its_spool_are_uploaded_by_the_next_run") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     create_bucket(&moto.endpoint, "acme-entitle").await;
     let spool = tempfile::tempdir().unwrap();
@@ -415,9 +408,6 @@ async fn the_lines_a_killed_run_left_in_its_spool_are_uploaded_by_the_next_run()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_s3_lock_refuses_a_second_run_and_force_unlock_removes_a_stale_one() {
-    if moto_opted_out("the_s3_lock_refuses_a_second_run_and_force_unlock_removes_a_stale_one") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     create_bucket(&moto.endpoint, "acme-entitle").await;
     let spool = tempfile::tempdir().unwrap();
@@ -482,9 +472,6 @@ async fn the_s3_lock_refuses_a_second_run_and_force_unlock_removes_a_stale_one()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_that_fails_fails_every_later_record() {
-    if moto_opted_out("an_upload_that_fails_fails_every_later_record") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     create_bucket(&moto.endpoint, "doomed-bucket").await;
     let spool = tempfile::tempdir().unwrap();
@@ -596,9 +583,6 @@ async fn s3_answering_403_is_refused_with_the_permissions_the_journal_needs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_is_refused_saying_so() {
-    if moto_opted_out("a_missing_bucket_is_refused_saying_so") {
-        return;
-    }
     let moto = Moto::start(MANAGEMENT);
     let location = JournalLocation::parse("s3://no-such-bucket/team").unwrap();
     let refused = JournalStore::open(

@@ -19,9 +19,6 @@ use aws_sdk_organizations::types::{OrganizationFeatureSet, Tag};
 /// The management account of every organisation the tests build in moto.
 pub const MANAGEMENT: &str = "100000000001";
 
-/// Set to `1` to let moto-backed tests pass without running (offline hacking only; never in CI).
-pub const OPT_OUT: &str = "ENTITLE_TEST_SKIP_MOTO";
-
 /// The moto version the tests are written against.
 const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
 
@@ -85,8 +82,9 @@ pub fn python_venv() -> PathBuf {
         if let Err(error) = result {
             panic!(
                 "could not set up the Python venv with moto at {}: {error}\n\
-                 the moto-backed tests need Python 3 with venv and pip, and access to PyPI \
-                 (set {OPT_OUT}=1 to skip them while offline)",
+                 the moto-backed tests need Python 3 with venv and pip, and access to PyPI on \
+                 first use (or a venv made beforehand: see docs/testing.md); no test skips \
+                 itself when its component is missing",
                 venv.display()
             );
         }
@@ -113,15 +111,6 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
             String::from_utf8_lossy(&output.stderr)
         ))
     }
-}
-
-/// Whether moto-backed tests were explicitly switched off; says so loudly if they were.
-pub fn moto_opted_out(test: &str) -> bool {
-    let out = std::env::var(OPT_OUT).is_ok_and(|value| value == "1");
-    if out {
-        eprintln!("NOT RUN: {test}: {OPT_OUT}=1 switches the moto-backed tests off");
-    }
-    out
 }
 
 /// A path in the repository (example plans, fixtures), as text for command lines.
