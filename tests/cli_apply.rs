@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use entitle::sandbox::State;
 use entitle::sandbox::seed::DEMO_ACTIVE_LICENSE;
-use support::{entitle, ran, repository};
+use support::{SandboxServer, entitle, ran, repository};
 
 fn sandbox_flag(state: &Path) -> String {
     format!("--sandbox={}", state.display())
@@ -165,8 +165,16 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies_exactly() {
         "--auto-approve",
     ]));
     assert_eq!(stale.code, 1, "{}", stale.stdout);
-    assert!(stale.stderr.starts_with("error: "), "{}", stale.stderr);
-    assert!(stale.stderr.contains("hint: "), "{}", stale.stderr);
+    assert_eq!(
+        stale.stderr,
+        "error: the organisation or the grants of the license changed since the plan was saved\n  \
+         hint: run `entitle plan` again and review the new plan\n",
+    );
+    assert!(
+        !stale.stdout.contains("Apply:"),
+        "nothing was carried out: {}",
+        stale.stdout
+    );
     assert!(
         live_grants(&State::load(&state_file).unwrap(), "claude-sonnet-4-5-org").is_empty(),
         "a stale plan changes nothing"
@@ -206,32 +214,41 @@ fn throttling_server_errors_and_dropped_connections_lose_and_double_nothing() {
          [operations.GetGrant]\nerror_5xx_every = 5\n",
     )
     .unwrap();
-    let port = support::free_port();
-    let mut server = entitle(None)
-        .args([
-            "sandbox",
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--state",
-        ])
-        .arg(&state_file)
-        .arg("--faults")
-        .arg(&faults)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
-    std::io::BufRead::read_line(&mut stdout, &mut banner).unwrap();
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let server = SandboxServer::start(&[
+        "--state",
+        state_file.to_str().unwrap(),
+        "--faults",
+        faults.to_str().unwrap(),
+    ]);
+    let endpoint = server.endpoint.clone();
 
-    // The workloads phase (after the pilot) makes OU grants and account grants.
+    // The pilot makes account grants; the workloads phase (let through its gate, which would
+    // otherwise bake for a day) makes an OU grant and more account grants.
     let plan = repository("plans/claude-sonnet-4-5.toml");
-    let applied = ran(entitle(Some(&endpoint))
+    let pilot = ran(entitle(Some(&endpoint))
         .current_dir(directory.path())
         .args(["apply", &plan, "--phase", "pilot", "--auto-approve"]));
-    assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(pilot.code, 0, "{}\n{}", pilot.stdout, pilot.stderr);
+    let workloads = ran(entitle(Some(&endpoint))
+        .current_dir(directory.path())
+        .args([
+            "apply",
+            &plan,
+            "--phase",
+            "workloads",
+            "--ignore-gates",
+            "--auto-approve",
+        ]));
+    assert_eq!(
+        workloads.code, 0,
+        "{}\n{}",
+        workloads.stdout, workloads.stderr
+    );
+    // Nothing left to do: every change the two phases promise was made exactly.
+    let planned = ran(entitle(Some(&endpoint))
+        .current_dir(directory.path())
+        .args(["plan", &plan, "--phase", "workloads", "--detailed-exitcode"]));
+    assert_eq!(planned.code, 0, "{}", planned.stdout);
     let stats = ran(entitle(None).current_dir(directory.path()).args([
         "sandbox",
         "stats",
@@ -249,13 +266,15 @@ fn throttling_server_errors_and_dropped_connections_lose_and_double_nothing() {
         "{stats}"
     );
 
-    std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    server.wait().unwrap();
+    server.stop();
     let grants = live_grants(&State::load(&state_file).unwrap(), "claude-sonnet-4-5");
-    assert_eq!(grants.len(), 2, "{grants:?}");
+    assert!(
+        grants.contains_key("arn:aws:iam::111111111111:root")
+            && grants
+                .keys()
+                .any(|principal| principal.contains(":organizations::")),
+        "account grants and an OU grant: {grants:?}"
+    );
     for (principal, found) in &grants {
         assert_eq!(
             found.len(),

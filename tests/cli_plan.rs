@@ -137,7 +137,8 @@ name = \"pilot\"
 accounts = [\"111111111111\"]
 ";
 
-/// (kind, plan text, what stderr must start with, where it must point)
+/// (kind, plan text, what stderr must start with (the whole first line where it is fixed), where
+/// it must point)
 fn bad_plans() -> Vec<(&'static str, String, &'static str, &'static str)> {
     vec![
         (
@@ -161,25 +162,25 @@ fn bad_plans() -> Vec<(&'static str, String, &'static str, &'static str)> {
         (
             "no phases",
             BASE.split("[[phase]]").next().unwrap().to_owned(),
-            "error: ",
-            "bad.toml",
+            "error: the plan has no phases\n",
+            "bad.toml:7:1",
         ),
         (
             "duplicate phase names",
             format!("{BASE}\n[[phase]]\nname = \"pilot\"\nous = [\"Sandbox\"]\n"),
-            "error: ",
+            "error: duplicate phase name `pilot`\n",
             "bad.toml:12:8",
         ),
         (
             "unknown OU path",
             BASE.replace("accounts = [\"111111111111\"]", "ous = [\"Workload/Web\"]"),
-            "error: ",
+            "error: unknown OU path `Workload/Web`\n",
             "bad.toml:9:8",
         ),
         (
             "unknown account",
             BASE.replace("111111111111", "111111111112"),
-            "error: ",
+            "error: account `111111111112` is not in the organisation\n",
             "bad.toml:9:13",
         ),
         (
@@ -197,8 +198,8 @@ fn bad_plans() -> Vec<(&'static str, String, &'static str, &'static str)> {
                 "product = \"prod-mxcfnwvpd6kb4\"",
                 "product = \"prod-mxcfnwvpd6kb4\"\noperations = [\"CheckoutLicence\"]",
             ),
-            "error: ",
-            "bad.toml:6:",
+            "error: unknown operation `CheckoutLicence`, did you mean `CheckoutLicense`?\n",
+            "bad.toml:6:15",
         ),
         (
             "operation the license refuses",
@@ -206,8 +207,8 @@ fn bad_plans() -> Vec<(&'static str, String, &'static str, &'static str)> {
                 "product = \"prod-mxcfnwvpd6kb4\"",
                 "product = \"prod-mxcfnwvpd6kb4\"\noperations = [\"CreateGrant\"]",
             ),
-            "error: ",
-            "bad.toml:6:",
+            "error: the license does not allow passing on `CreateGrant`\n",
+            "bad.toml:6:14",
         ),
     ]
 }
@@ -238,8 +239,17 @@ fn every_kind_of_bad_plan_gets_one_clear_error_with_its_location() {
             result.stderr
         );
         assert!(
-            result.stderr.contains(location),
+            result
+                .stderr
+                .contains(&format!("  --> {}/{location}", directory.path().display())),
             "{kind}: at {location}:\n{}",
+            result.stderr
+        );
+        // The parser's own two (serde's words) carry no hint yet.
+        assert_eq!(
+            result.stderr.contains("\n  hint: "),
+            !["unknown key", "wrong type"].contains(&kind),
+            "{kind}: a hint:\n{}",
             result.stderr
         );
         assert!(

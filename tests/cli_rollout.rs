@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use entitle::sandbox::State;
@@ -45,6 +46,28 @@ fn member_plan(dir: &Path, name: &str, phases: &str) -> String {
     )
     .unwrap();
     plan.display().to_string()
+}
+
+/// The demo rollout's parent grants in the emulator's state (every status, deleted ones too):
+/// ARN to (principal, status).
+fn rollout_grants(dir: &Path) -> BTreeMap<String, (String, String)> {
+    State::load(&dir.join("state.json"))
+        .unwrap()
+        .grants
+        .values()
+        .filter(|grant| {
+            grant.parent_grant.is_none()
+                && grant.license_arn == DEMO_ACTIVE_LICENSE
+                && grant.tags.get("entitle:rollout").map(String::as_str)
+                    == Some("claude-sonnet-4-5")
+        })
+        .map(|grant| {
+            (
+                grant.arn.clone(),
+                (grant.principal.clone(), grant.status.clone()),
+            )
+        })
+        .collect()
 }
 
 fn journal(dir: &Path, rollout: &str) -> Vec<Value> {
@@ -149,14 +172,35 @@ fn the_demo_rollout_goes_phase_by_phase_with_status_after_each_step() {
     assert_eq!(workloads["active"], 23);
 
     // The whole organisation: its grant is created and activated and, in the same run, the ten
-    // narrower grants it supersedes are retired (retire_superseded).
+    // narrower grants it supersedes are retired (retire_superseded): read from the emulator.
+    let narrower = rollout_grants(dir);
+    assert_eq!(narrower.len(), 10, "{narrower:?}");
+    assert!(
+        narrower
+            .values()
+            .all(|(principal, status)| !principal.contains(":organization/") && status == "ACTIVE"),
+        "{narrower:?}"
+    );
     let everyone = run(dir, &["apply", &plan, "--auto-approve", "--ignore-gates"]);
     assert_eq!(everyone.code, 0, "{}", everyone.stderr);
+    let after = rollout_grants(dir);
+    for (arn, (principal, _)) in &narrower {
+        assert_eq!(
+            after[arn].1, "DELETED",
+            "the narrower grant for {principal} is retired"
+        );
+    }
+    let wider: Vec<_> = after
+        .iter()
+        .filter(|(arn, _)| !narrower.contains_key(*arn))
+        .collect();
+    assert_eq!(wider.len(), 1, "one new grant: {wider:?}");
+    assert!(wider[0].1.0.contains(":organization/"), "{wider:?}");
+    assert_eq!(wider[0].1.1, "ACTIVE", "the organisation grant is active");
     assert!(
         everyone
             .stdout
-            .contains("Apply: 11 done, 0 failed, 0 skipped.")
-            && everyone.stdout.matches(" deleted").count() == 10,
+            .contains("Apply: 11 done, 0 failed, 0 skipped."),
         "{}",
         everyone.stdout
     );
@@ -414,13 +458,17 @@ gate = { min_active = "100%" }
     assert_eq!(json.code, 1, "{}", json.stderr);
     let last: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(phase(&last, "pilot")["gate"]["holds"], false);
+    // A value clap accepts but status cannot read is a usage error: exit 2, like clap's own.
     let bad = run(dir, &["status", &plan, "--watch", "--timeout", "soon"]);
-    assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr.contains("`--timeout soon` is not a duration"),
-        "{}",
-        bad.stderr
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert_eq!(
+        bad.stderr,
+        "error: `--timeout soon` is not a duration\n  hint: write it like `90s`, `30m`, `2h` or `1d`\n"
     );
+    assert_eq!(bad.stdout, "");
+    // ... and clap's own usage errors exit 2 as well.
+    let unknown = run(dir, &["status", &plan, "--timeuot", "1h"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
 
     // Once it holds, --watch returns after the first look.
     let activated = run(dir, &["activate", &plan, "--auto-approve"]);
