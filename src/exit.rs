@@ -40,8 +40,27 @@ pub fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
         Ok(Outcome::ChangesPending) => code::CHANGES_PENDING,
         Ok(Outcome::PartialFailure) => code::PARTIAL_FAILURE,
         Err(error) if is_broken_pipe(error) => code::SUCCESS,
+        Err(error) if is_usage_error(error) => code::USAGE,
         Err(_) => code::FAILURE,
     }
+}
+
+/// A command line clap accepted whose value a command cannot use (`status --timeout soon`): a
+/// usage error, exit 2 like clap's own, raised before the command reads or changes anything.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    /// What is wrong, naming the flag and the value.
+    pub message: String,
+    /// How to write it.
+    pub hint: String,
+}
+
+/// Whether the error is a usage error (see [`UsageError`]).
+pub fn is_usage_error(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<UsageError>().is_some())
 }
 
 /// Whether the error is stdout closing under us (`entitle discover | head`): not a failure.
@@ -55,6 +74,9 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 /// What a person can do about an error, when we know.
 pub fn hint(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
+        if let Some(usage) = cause.downcast_ref::<UsageError>() {
+            return Some(usage.hint.clone());
+        }
         match cause.downcast_ref::<DiscoverError>() {
             Some(DiscoverError::NotInOrganization(_)) => {
                 return Some(

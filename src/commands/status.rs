@@ -12,7 +12,7 @@ use super::{Context, Reported};
 use crate::apply::journal::{History, Journal};
 use crate::aws::license_manager;
 use crate::cli::{OutputFormat, StatusArgs};
-use crate::exit::Outcome;
+use crate::exit::{Outcome, UsageError};
 use crate::model::OrgTree;
 use crate::model::plan::{RolloutPlan, format_duration, parse_duration};
 use crate::planner::Observed;
@@ -29,17 +29,17 @@ pub struct WatchTimedOut {
 
 /// Shows the rollout's status, once or until the gates hold.
 pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome> {
-    let rollout = read_plan(context, &args.plan)?;
+    // A usage error (exit 2), found before anything is read.
     let timeout = match &args.timeout {
         Some(text) => Some(Duration::from_secs(parse_duration(text).ok_or_else(
-            || {
-                anyhow!(
-                    "`--timeout {text}` is not a duration: write it like `90s`, `30m`, `2h` or `1d`"
-                )
+            || UsageError {
+                message: format!("`--timeout {text}` is not a duration"),
+                hint: "write it like `90s`, `30m`, `2h` or `1d`".to_owned(),
             },
         )?)),
         None => None,
     };
+    let rollout = read_plan(context, &args.plan)?;
     if let Some(phase) = &args.phase
         && !rollout
             .phases
