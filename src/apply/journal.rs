@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -395,16 +396,20 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// A run id: the start time (so ids sort by time), the process id and a random part (runners in
-/// containers often share process ids), unique across the machines sharing an S3 journal.
+/// A run id: the start time (so ids sort by time), the process id, a count of the ids this
+/// process made (two runs opened in the same millisecond by one process differ by it) and a
+/// random part (runners in containers often share process ids), unique across the machines
+/// sharing an S3 journal.
 pub fn new_run_id() -> String {
+    static MADE: AtomicU64 = AtomicU64::new(0);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
     format!(
-        "{:x}-{:x}-{:04x}",
+        "{:x}-{:x}-{:x}{:04x}",
         now.as_millis(),
         std::process::id(),
+        MADE.fetch_add(1, Ordering::Relaxed),
         fastrand::u16(..)
     )
 }
@@ -661,7 +666,7 @@ mod tests {
                 skipped: 0,
             })
             .unwrap();
-        std::thread::sleep(Duration::from_millis(2));
+        // No sleep: a second run opened in the same millisecond still has its own id.
         let second = Journal::open(&path).unwrap();
         assert_ne!(first.run(), second.run());
         second.record(started(2)).unwrap();
@@ -732,9 +737,20 @@ mod tests {
     }
 
     #[test]
+    fn run_ids_made_at_once_never_collide() {
+        let ids: std::collections::BTreeSet<String> = (0..10_000).map(|_| new_run_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
     fn a_disabled_journal_writes_nothing_and_a_missing_one_reads_empty() {
         let journal = Journal::disabled();
-        journal.record(started(0)).unwrap();
+        let entry = journal.record(started(0)).unwrap();
+        assert_eq!(entry.run, journal.run());
+        // It holds no file and no upload: there is nowhere for a line to go.
+        assert!(matches!(journal.sink, Sink::Disabled), "{:?}", journal.sink);
+        assert_eq!(journal.path(), Path::new(""));
+        assert_eq!(journal.failed(), None);
         let directory = tempfile::tempdir().unwrap();
         let history = History::read(&directory.path().join("none.jsonl")).unwrap();
         assert_eq!(history, History::default());
