@@ -8,7 +8,7 @@ mod fixtures;
 
 use entitle::model::plan::parse_plan;
 use entitle::model::{DistributedGrant, GrantStatus, LicenseStatus, ReceivedGrant};
-use entitle::planner::{GateFacts, Observed, Plan, PlanOptions, plan};
+use entitle::planner::{Action, GateFacts, Observed, Plan, PlanOptions, plan};
 use entitle::ui::Style;
 use entitle::ui::plan::{PlanDocument, render_human};
 use fixtures::*;
@@ -139,7 +139,9 @@ fn phase_limited_plan_leaves_later_grants_alone() {
         ORG_ARN,
         GrantStatus::Disabled,
     ));
-    // A pilot grant no phase wants any more: deleted.
+    // A pilot grant for an account the pilot no longer names, which the workloads phase reaches
+    // through its OU grant: `--phase pilot` does not plan that phase, so it leaves the account's
+    // access alone (it used to delete it, saying no phase targets the account).
     grants.push(owned_grant(
         ROLLOUT,
         "pilot",
@@ -148,14 +150,40 @@ fn phase_limited_plan_leaves_later_grants_alone() {
         GrantStatus::Active,
     ));
     let received = received_for(&grants[..2], &["111111111111", "222222222222"]);
-    let options = PlanOptions {
+    let observed = observed(grants, received);
+    let limited = PlanOptions {
         phase: Some("pilot".into()),
         ..options()
     };
-    let plan = run(&observed(grants, received), &options);
-    assert_eq!(plan.summary.delete, 1);
+    let plan = run(&observed, &limited);
+    assert_eq!(plan.summary.delete, 0);
     assert!(plan.changes.iter().all(|c| c.principal_arn != ORG_ARN));
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.principal_arn != account_arn("555555555555")),
+        "{:?}",
+        plan.changes
+    );
     check("phase_limited", &plan);
+
+    // Planned whole, the workloads phase's OU grant is made, and the account's own grant is
+    // deleted saying which phase reaches the account, and how.
+    let whole = run(&observed, &options());
+    let deleted: Vec<_> = whole
+        .changes
+        .iter()
+        .filter(|c| c.principal_arn == account_arn("555555555555"))
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0].action, Action::Delete);
+    assert!(
+        deleted[0]
+            .reason
+            .starts_with("phase `workloads` reaches this account through its grant to "),
+        "{}",
+        deleted[0].reason
+    );
 }
 
 #[test]

@@ -441,8 +441,10 @@ impl Differ<'_> {
     }
 
     /// Deletes of the rollout's live grants that no phase wants any more (`--destroy`: every one).
-    /// A phase-limited run leaves alone what a later (or unknown) phase may own; a grant whose
-    /// principal ARN names no principal kind entitle knows is left alone too.
+    /// A phase-limited run leaves alone what a later (or unknown) phase may own, and an account
+    /// grant whose account a phase after the limit still targets (through its organisation or OU
+    /// grant): deleting it would take away access the plan gives that account later. A grant
+    /// whose principal ARN names no principal kind entitle knows is left alone too.
     pub(super) fn unwanted_deletes(&self, wanted: &BTreeMap<String, Wanted>) -> Vec<Change> {
         let mut changes = Vec::new();
         for (arn, grants) in &self.existing.owned {
@@ -459,8 +461,22 @@ impl Differ<'_> {
                 let Some(principal) = Principal::from_arn(arn) else {
                     continue;
                 };
+                let reached = if self.options.destroy {
+                    None
+                } else {
+                    reached_by(wanted, &principal)
+                };
+                if reached.is_some_and(|(_, want)| want.phase > self.limit) {
+                    continue;
+                }
                 let why = if self.options.destroy {
                     "`--destroy` tears the rollout down".to_owned()
+                } else if let Some((_, want)) = reached {
+                    let (label, _) = principal_label(self.tree, &want.grant.principal);
+                    format!(
+                        "phase `{}` reaches this account through its grant to {label}, so the account's own grant is no longer needed",
+                        self.rollout.phases[want.phase].name.value
+                    )
                 } else {
                     self.why_unwanted(&principal)
                 };
@@ -502,6 +518,24 @@ impl Differ<'_> {
             _ => "no phase of the plan grants to this principal any more".to_owned(),
         }
     }
+}
+
+/// The wanted organisation or OU grant of the earliest phase that reaches `principal`, an
+/// account, as one of that phase's targeted accounts.
+fn reached_by<'w>(
+    wanted: &'w BTreeMap<String, Wanted>,
+    principal: &Principal,
+) -> Option<(&'w String, &'w Wanted)> {
+    let Principal::Account { id, .. } = principal else {
+        return None;
+    };
+    wanted
+        .iter()
+        .filter(|(_, want)| {
+            !matches!(want.grant.principal, Principal::Account { .. })
+                && want.grant.accounts.contains(id)
+        })
+        .min_by_key(|(arn, want)| (want.phase, *arn))
 }
 
 /// Why a dead grant of the rollout is created again, for people.
