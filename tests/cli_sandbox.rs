@@ -485,3 +485,135 @@ fn a_member_account_is_told_which_permission_it_lacks() {
         result.stderr
     );
 }
+
+#[test]
+fn boto3_drives_bedrock_iam_and_the_fixes() {
+    let directory = tempfile::tempdir().unwrap();
+    let served = Served::start(&directory.path().join("access.json"), &[]);
+    let result = boto3_script(&served, &["access"]);
+    assert_eq!(
+        result.code, 0,
+        "boto3 access checks failed:\n{}\n{}",
+        result.stdout, result.stderr
+    );
+    assert!(
+        result.stdout.ends_with("4 passed, 0 failed\n"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn access_admin_actions_change_a_state_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("state.json");
+    let sandbox = |args: &[&str]| {
+        ran(entitle(None)
+            .arg("sandbox")
+            .args(args)
+            .args(["--output", "json", "--state"])
+            .arg(&state))
+    };
+    let model = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let broken = sandbox(&[
+        "break-availability",
+        "--account",
+        "111111111111",
+        "--model",
+        model,
+    ]);
+    assert_eq!(broken.code, 0, "{}", broken.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&broken.stdout).unwrap();
+    assert_eq!(answer["broken"], serde_json::json!([model]));
+    let everything = sandbox(&["break-availability", "--account", "222222222222"]);
+    assert_eq!(everything.code, 0, "{}", everything.stderr);
+    let removed = sandbox(&["remove-use-case-form"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    let prerequisites = sandbox(&["break-prerequisites", "--keep-link"]);
+    assert_eq!(prerequisites.code, 0, "{}", prerequisites.stderr);
+    let role = sandbox(&[
+        "remove-role",
+        "100000000001",
+        "--role",
+        "AWSServiceRoleForAWSLicenseManagerRole",
+    ]);
+    assert_eq!(role.code, 0, "{}", role.stderr);
+
+    let saved = entitle::sandbox::State::load(&state).unwrap();
+    assert!(saved.bedrock.broken_availability["111111111111"].contains(model));
+    assert!(saved.bedrock.broken_availability["222222222222"].contains("*"));
+    assert!(saved.bedrock.use_case_forms.is_empty());
+    assert!(
+        !saved
+            .service_access
+            .contains_key("license-manager.amazonaws.com")
+    );
+    assert!(
+        !saved
+            .service_access
+            .contains_key("license-management.marketplace.amazonaws.com")
+    );
+    assert!(saved.license_manager.enable_integration, "--keep-link");
+    let roles = &saved.service_linked_roles["100000000001"];
+    assert!(!roles.contains_key("AWSServiceRoleForAWSLicenseManagerRole"));
+    assert!(roles.contains_key("AWSServiceRoleForMarketplaceLicenseManagement"));
+
+    // --restore undoes a break; an unknown model or account is named.
+    let restored = sandbox(&[
+        "break-availability",
+        "--account",
+        "111111111111",
+        "--restore",
+    ]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    let saved = entitle::sandbox::State::load(&state).unwrap();
+    assert!(
+        !saved
+            .bedrock
+            .broken_availability
+            .contains_key("111111111111")
+    );
+    let unknown = sandbox(&[
+        "break-availability",
+        "--account",
+        "111111111111",
+        "--model",
+        "anthropic.nothing-v1:0",
+    ]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("anthropic.nothing-v1:0"),
+        "{}",
+        unknown.stderr
+    );
+    let nobody = sandbox(&["break-availability", "--account", "999999999999"]);
+    assert_eq!(nobody.code, 1);
+    assert!(nobody.stderr.contains("999999999999"), "{}", nobody.stderr);
+}
+
+#[test]
+fn break_availability_reaches_a_running_emulator() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("served.json");
+    let served = Served::start(&state, &[]);
+    let result = ran(entitle(None).args([
+        "sandbox",
+        "break-availability",
+        "--account",
+        "333333333333",
+        "--endpoint",
+        &served.endpoint,
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let result = ran(entitle(None).args([
+        "sandbox",
+        "break-prerequisites",
+        "--endpoint",
+        &served.endpoint,
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(served.stop(), 0);
+    let saved = entitle::sandbox::State::load(&state).unwrap();
+    assert!(saved.bedrock.broken_availability["333333333333"].contains("*"));
+    assert!(!saved.license_manager.enable_integration);
+}

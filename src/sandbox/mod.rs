@@ -1,5 +1,5 @@
 //! The sandbox: an in-process AWS emulator for Organizations, License Manager, Marketplace
-//! Agreement and STS, speaking the real wire protocols over HTTP on one port so the unmodified
+//! Agreement, STS, Cost Explorer, Bedrock's control plane and IAM, speaking the real wire protocols over HTTP on one port so the unmodified
 //! AWS SDKs work against it through the standard endpoint overrides. This file owns the server:
 //! start and shutdown, dispatch of a request to its service by headers and path, decoding and
 //! encoding of each protocol, and fault injection around every call (the `/_sandbox/` admin
@@ -266,7 +266,8 @@ impl Sandbox {
 }
 
 /// Every emulated operation, as `(service, operation)` with the service named as in the stats
-/// keys (`Organizations`, `LicenseManager`, `MarketplaceAgreement`, `Sts`).
+/// keys (`Organizations`, `LicenseManager`, `MarketplaceAgreement`, `Sts`, `CostExplorer`,
+/// `Bedrock`, `Iam`).
 pub fn emulated_operations() -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
     out.extend(

@@ -7,7 +7,10 @@ the emulator and dummy credentials; prints one line per check and `N passed, N f
 Without arguments it runs the basic checks; with `lifecycle` it runs one check per lifecycle
 setting with a wire effect (each check resets the emulator, then sets its settings through
 `POST /_sandbox/settings`); with `cost_explorer` the Cost Explorer checks (usage recorded with
-the `record_usage` admin route, read back with GetCostAndUsage).
+the `record_usage` admin route, read back with GetCostAndUsage); with `access` the checks of
+Bedrock's control plane, IAM GetRole and the writes doctor --fix makes (Organizations
+EnableAWSServiceAccess and RegisterDelegatedAdministrator, License Manager
+UpdateServiceSettings).
 """
 
 import json
@@ -391,10 +394,137 @@ LIFECYCLE = [check_assume_role_session_and_identity, check_member_accepts_then_g
 COST_EXPLORER = [check_cost_explorer_rates_groups_and_pages, check_cost_explorer_rates_and_refusals]
 
 
+# ---------------------------------------------------------------- access (Bedrock, IAM, fixes)
+
+SONNET_4_5 = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def bedrock(region=REGION):
+    return boto3.client("bedrock", region_name=region)
+
+
+def availability(bedrock_client, model=SONNET_4_5):
+    answer = bedrock_client.get_foundation_model_availability(modelId=model)
+    assert answer["modelId"] == model, answer
+    assert answer["authorizationStatus"] == "AUTHORIZED", answer
+    return (answer["entitlementAvailability"], answer["agreementAvailability"]["status"],
+            answer["regionAvailability"])
+
+
+def check_bedrock_availability_follows_grants_and_regions():
+    fresh()
+    assert availability(bedrock()) == ("AVAILABLE", "AVAILABLE", "AVAILABLE")
+    assert availability(bedrock("sa-east-1")) == ("AVAILABLE", "AVAILABLE", "NOT_AVAILABLE")
+    member = "111111111111"
+    member_bedrock = assumed(member, "boto3-verify", "bedrock")
+    assert availability(member_bedrock) == ("NOT_AVAILABLE", "NOT_AVAILABLE", "AVAILABLE")
+    license_manager = client("license-manager")
+    arn = account_grant(license_manager, member, "boto3-bedrock")["GrantArn"]
+    assert status(license_manager, arn) == "DISABLED"
+    assumed(member, "boto3-activate").create_grant_version(
+        ClientToken="boto3-bedrock-activate", GrantArn=arn, Status="ACTIVE")
+    assert availability(member_bedrock) == ("AVAILABLE", "AVAILABLE", "AVAILABLE")
+    # The admin action breaks this one account's entitlement whatever its grant, then restores.
+    admin("break_availability", account_id=member, model_id=SONNET_4_5)
+    assert availability(member_bedrock) == ("NOT_AVAILABLE", "AVAILABLE", "AVAILABLE")
+    assert availability(bedrock()) == ("AVAILABLE", "AVAILABLE", "AVAILABLE")
+    admin("break_availability", account_id=member, restore=True)
+    assert availability(member_bedrock) == ("AVAILABLE", "AVAILABLE", "AVAILABLE")
+    refused(bedrock().get_foundation_model_availability, "ResourceNotFoundException",
+            modelId="anthropic.claude-unknown-v9:0")
+    refused(bedrock().get_foundation_model_availability, "ValidationException",
+            modelId="Not-A-Model")
+    outsider = boto3.client("bedrock", region_name=REGION, aws_access_key_id="AKID999999999999",
+                            aws_secret_access_key="sandbox-secret")
+    refused(outsider.get_foundation_model_availability, "AccessDeniedException",
+            modelId=SONNET_4_5)
+
+
+def check_bedrock_use_case_form_is_inherited():
+    fresh()
+    seeded = bedrock().get_use_case_for_model_access()["formData"]
+    assert b"companyName" in seeded, seeded
+    member_bedrock = assumed("222222222222", "boto3-form", "bedrock")
+    assert member_bedrock.get_use_case_for_model_access()["formData"] == seeded
+    admin("remove_use_case_form")
+    refused(member_bedrock.get_use_case_for_model_access, "ResourceNotFoundException")
+    refused(bedrock().get_use_case_for_model_access, "ResourceNotFoundException")
+    form = json.dumps({"companyName": "Acme", "companyWebsite": "https://acme.example",
+                       "intendedUsers": "0", "industryOption": "Retail",
+                       "otherIndustryOption": "", "useCases": "support"}).encode()
+    answer = bedrock().put_use_case_for_model_access(formData=form)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 201, answer
+    assert member_bedrock.get_use_case_for_model_access()["formData"] == form
+    refused(bedrock().put_use_case_for_model_access, "ValidationException", formData=b"short")
+
+
+def check_iam_get_role():
+    fresh()
+    iam = client("iam")
+    for name, path in [("AWSServiceRoleForAWSLicenseManagerRole",
+                        "/aws-service-role/license-manager.amazonaws.com/"),
+                       ("AWSServiceRoleForMarketplaceLicenseManagement",
+                        "/aws-service-role/license-management.marketplace.amazonaws.com/")]:
+        role = iam.get_role(RoleName=name)["Role"]
+        assert role["Path"] == path, role
+        assert role["Arn"] == f"arn:aws:iam::100000000001:role{path}{name}", role
+        assert "sts:AssumeRole" in json.dumps(role["AssumeRolePolicyDocument"]), role
+    admin("remove_role", account_id="100000000001",
+          role_name="AWSServiceRoleForMarketplaceLicenseManagement")
+    message = refused(iam.get_role, "NoSuchEntity",
+                      RoleName="AWSServiceRoleForMarketplaceLicenseManagement")
+    assert "cannot be found" in message, message
+    member_iam = assumed("111111111111", "boto3-iam", "iam")
+    assert member_iam.get_role(RoleName=MEMBER_ROLE)["Role"]["Path"] == "/"
+    # STS still answers next to IAM.
+    assert client("sts").get_caller_identity()["Account"] == "100000000001"
+
+
+def check_doctor_fix_writes():
+    fresh()
+    admin("break_prerequisites")
+    organizations = client("organizations")
+    license_manager = client("license-manager")
+    enabled = organizations.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert "license-manager.amazonaws.com" not in [e["ServicePrincipal"] for e in enabled]
+    assert not license_manager.get_service_settings()["OrganizationConfiguration"][
+        "EnableIntegration"]
+    refused(organizations.register_delegated_administrator, "ConstraintViolationException",
+            AccountId="100000000012", ServicePrincipal="license-manager.amazonaws.com")
+    for principal in ["license-manager.amazonaws.com",
+                      "license-management.marketplace.amazonaws.com"]:
+        organizations.enable_aws_service_access(ServicePrincipal=principal)
+    enabled = []
+    for page in organizations.get_paginator("list_aws_service_access_for_organization").paginate():
+        enabled += [entry["ServicePrincipal"] for entry in page["EnabledServicePrincipals"]]
+    assert "license-management.marketplace.amazonaws.com" in enabled, enabled
+    organizations.register_delegated_administrator(
+        AccountId="100000000012", ServicePrincipal="license-manager.amazonaws.com")
+    admins = organizations.list_delegated_administrators(
+        ServicePrincipal="license-manager.amazonaws.com")["DelegatedAdministrators"]
+    assert [entry["Id"] for entry in admins] == ["100000000012"], admins
+    refused(organizations.register_delegated_administrator, "AccountAlreadyRegisteredException",
+            AccountId="100000000012", ServicePrincipal="license-manager.amazonaws.com")
+    refused(organizations.register_delegated_administrator, "AccountNotFoundException",
+            AccountId="999999999999", ServicePrincipal="license-manager.amazonaws.com")
+    license_manager.update_service_settings(
+        OrganizationConfiguration={"EnableIntegration": True})
+    assert license_manager.get_service_settings()["OrganizationConfiguration"][
+        "EnableIntegration"]
+    refused(assumed("111111111111", "boto3-settings").update_service_settings,
+            "AccessDeniedException", OrganizationConfiguration={"EnableIntegration": False})
+
+
+ACCESS = [check_bedrock_availability_follows_grants_and_regions,
+          check_bedrock_use_case_form_is_inherited, check_iam_get_role, check_doctor_fix_writes]
+
+
 def main():
     checks = LIFECYCLE if sys.argv[1:] == ["lifecycle"] else BASIC
     if sys.argv[1:] == ["cost_explorer"]:
         checks = COST_EXPLORER
+    if sys.argv[1:] == ["access"]:
+        checks = ACCESS
     passed = failed = 0
     for check in checks:
         try:
