@@ -584,8 +584,8 @@ pub enum SandboxCommand {
     /// Show the calls a running emulator has served, per operation.
     Stats(SandboxEndpoint),
     /// An account uses a Marketplace product: the units are priced at the private rate when
-    /// the account held an ACTIVE grant of the product that day, else at the list rate, and
-    /// Cost Explorer's GetCostAndUsage reports them.
+    /// the account held an ACTIVE grant of the product at the end of that day (now, for today),
+    /// else at the list rate, and Cost Explorer's GetCostAndUsage reports them.
     RecordUsage(RecordUsageArgs),
     /// Set a product's list and private-offer rates (USD per unit) used by `record-usage`.
     SetRates(SetRatesArgs),

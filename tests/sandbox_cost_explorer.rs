@@ -268,6 +268,52 @@ async fn usage_is_priced_private_from_the_day_the_grant_is_active_and_grouped_pe
 }
 
 #[tokio::test]
+async fn usage_after_the_grant_is_deleted_is_back_at_the_list_price() {
+    let sandbox = support::start(demo_without_lag()).await;
+    let today = today();
+    let grant = grant_and_activate(&sandbox, PILOT_B).await;
+    assert_eq!(
+        record(&sandbox, PILOT_B, 1_000.0, today, None)["rate"],
+        "private"
+    );
+    let license = support::license_manager(&sandbox);
+    let version = license
+        .get_grant()
+        .grant_arn(&grant)
+        .send()
+        .await
+        .unwrap()
+        .grant()
+        .unwrap()
+        .version()
+        .to_string();
+    license
+        .delete_grant()
+        .grant_arn(&grant)
+        .version(version)
+        .send()
+        .await
+        .unwrap();
+    // The day is priced by the status it ends with (now, for today): the grant is gone.
+    let after = record(&sandbox, PILOT_B, 1_000.0, today, None);
+    assert_eq!(after["rate"], "list", "{after}");
+    let answer = cost_explorer_as(&sandbox, None)
+        .get_cost_and_usage()
+        .time_period(window(today, today + 1))
+        .granularity(Granularity::Daily)
+        .metrics("UnblendedCost")
+        .metrics("UsageQuantity")
+        .filter(dimension(Dimension::LinkedAccount, &[PILOT_B]))
+        .send()
+        .await
+        .unwrap();
+    let total = answer.results_by_time()[0].total().unwrap();
+    // 1,000 units at 0.0000024 and 1,000 at 0.000003.
+    assert_eq!(total["UnblendedCost"].amount(), Some("0.0054"));
+    assert_eq!(total["UsageQuantity"].amount(), Some("2000"));
+}
+
+#[tokio::test]
 async fn monthly_periods_are_clipped_and_a_window_without_usage_has_empty_periods() {
     let sandbox = support::start(demo_without_lag()).await;
     let today = today();

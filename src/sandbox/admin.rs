@@ -140,8 +140,9 @@ pub enum AdminAction {
         role_name: String,
     },
     /// An account used a Marketplace product: the units are priced at the private rate when the
-    /// account held an ACTIVE grant of the product's license that day (or holds the private
-    /// offer's license), else at the list rate, and Cost Explorer reports them.
+    /// account held an ACTIVE grant of the product's license at the end of that day (now, for
+    /// today) or holds the private offer's license, else at the list rate, and Cost Explorer
+    /// reports them.
     RecordUsage {
         /// 12-digit id of an account of the organisation.
         account_id: String,

@@ -1,7 +1,8 @@
 //! Usage the emulator bills, for Cost Explorer to report: the recorded usage lines (account,
 //! product, usage type, date, units, cost), the per-product rates (list and private-offer), the
 //! pricing of recorded units (private when the account held an ACTIVE grant of a license of the
-//! product on that date, or is the subscriber of the private offer; list otherwise), the status
+//! product at the end of that date, or now for today, or is the subscriber of the private offer;
+//! list otherwise), the status
 //! histories of grants and licenses that pricing reads, and the calendar arithmetic on
 //! `YYYY-MM-DD` dates (UTC) both share.
 
@@ -119,65 +120,79 @@ pub fn default_rates() -> BTreeMap<String, ProductRates> {
 /// within one call is not seen).
 pub fn note_statuses(state: &mut State) {
     let now = now_millis();
-    for grant in state.grants.values() {
-        let history = &mut state.usage.grant_history;
-        note(history, &grant.arn, &grant.status, now, grant.created_at_ms);
-    }
-    for license in state.licenses.values() {
-        let history = &mut state.usage.license_history;
+    let grants = state
+        .grants
+        .iter()
+        .map(|(arn, grant)| (arn.as_str(), grant.status.as_str(), grant.created_at_ms));
+    note_all(grants, &mut state.usage.grant_history, now);
+    let licenses = state.licenses.iter().map(|(arn, license)| {
         let created = license.create_time.saturating_mul(1000);
-        note(history, &license.arn, &license.status, now, created);
-    }
+        (arn.as_str(), license.status.as_str(), created)
+    });
+    note_all(licenses, &mut state.usage.license_history, now);
 }
 
-fn note(
+/// Notes `(arn, status, created_at_ms)` items, sorted by ARN (they come from a map keyed by
+/// ARN), into the histories in one merged pass: this runs after every call, so it must not
+/// cost a lookup per grant.
+fn note_all<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str, i64)>,
     histories: &mut BTreeMap<String, Vec<StatusChange>>,
-    arn: &str,
-    status: &str,
     now: i64,
-    created_at_ms: i64,
 ) {
-    match histories.get_mut(arn) {
-        Some(history) => {
-            if history.last().is_none_or(|last| last.status != status) {
-                history.push(StatusChange {
-                    status: status.to_string(),
-                    at_ms: now,
-                });
+    let mut first_seen = Vec::new();
+    let mut cursor = histories.iter_mut().peekable();
+    for (arn, status, created_at_ms) in items {
+        while cursor.next_if(|(key, _)| key.as_str() < arn).is_some() {}
+        match cursor.peek_mut() {
+            Some((key, history)) if key.as_str() == arn => {
+                if history.last().is_none_or(|last| last.status != status) {
+                    history.push(StatusChange {
+                        status: status.to_string(),
+                        at_ms: now,
+                    });
+                }
             }
+            _ => first_seen.push((arn, status, created_at_ms.min(now))),
         }
-        None => {
-            let change = StatusChange {
-                status: status.to_string(),
-                at_ms: created_at_ms.min(now),
-            };
-            histories.insert(arn.to_string(), vec![change]);
-        }
+    }
+    for (arn, status, at_ms) in first_seen {
+        let change = StatusChange {
+            status: status.to_string(),
+            at_ms,
+        };
+        histories.insert(arn.to_string(), vec![change]);
     }
 }
 
-/// Whether the history shows `status` at some moment of `[start_ms, end_ms)`. A thing never
-/// seen shows nothing.
-fn held_during(history: &[StatusChange], status: &str, start_ms: i64, end_ms: i64) -> bool {
-    history.iter().enumerate().any(|(index, change)| {
-        let until = history.get(index + 1).map_or(i64::MAX, |next| next.at_ms);
-        change.status == status && change.at_ms < end_ms && until > start_ms
-    })
+/// The status the history shows at `at_ms` (the last change at or before it); `None` before
+/// the thing was first seen.
+fn status_at(history: &[StatusChange], at_ms: i64) -> Option<&str> {
+    history
+        .iter()
+        .take_while(|change| change.at_ms <= at_ms)
+        .last()
+        .map(|change| change.status.as_str())
 }
 
-/// Why a line is priced at the private rate, or `None` for the list rate: the account held an
-/// ACTIVE grant of an AVAILABLE license of the product at some moment of the day, or it holds
-/// the private offer's license itself (a license from an agreement, AVAILABLE that day).
+/// The moment whose statuses price usage of `day`: the day's last millisecond, or now when the
+/// day is today (usage recorded today happens now).
+fn pricing_moment(day: i64) -> i64 {
+    ((day + 1) * DAY_MS - 1).min(now_millis())
+}
+
+/// Why a line is priced at the private rate, or `None` for the list rate: at the end of the day
+/// (now, for today) the account held an ACTIVE grant of an AVAILABLE license of the product, or
+/// held the private offer's license itself (a license from an agreement, AVAILABLE then).
 pub fn private_reason(state: &State, account: &str, product: &str, day: i64) -> Option<String> {
-    let start = day * DAY_MS;
-    let end = start + DAY_MS;
-    let license_available = |arn: &str| {
-        state
-            .usage
-            .license_history
+    let moment = pricing_moment(day);
+    let shows = |histories: &BTreeMap<String, Vec<StatusChange>>, arn: &str, status: &str| {
+        histories
             .get(arn)
-            .is_some_and(|history| held_during(history, "AVAILABLE", start, end))
+            .and_then(|history| status_at(history, moment))
+            == Some(status)
     };
+    let license_available = |arn: &str| shows(&state.usage.license_history, arn, "AVAILABLE");
     let of_product = |arn: &str| {
         state
             .licenses
@@ -198,13 +213,7 @@ pub fn private_reason(state: &State, account: &str, product: &str, day: i64) -> 
         .values()
         .filter(|grant| grant.grantee_account_id.as_deref() == Some(account))
         .filter(|grant| of_product(&grant.license_arn) && license_available(&grant.license_arn))
-        .find(|grant| {
-            state
-                .usage
-                .grant_history
-                .get(&grant.arn)
-                .is_some_and(|history| held_during(history, "ACTIVE", start, end))
-        })
+        .find(|grant| shows(&state.usage.grant_history, &grant.arn, "ACTIVE"))
         .map(|grant| format!("ACTIVE grant `{}`", grant.arn))
 }
 
@@ -288,7 +297,7 @@ pub fn record_usage(state: &mut State, input: &UsageInput<'_>) -> Result<Value, 
         "rate": record.rate,
         "unitPrice": record.unit_price,
         "cost": record.cost,
-        "why": reason.unwrap_or_else(|| "no ACTIVE grant of the product that day".to_string()),
+        "why": reason.unwrap_or_else(|| "no ACTIVE grant of the product at the end of that day".to_string()),
     });
     state.usage.records.push(record);
     Ok(answer)
@@ -481,7 +490,34 @@ mod tests {
     }
 
     #[test]
-    fn a_status_counts_for_every_day_it_overlaps() {
+    fn histories_note_changes_only() {
+        let mut histories = BTreeMap::new();
+        let items = [("arn:b", "DISABLED", 5), ("arn:d", "ACTIVE", 7)];
+        note_all(items.into_iter(), &mut histories, 100);
+        let items = [
+            ("arn:a", "PENDING_WORKFLOW", 90),
+            ("arn:b", "ACTIVE", 5),
+            ("arn:c", "DISABLED", 95),
+            ("arn:d", "ACTIVE", 7),
+        ];
+        note_all(items.into_iter(), &mut histories, 200);
+        let seen = |arn: &str| -> Vec<(String, i64)> {
+            histories[arn]
+                .iter()
+                .map(|change| (change.status.clone(), change.at_ms))
+                .collect()
+        };
+        assert_eq!(seen("arn:a"), [("PENDING_WORKFLOW".to_string(), 90)]);
+        assert_eq!(
+            seen("arn:b"),
+            [("DISABLED".to_string(), 5), ("ACTIVE".to_string(), 200)]
+        );
+        assert_eq!(seen("arn:c"), [("DISABLED".to_string(), 95)]);
+        assert_eq!(seen("arn:d"), [("ACTIVE".to_string(), 7)]);
+    }
+
+    #[test]
+    fn a_day_is_priced_by_its_last_status() {
         let history = vec![
             StatusChange {
                 status: "DISABLED".to_string(),
@@ -496,11 +532,14 @@ mod tests {
                 at_ms: 14 * DAY_MS + 5,
             },
         ];
-        let active = |day: i64| held_during(&history, "ACTIVE", day * DAY_MS, (day + 1) * DAY_MS);
+        let active = |day: i64| status_at(&history, (day + 1) * DAY_MS - 1) == Some("ACTIVE");
+        assert_eq!(status_at(&history, 10 * DAY_MS - 1), None);
         assert!(!active(11));
-        assert!(active(12));
+        assert!(active(12), "activated during the day");
         assert!(active(13));
-        assert!(active(14));
+        assert!(!active(14), "deleted during the day");
         assert!(!active(15));
+        assert!(pricing_moment(today()) <= now_millis());
+        assert_eq!(pricing_moment(3), 4 * DAY_MS - 1);
     }
 }
