@@ -514,6 +514,9 @@ pub enum PolicyFor {
     Verify,
     /// What `usage` needs: the reads it plans with, and Cost Explorer's GetCostAndUsage.
     Usage,
+    /// What `doctor --fix` and `use-case submit` need: doctor's reads, and the writes that fix
+    /// the organisation's prerequisites and submit the use-case form.
+    Fix,
     /// Every command.
     All,
     /// The role entitle assumes in member accounts (`--member-role`) to accept their grants,

@@ -124,6 +124,7 @@ fn the_healthy_demo_passes_with_and_without_a_plan() {
         ]
     );
     assert_eq!(document["kind"], "doctor");
+    validate(&document, "doctor");
     others_pass(&document, &[]);
 
     let plan = repository(DEMO_PLAN);
@@ -564,6 +565,29 @@ fn a_broken_plan_fails_its_check_and_lists_the_problems_on_stderr() {
     );
 }
 
+/// Validates a document against `docs/schema/<kind>.schema.json` with Python's jsonschema
+/// (draft 2020-12, formats checked).
+fn validate(document: &Value, kind: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("document.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let schema = repository(&format!("docs/schema/{kind}.schema.json"));
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  jsonschema.Draft202012Validator.check_schema(schema)\n\
+                  jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))\n";
+    let checked = ran(
+        std::process::Command::new(support::python_venv().join("bin/python"))
+            .args(["-c", script, &schema])
+            .arg(&file),
+    );
+    assert_eq!(
+        checked.code, 0,
+        "{kind} document does not match its schema:\n{}",
+        checked.stderr
+    );
+}
+
 /// The demo's state file as the last command left it.
 fn saved(dir: &Path) -> State {
     State::load(&dir.join("state.json")).unwrap()
@@ -640,6 +664,7 @@ fn doctor_fix_mends_a_broken_organisation_after_confirmation_and_journals_it() {
     let document: Value = serde_json::from_str(&fixed.stdout).unwrap();
     assert_eq!(document["kind"], "doctor");
     assert_eq!(document["ok"], true);
+    validate(&document, "doctor");
     let operations: Vec<(&str, &str)> = document["fix"]["fixes"]
         .as_array()
         .unwrap()

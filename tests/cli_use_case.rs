@@ -52,6 +52,29 @@ fn use_case_check(dir: &Path, plan: Option<&str>) -> (i32, Value) {
     (result.code, check)
 }
 
+/// Validates a document against `docs/schema/<kind>.schema.json` with Python's jsonschema
+/// (draft 2020-12, formats checked).
+fn validate(document: &Value, kind: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("document.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let schema = repository(&format!("docs/schema/{kind}.schema.json"));
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  jsonschema.Draft202012Validator.check_schema(schema)\n\
+                  jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))\n";
+    let checked = ran(
+        std::process::Command::new(support::python_venv().join("bin/python"))
+            .args(["-c", script, &schema])
+            .arg(&file),
+    );
+    assert_eq!(
+        checked.code, 0,
+        "{kind} document does not match its schema:\n{}",
+        checked.stderr
+    );
+}
+
 #[test]
 fn a_missing_form_fails_doctor_and_submitting_one_makes_it_pass() {
     let directory = tempfile::tempdir().unwrap();
@@ -111,6 +134,7 @@ fn a_missing_form_fails_doctor_and_submitting_one_makes_it_pass() {
     let document: Value = serde_json::from_str(&submitted.stdout).unwrap();
     assert_eq!(document["format_version"], 1);
     assert_eq!(document["kind"], "use-case");
+    validate(&document, "use-case");
     assert_eq!(document["submitted"], true);
     assert_eq!(document["on_file"], false);
     assert_eq!(document["account"], DEMO_MANAGEMENT_ACCOUNT);
@@ -124,6 +148,7 @@ fn a_missing_form_fails_doctor_and_submitting_one_makes_it_pass() {
     let shown = run(dir, &["--output", "json", "use-case", "show"]);
     let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
     assert_eq!(shown["on_file"], true);
+    validate(&shown, "use-case");
     assert_eq!(shown["form"]["industryOption"], "Technology");
 }
 

@@ -27,6 +27,10 @@ const CONDITIONAL: &[(&str, &str)] = &[
     ("*", "organizations:ListDelegatedAdministrators"),
     ("cleanup", "license-manager:GetGrant"),
     ("*", "sts:AssumeRole"),
+    // AWS authorises it as the caller when trusted access or License Manager's link makes a
+    // service create its service-linked role; entitle never calls it (the emulator does not model
+    // that authorisation).
+    ("*", "iam:CreateServiceLinkedRole"),
 ];
 
 /// The reads `apply::prechecks::require` makes besides DescribeOrganization: `apply` and
@@ -61,6 +65,8 @@ fn served(endpoint: &str) -> BTreeMap<String, u64> {
                 "Bedrock" => "bedrock",
                 "CostExplorer" => "ce",
                 "Sts" if operation != "GetCallerIdentity" => "sts",
+                "Bedrock" => "bedrock",
+                "Iam" => "iam",
                 _ => return None,
             };
             let calls = counts["calls"].as_u64().unwrap_or(0);
@@ -91,6 +97,12 @@ fn policy_actions(commands: &str) -> BTreeSet<String> {
             assert_eq!(statement["Effect"], "Allow");
             let resource = if statement["Action"][0] == "sts:AssumeRole" {
                 "arn:aws:iam::*:role/*"
+            } else if statement["Action"][0]
+                .as_str()
+                .is_some_and(|action| action.starts_with("iam:"))
+            {
+                // doctor's GetRole and --fix's CreateServiceLinkedRole: service-linked roles only.
+                "arn:aws:iam::*:role/aws-service-role/*"
             } else {
                 "*"
             };
@@ -228,6 +240,39 @@ fn the_policy_names_exactly_the_operations_the_commands_call() {
     let usage = called(&after_plan, &served(&endpoint));
     problems.extend(check("usage", &usage));
 
+    // doctor --fix from a broken organisation (with a delegated administrator, a member role and
+    // both plans), and the use-case form submitted again after it was removed.
+    let before_fix = served(&endpoint);
+    for action in ["break-prerequisites", "remove-use-case-form"] {
+        let broken = ran(entitle(None).args(["sandbox", action, "--endpoint", &endpoint]));
+        assert_eq!(broken.code, 0, "{action}: {}", broken.stderr);
+    }
+    step(
+        dir,
+        &endpoint,
+        &[
+            "doctor",
+            "--fix",
+            "--auto-approve",
+            "--delegated-admin",
+            "222222222222",
+            "--member-role",
+            "OrganizationAccountAccessRole",
+        ],
+        0,
+    );
+    let form = repository("docs/use-case-form.example.json");
+    step(
+        dir,
+        &endpoint,
+        &["use-case", "submit", "--form", &form, "--auto-approve"],
+        0,
+    );
+    step(dir, &endpoint, &["doctor", "--fix", &demo], 0);
+    step(dir, &endpoint, &["doctor", "--fix", &by_agreement], 0);
+    let fix = called(&before_fix, &served(&endpoint));
+    problems.extend(check("fix", &fix));
+
     // Cleanup after the subscription is cancelled.
     let cancelled = ran(entitle(None).args([
         "sandbox",
@@ -251,6 +296,7 @@ fn the_policy_names_exactly_the_operations_the_commands_call() {
         .union(&apply)
         .chain(cleanup.iter())
         .chain(usage.iter())
+        .chain(fix.iter())
         .cloned()
         .collect();
     problems.extend(check("all", &all));

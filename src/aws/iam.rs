@@ -9,6 +9,15 @@ use super::error::{AwsError, AwsErrorKind};
 pub async fn role_exists(clients: &AwsClients, name: &str) -> Result<bool, AwsError> {
     match clients.iam.get_role().role_name(name).send().await {
         Ok(output) => Ok(output.role().is_some()),
+        // IAM's code is `NoSuchEntity` (query protocol), which the SDK models as
+        // NoSuchEntityException: asked of the typed error, not of the code's spelling.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|service| service.is_no_such_entity_exception()) =>
+        {
+            Ok(false)
+        }
         Err(error) => {
             let error = AwsError::from_sdk("iam", "GetRole", error);
             if error.kind == AwsErrorKind::NotFound {

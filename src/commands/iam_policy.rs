@@ -16,6 +16,7 @@ pub fn run(context: &Context, args: &IamPolicyArgs) -> anyhow::Result<Outcome> {
         PolicyFor::Cleanup => Commands::Cleanup,
         PolicyFor::Verify => Commands::Verify,
         PolicyFor::Usage => Commands::Usage,
+        PolicyFor::Fix => Commands::Fix,
         PolicyFor::All => Commands::All,
         PolicyFor::Member => Commands::Member,
     };

@@ -69,6 +69,17 @@ impl DoctorReport {
 pub fn diagnose(facts: &PrerequisiteFacts, plan: Option<&PlanFacts>) -> DoctorReport {
     let mut checks = Vec::new();
     let reached = organization::checks(facts, &mut checks);
+    match reached {
+        None => access::skip_all(
+            &mut checks,
+            "no working credentials",
+            facts.member_role.is_some(),
+        ),
+        Some(organization) => {
+            let need = form_need(plan.and_then(plan_product).as_deref());
+            access::checks(facts, organization, &need, &mut checks);
+        }
+    }
     if let Some(plan) = plan {
         match reached {
             None => checks.push(skipped("plan-file", "the plan", "no working credentials")),
@@ -79,17 +90,6 @@ pub fn diagnose(facts: &PrerequisiteFacts, plan: Option<&PlanFacts>) -> DoctorRe
                 };
                 plan::checks(plan, organization, marketplace_trusted, &mut checks);
             }
-        }
-    }
-    match reached {
-        None => access::skip_all(
-            &mut checks,
-            "no working credentials",
-            facts.member_role.is_some(),
-        ),
-        Some(organization) => {
-            let need = form_need(plan.and_then(plan_product).as_deref());
-            access::checks(facts, organization, &need, &mut checks);
         }
     }
     DoctorReport { checks }

@@ -23,6 +23,9 @@ pub enum Commands {
     Verify,
     /// `usage`: the reads it plans with, and Cost Explorer's GetCostAndUsage.
     Usage,
+    /// `doctor --fix` and `use-case submit`: doctor's reads, trusted access, License Manager's
+    /// link and delegated administrator, and the use-case form.
+    Fix,
     /// Every command (the management account's side).
     All,
     /// The member role entitle assumes in member accounts (`--member-role`): accepting the
@@ -177,6 +180,62 @@ const READ_COST_AND_USAGE: Group = Group {
     resource: ANY,
 };
 
+/// Doctor's checks of what model access needs besides grants: the Anthropic use-case form on
+/// file (Bedrock takes no narrower resource).
+const CHECK_USE_CASE_FORM: Group = Group {
+    sid: "CheckUseCaseForm",
+    prefix: "bedrock",
+    operations: &["GetUseCaseForModelAccess"],
+    resource: ANY,
+};
+
+/// Doctor's check of the service-linked roles of License Manager and Marketplace license
+/// management: GetRole on service-linked roles only.
+const CHECK_SERVICE_LINKED_ROLES: Group = Group {
+    sid: "CheckServiceLinkedRoles",
+    prefix: "iam",
+    operations: &["GetRole"],
+    resource: SERVICE_LINKED_ROLES,
+};
+
+/// Every service-linked role (their path starts `/aws-service-role/`).
+const SERVICE_LINKED_ROLES: &str = "arn:aws:iam::*:role/aws-service-role/*";
+
+/// `doctor --fix`: trusted access for License Manager and Marketplace, and License Manager's
+/// delegated administrator (management account only).
+const FIX_ORGANIZATION: Group = Group {
+    sid: "FixOrganizationSetup",
+    prefix: "organizations",
+    operations: &["EnableAWSServiceAccess", "RegisterDelegatedAdministrator"],
+    resource: ANY,
+};
+
+/// `doctor --fix`: License Manager's link to the organisation.
+const FIX_LICENSE_MANAGER: Group = Group {
+    sid: "FixLicenseManagerSetup",
+    prefix: "license-manager",
+    operations: &["UpdateServiceSettings"],
+    resource: ANY,
+};
+
+/// `doctor --fix`: enabling trusted access and linking License Manager let the services create
+/// their service-linked roles, which AWS authorises as the caller (Organizations user guide,
+/// "Permissions required to enable trusted access"). entitle never calls it itself.
+const CREATE_SERVICE_LINKED_ROLES: Group = Group {
+    sid: "LetTheServicesCreateTheirRoles",
+    prefix: "iam",
+    operations: &["CreateServiceLinkedRole"],
+    resource: SERVICE_LINKED_ROLES,
+};
+
+/// `use-case submit`: the Anthropic use-case form.
+const SUBMIT_USE_CASE_FORM: Group = Group {
+    sid: "SubmitUseCaseForm",
+    prefix: "bedrock",
+    operations: &["PutUseCaseForModelAccess"],
+    resource: ANY,
+};
+
 fn groups(commands: Commands) -> Vec<&'static Group> {
     let plan = [
         &READ_ORGANIZATION,
@@ -187,6 +246,28 @@ fn groups(commands: Commands) -> Vec<&'static Group> {
         &CHECK_SETUP_ORGANIZATION,
         &CHECK_SETUP_LICENSES,
         &FIND_OWN_SUBSCRIPTIONS,
+        &CHECK_USE_CASE_FORM,
+        &CHECK_SERVICE_LINKED_ROLES,
+        // doctor with `--member-role` (or a plan's `member_role`) tries it in a few accounts.
+        &ASSUME_MEMBER_ROLE,
+    ];
+    // `doctor --fix` checks everything doctor does before and after it changes anything.
+    let fix = [
+        &READ_ORGANIZATION,
+        &READ_ACCOUNT_TAGS,
+        &READ_GRANTS,
+        &READ_AGREEMENT,
+        &SEARCH_AGREEMENTS,
+        &CHECK_SETUP_ORGANIZATION,
+        &CHECK_SETUP_LICENSES,
+        &FIND_OWN_SUBSCRIPTIONS,
+        &CHECK_USE_CASE_FORM,
+        &CHECK_SERVICE_LINKED_ROLES,
+        &ASSUME_MEMBER_ROLE,
+        &FIX_ORGANIZATION,
+        &FIX_LICENSE_MANAGER,
+        &CREATE_SERVICE_LINKED_ROLES,
+        &SUBMIT_USE_CASE_FORM,
     ];
     let apply = [
         &READ_ORGANIZATION,
@@ -230,10 +311,18 @@ fn groups(commands: Commands) -> Vec<&'static Group> {
         Commands::Cleanup => cleanup.to_vec(),
         Commands::Verify => verify.to_vec(),
         Commands::Usage => usage.to_vec(),
+        Commands::Fix => fix.to_vec(),
         Commands::Member => vec![&ACCEPT_GRANTS, &READ_MODEL_AVAILABILITY],
         Commands::All => {
             let mut all: Vec<&'static Group> = Vec::new();
-            for group in plan.into_iter().chain(apply).chain(cleanup).chain(verify).chain(usage) {
+            for group in plan
+                .into_iter()
+                .chain(apply)
+                .chain(cleanup)
+                .chain(verify)
+                .chain(usage)
+                .chain(fix)
+            {
                 if !all.iter().any(|known| known.sid == group.sid) {
                     all.push(group);
                 }
@@ -438,10 +527,12 @@ mod tests {
         let cleanup = actions(Commands::Cleanup);
         let all = actions(Commands::All);
         let usage = actions(Commands::Usage);
+        let fix = actions(Commands::Fix);
         let union: BTreeSet<String> = plan
             .union(&apply)
             .chain(&cleanup)
             .chain(&usage)
+            .chain(&fix)
             .cloned()
             .collect();
         assert_eq!(union, all);
@@ -458,8 +549,40 @@ mod tests {
     }
 
     #[test]
+    fn doctor_fix_writes_only_the_prerequisites_and_reads_what_doctor_reads() {
+        let fix = actions(Commands::Fix);
+        let plan = actions(Commands::Plan);
+        assert!(plan.is_subset(&fix), "{:?}", plan.difference(&fix));
+        let writes: Vec<&String> = fix.difference(&plan).collect();
+        assert_eq!(
+            writes,
+            [
+                "bedrock:PutUseCaseForModelAccess",
+                "iam:CreateServiceLinkedRole",
+                "license-manager:UpdateServiceSettings",
+                "organizations:EnableAWSServiceAccess",
+                "organizations:RegisterDelegatedAdministrator",
+            ]
+        );
+        let document = policy(Commands::Fix, "aws-us-gov");
+        for sid in ["CheckServiceLinkedRoles", "LetTheServicesCreateTheirRoles"] {
+            let statement = document
+                .statement
+                .iter()
+                .find(|statement| statement.sid == sid)
+                .unwrap();
+            assert_eq!(statement.resource, "arn:aws-us-gov:iam::*:role/aws-service-role/*");
+        }
+    }
+
+    #[test]
     fn every_change_checks_the_prerequisites_first() {
-        for commands in [Commands::Plan, Commands::Apply, Commands::Cleanup] {
+        for commands in [
+            Commands::Plan,
+            Commands::Apply,
+            Commands::Cleanup,
+            Commands::Fix,
+        ] {
             let actions = actions(commands);
             for action in [
                 "organizations:ListAWSServiceAccessForOrganization",
