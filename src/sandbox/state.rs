@@ -1,8 +1,8 @@
 //! The emulator's whole world as one serde value: the organisation (OUs, accounts, tags), License
 //! Manager (licenses, grants, client tokens, settings), Marketplace agreements, STS (issued
 //! assumed-role keys, removed member roles), usage for Cost Explorer (`usage.rs`), and the
-//! settings for behaviour AWS does not document (defined in `settings.rs`). Loaded from and saved to one JSON file; every ARN it
-//! builds is in the partition the settings name.
+//! settings for behaviour AWS does not document (defined in `settings.rs`). Loaded from and
+//! saved to one JSON file; every ARN it builds is in the partition the settings name.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
