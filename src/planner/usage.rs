@@ -446,8 +446,8 @@ fn bucket(start: Date, end_exclusive: Date, active: Option<Date>, end: Option<Da
     }
 }
 
-fn money(amount: f64) -> String {
-    format!("{amount:.2}")
+fn money(currency: &str, amount: f64) -> String {
+    format!("{currency} {amount:.2}")
 }
 
 /// Makes the report. Fails only on the plan's own problems (unknown OUs, ...).
@@ -555,6 +555,13 @@ pub fn usage_report(input: &UsageInput<'_>) -> Result<UsageReport, PlanFileError
         });
     }
 
+    let currency = costs
+        .rows
+        .iter()
+        .map(|row| row.currency.as_str())
+        .find(|currency| !currency.is_empty())
+        .unwrap_or("USD")
+        .to_owned();
     let rates = reference_rates(&accounts);
     for account in &mut accounts {
         for usage in &mut account.usage_types {
@@ -563,16 +570,9 @@ pub fn usage_report(input: &UsageInput<'_>) -> Result<UsageReport, PlanFileError
                 .and_then(|rates| rates.private)
                 .map(|private| private.rate);
         }
-        account.flags = flags(account, &rates);
+        account.flags = flags(account, &rates, &currency);
     }
 
-    let currency = costs
-        .rows
-        .iter()
-        .map(|row| row.currency.as_str())
-        .find(|currency| !currency.is_empty())
-        .unwrap_or("USD")
-        .to_owned();
     let totals = totals(&resolved[..end], &accounts);
     let flagged = accounts
         .iter()
@@ -690,7 +690,11 @@ fn reference_rates(accounts: &[AccountUsage]) -> BTreeMap<String, UsageTypeRates
 }
 
 /// What is wrong with one account's billing.
-fn flags(account: &AccountUsage, rates: &BTreeMap<String, UsageTypeRates>) -> Vec<Flag> {
+fn flags(
+    account: &AccountUsage,
+    rates: &BTreeMap<String, UsageTypeRates>,
+    currency: &str,
+) -> Vec<Flag> {
     if account.role == Role::Subscriber || account.usage_types.is_empty() {
         return Vec::new();
     }
@@ -726,7 +730,7 @@ fn flags(account: &AccountUsage, rates: &BTreeMap<String, UsageTypeRates>) -> Ve
                 kind: FlagKind::StillBilledAfterCleanup,
                 reason: format!(
                     "{} {} of usage since {ended}, when {how}; {rate}",
-                    money(after_end.cost),
+                    money(currency, after_end.cost),
                     if after_end.estimated {
                         "(estimated)"
                     } else {
@@ -753,7 +757,7 @@ fn flags(account: &AccountUsage, rates: &BTreeMap<String, UsageTypeRates>) -> Ve
                 kind: FlagKind::PayingListPriceWhileTargeted,
                 reason: format!(
                     "{} of usage in the window while {why}: billed at the list price",
-                    money(total.cost)
+                    money(currency, total.cost)
                 ),
                 cost: total.cost,
             });
@@ -807,7 +811,7 @@ fn flags(account: &AccountUsage, rates: &BTreeMap<String, UsageTypeRates>) -> Ve
                 kind: FlagKind::UsingWithoutGrant,
                 reason: format!(
                     "{} of usage in the window, and no phase of the plan targets it{own}",
-                    money(total.cost)
+                    money(currency, total.cost)
                 ),
                 cost: total.cost,
             });
