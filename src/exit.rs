@@ -104,6 +104,15 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(closed) = cause.downcast_ref::<crate::commands::GateClosed>() {
             return Some(closed.hint());
         }
+        if cause
+            .downcast_ref::<crate::commands::VerifyFailed>()
+            .is_some()
+        {
+            return Some(
+                "each account's flags and failures above name the fix; docs/verify.md explains them"
+                    .to_owned(),
+            );
+        }
         if let Some(flagged) = cause.downcast_ref::<crate::commands::UsageFlagged>() {
             return Some(flagged.hint());
         }

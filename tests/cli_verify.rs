@@ -230,6 +230,13 @@ fn a_broken_account_is_flagged_and_fails_the_verification() {
         "{}",
         verified.stderr
     );
+    assert!(
+        verified
+            .stderr
+            .contains("hint: each account's flags and failures above name the fix"),
+        "{}",
+        verified.stderr
+    );
     let document = json(&verified);
     validate(&document, "verify");
     let broken = account(&document, PILOT[0]);

@@ -23,6 +23,7 @@ mod verify;
 
 pub use apply::{GateClosed, SavedPlanAltered};
 pub use usage::UsageFlagged;
+pub use verify::VerifyFailed;
 pub use confirm::NoTerminalFor;
 
 use crate::apply::journal_store::{check_sandbox_journal, lock_state_file};
