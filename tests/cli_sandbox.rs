@@ -299,23 +299,41 @@ fn record_usage_and_set_rates_change_a_state_file() {
         "USE1-MP:USE1_OutputTokenCount-Units"
     );
 
-    // Refusals change nothing and say why.
-    for (args, words) in [
+    // Refusals change nothing and say why: bad flags are usage errors (exit 2) with a hint.
+    for (args, words, code) in [
         (
             vec!["--account", "999999999999", "--units", "5"],
             "is not in the organisation",
+            1,
         ),
         (
             vec!["--account", "333333333333", "--units", "0"],
             "must be a positive number",
+            2,
         ),
         (
-            vec!["--account", "333333333333", "--units", "5", "--date", "2026-02-30"],
+            vec![
+                "--account",
+                "333333333333",
+                "--units",
+                "5",
+                "--date",
+                "2026-02-30",
+            ],
             "is not a YYYY-MM-DD date",
+            2,
         ),
         (
-            vec!["--account", "333333333333", "--units", "5", "--date", "2999-01-01"],
+            vec![
+                "--account",
+                "333333333333",
+                "--units",
+                "5",
+                "--date",
+                "2999-01-01",
+            ],
             "is in the future",
+            2,
         ),
     ] {
         let refused = ran(entitle(None)
@@ -323,9 +341,45 @@ fn record_usage_and_set_rates_change_a_state_file() {
             .args(&args)
             .arg("--state")
             .arg(&state));
-        assert_ne!(refused.code, 0, "{args:?}");
-        assert!(refused.stderr.contains(words), "{args:?}: {}", refused.stderr);
+        assert_eq!(refused.code, code, "{args:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(words),
+            "{args:?}: {}",
+            refused.stderr
+        );
+        if code == 2 {
+            assert!(refused.stderr.contains("hint:"), "{}", refused.stderr);
+        }
     }
+    let no_rate = ran(entitle(None)
+        .args(["sandbox", "set-rates", "--product", "prod-x", "--state"])
+        .arg(&state));
+    assert_eq!(no_rate.code, 2, "{}", no_rate.stderr);
+    assert!(no_rate.stderr.contains("--list"), "{}", no_rate.stderr);
+    let negative = ran(entitle(None)
+        .args([
+            "sandbox",
+            "set-rates",
+            "--product",
+            "prod-x",
+            "--list=-1",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(negative.code, 2, "{}", negative.stderr);
+    let half = ran(entitle(None)
+        .args([
+            "sandbox",
+            "set-rates",
+            "--product",
+            "prod-x",
+            "--list",
+            "1",
+            "--state",
+        ])
+        .arg(&state));
+    assert_eq!(half.code, 1, "{}", half.stderr);
+    assert!(half.stderr.contains("give both"), "{}", half.stderr);
     let unknown = ran(entitle(None)
         .args([
             "sandbox",
@@ -343,6 +397,7 @@ fn record_usage_and_set_rates_change_a_state_file() {
     assert!(unknown.stderr.contains("set-rates"), "{}", unknown.stderr);
     let kept = entitle::sandbox::State::load(&state).unwrap();
     assert_eq!(kept.usage.records.len(), 1);
+    assert!(!kept.usage.rates.contains_key("prod-x"));
 }
 
 #[test]

@@ -8,11 +8,12 @@ use serde_json::Value;
 use super::Context;
 use crate::apply::journal_store::lock_state_file;
 use crate::cli::{SandboxCommand, SandboxServeArgs, SandboxTarget};
-use crate::exit::Outcome;
+use crate::exit::{Outcome, UsageError};
 use crate::sandbox::admin::{self, AdminAction, MemberGrant};
 use crate::sandbox::faults::Faults;
 use crate::sandbox::seed::GenerateOptions;
 use crate::sandbox::state::State;
+use crate::sandbox::usage;
 use crate::sandbox::{Sandbox, SandboxOptions, SeedChoice, remote};
 use crate::ui;
 
@@ -107,21 +108,21 @@ pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<
             &args.target,
         ),
         SandboxCommand::RecordUsage(args) => (
-            AdminAction::RecordUsage {
+            check_record_usage(args).map(|()| AdminAction::RecordUsage {
                 account_id: args.account.clone(),
                 product_id: args.product.clone(),
                 units: args.units,
                 date: args.date.clone(),
                 usage_type: args.usage_type.clone(),
-            },
+            })?,
             &args.target,
         ),
         SandboxCommand::SetRates(args) => (
-            AdminAction::SetRates {
+            check_set_rates(args).map(|()| AdminAction::SetRates {
                 product_id: args.product.clone(),
                 list: args.list,
                 private: args.private,
-            },
+            })?,
             &args.target,
         ),
     };
@@ -130,6 +131,58 @@ pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<
         .printer
         .result(&result, |out| ui::sandbox::admin_result(out, &result))?;
     Ok(Outcome::Success)
+}
+
+/// `record-usage`'s flags, checked before anything is read or changed.
+fn check_record_usage(args: &crate::cli::RecordUsageArgs) -> Result<(), UsageError> {
+    if !args.units.is_finite() || args.units <= 0.0 {
+        return Err(UsageError {
+            message: format!("`--units {}` must be a positive number", args.units),
+            hint: "give the units used, e.g. `--units 1000000` for a million input tokens"
+                .to_owned(),
+        });
+    }
+    if let Some(date) = &args.date {
+        let Some(day) = usage::parse_date(date) else {
+            return Err(UsageError {
+                message: format!("`--date {date}` is not a YYYY-MM-DD date"),
+                hint: "write the UTC day as YYYY-MM-DD, e.g. `--date 2026-11-20`, or leave it out for today".to_owned(),
+            });
+        };
+        let today = usage::today();
+        if day > today {
+            return Err(UsageError {
+                message: format!(
+                    "`--date {date}` is in the future (today is `{}`, UTC)",
+                    usage::format_date(today)
+                ),
+                hint: "usage can be recorded for today or an earlier day".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `set-rates`' flags, checked before anything is read or changed.
+fn check_set_rates(args: &crate::cli::SetRatesArgs) -> Result<(), UsageError> {
+    let example = "e.g. `--list 0.000003 --private 0.0000024` (USD per unit: USD 3 and 2.40 per million tokens)";
+    if args.list.is_none() && args.private.is_none() {
+        return Err(UsageError {
+            message: "give `--list`, `--private` or both".to_owned(),
+            hint: example.to_owned(),
+        });
+    }
+    for (flag, value) in [("--list", args.list), ("--private", args.private)] {
+        if let Some(value) = value
+            && (!value.is_finite() || value < 0.0)
+        {
+            return Err(UsageError {
+                message: format!("`{flag} {value}` must be a price of 0 or more"),
+                hint: example.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn member_grant(args: &crate::cli::MemberGrantArgs) -> MemberGrant {

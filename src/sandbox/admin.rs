@@ -214,8 +214,9 @@ fn apply_action(state: &mut State, action: &AdminAction) -> Result<Value, AdminE
             product_id,
             list,
             private,
-        } => super::usage::set_rates(state, product_id, *list, *private)
-            .map_err(AdminError::Invalid),
+        } => {
+            super::usage::set_rates(state, product_id, *list, *private).map_err(AdminError::Invalid)
+        }
         AdminAction::CancelAgreement { agreement_id } => {
             end_agreement(state, agreement_id, "CANCELLED", "DELETED")
         }
