@@ -3551,3 +3551,27 @@ async fn license_manager_update_service_settings_links_the_organization() {
     assert_eq!(settings.enable_cross_accounts_discovery(), Some(true));
     assert_eq!(settings.sns_topic_arn(), None);
 }
+
+#[test]
+fn every_emulated_operation_is_listed_and_documented() {
+    let operations = entitle::sandbox::emulated_operations();
+    for wanted in [
+        ("Bedrock", "GetFoundationModelAvailability"),
+        ("Bedrock", "GetUseCaseForModelAccess"),
+        ("Bedrock", "PutUseCaseForModelAccess"),
+        ("Iam", "GetRole"),
+        ("Organizations", "EnableAWSServiceAccess"),
+        ("Organizations", "RegisterDelegatedAdministrator"),
+        ("LicenseManager", "UpdateServiceSettings"),
+    ] {
+        assert!(operations.contains(&wanted), "{wanted:?}");
+    }
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/emulator.md")).unwrap();
+    for (service, operation) in &operations {
+        assert!(
+            docs.contains(operation),
+            "docs/emulator.md does not name {service}.{operation}"
+        );
+    }
+}
