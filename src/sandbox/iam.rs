@@ -100,7 +100,8 @@ fn find_role(state: &State, account: &str, name: &str) -> Option<(String, String
             .to_string();
         return Some((path.clone(), format!("{{\"Service\":\"{service}\"}}")));
     }
-    if account != state.management_account_id() && state.role_exists(account, name) {
+    // The same roles STS AssumeRole accepts (in the management account too, as there).
+    if state.role_exists(account, name) {
         let trusted = format!(
             "{{\"AWS\":\"{}\"}}",
             state.arn("iam", state.management_account_id(), "root")
