@@ -680,3 +680,54 @@ async fn faults_reach_cost_explorer_with_its_throttle_and_internal_errors() {
     let error = request().send().await.unwrap_err();
     assert_eq!(code(&error), "InternalFailure");
 }
+
+#[tokio::test]
+async fn the_estimated_flag_and_the_service_name_follow_their_settings() {
+    let today = today();
+    let estimated_flags = |sandbox: Sandbox| async move {
+        let answer = cost_explorer_as(&sandbox, None)
+            .get_cost_and_usage()
+            .time_period(window(today - 3, today + 1))
+            .granularity(Granularity::Daily)
+            .metrics("UnblendedCost")
+            .send()
+            .await
+            .unwrap();
+        answer
+            .results_by_time()
+            .iter()
+            .map(|result| result.estimated())
+            .collect::<Vec<bool>>()
+    };
+    let recent = support::demo_with_settings(&[
+        ("cost_explorer_lag_days", json!(0)),
+        ("cost_explorer_estimated", json!({"recent_days": 2})),
+    ]);
+    let flags = estimated_flags(support::start(recent).await).await;
+    assert_eq!(flags, [false, false, true, true]);
+    let never = support::demo_with_settings(&[("cost_explorer_estimated", json!("never"))]);
+    let flags = estimated_flags(support::start(never).await).await;
+    assert_eq!(flags, [false; 4]);
+
+    let plain = support::demo_with_settings(&[
+        ("cost_explorer_lag_days", json!(0)),
+        ("cost_explorer_service_name", json!("product_name")),
+    ]);
+    let sandbox = support::start(plain).await;
+    record(&sandbox, PILOT_A, 10.0, today, None);
+    let answer = cost_explorer_as(&sandbox, None)
+        .get_cost_and_usage()
+        .time_period(window(today, today + 1))
+        .granularity(Granularity::Daily)
+        .metrics("UsageQuantity")
+        .group_by(group("SERVICE"))
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<Vec<String>> = answer.results_by_time()[0]
+        .groups()
+        .iter()
+        .map(|group| group.keys().to_vec())
+        .collect();
+    assert_eq!(keys, [vec!["Claude Sonnet 4.5".to_string()]]);
+}
