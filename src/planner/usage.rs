@@ -344,10 +344,11 @@ fn principal_accounts(principal: &str, tree: &OrgTree) -> Vec<AccountId> {
     }
 }
 
+/// An account's first activation day, and the day (and how) its grant ended after that.
+type History = (Option<Date>, Option<(Date, EndSource)>);
+
 /// The grant history of every account the journals speak of.
-fn histories(
-    input: &UsageInput<'_>,
-) -> BTreeMap<AccountId, (Option<Date>, Option<(Date, EndSource)>)> {
+fn histories(input: &UsageInput<'_>) -> BTreeMap<AccountId, History> {
     let mut sightings: BTreeMap<&AccountId, Vec<&GrantSighting>> = BTreeMap::new();
     for sighting in input.sightings {
         sightings

@@ -67,9 +67,7 @@ fn money(currency: &str, amount: f64) -> String {
 }
 
 fn figures(currency: &str, figures: &Figures) -> String {
-    let rate = figures
-        .rate
-        .map_or_else(|| "-".to_owned(), |rate| rate_text(rate));
+    let rate = figures.rate.map_or_else(|| "-".to_owned(), rate_text);
     let estimated = if figures.estimated { ", estimated" } else { "" };
     format!(
         "{} units, {}, {rate}/unit{estimated}",
