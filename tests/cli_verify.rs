@@ -503,6 +503,23 @@ fn a_plan_may_name_the_model_and_a_misspelt_one_is_refused_at_its_place() {
         "{}",
         refused.stderr
     );
+    // Bad arguments are refused before anything is asked.
+    let phase = run(dir, &["verify", &by_model, "--phase", "pilots"]);
+    assert_eq!(phase.code, 1);
+    assert!(
+        phase
+            .stderr
+            .contains("the plan has no phase `pilots`; its phases are: pilot"),
+        "{}",
+        phase.stderr
+    );
+    let region = run(dir, &["verify", &by_model, "--regions", "us-east-1,Europe"]);
+    assert_eq!(region.code, 2);
+    assert!(
+        region.stderr.contains("`Europe` is not an AWS region"),
+        "{}",
+        region.stderr
+    );
     assert!(
         refused.stderr.contains("misspelt.toml:5:9"),
         "{}",
