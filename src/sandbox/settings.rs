@@ -304,6 +304,7 @@ mod tests {
         assert_eq!(old.member_role_names, ["OrganizationAccountAccessRole"]);
         assert_eq!(old.partition, "aws");
         assert_eq!(old.pending_delete_millis, None);
+        assert!(!old.use_case_form_gates_availability);
     }
 
     #[test]
