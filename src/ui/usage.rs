@@ -82,7 +82,7 @@ fn source_text(source: RateSource, accounts: usize) -> String {
         RateSource::ActiveGrants => {
             format!("seen in {accounts} account{plural} with an ACTIVE grant")
         }
-        RateSource::Subscriber => "the subscriber's (management account)".to_owned(),
+        RateSource::Subscriber => "the subscriber's: the management account".to_owned(),
         RateSource::WithoutGrant => format!("seen in {accounts} account{plural} without a grant"),
     }
 }
