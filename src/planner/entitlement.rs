@@ -52,9 +52,17 @@ impl EntitlementError {
             Self::UnknownLicense { .. } => {
                 Some("use `product = \"prod-...\"` to let entitle find the license".to_owned())
             }
-            Self::AgreementNotActive { .. } => {
+            Self::AgreementNotActive { status, .. }
+                if crate::planner::cleanup::agreement_ended(status) =>
+            {
                 Some("`entitle cleanup --agreement ID` deletes the grants an ended agreement left behind".to_owned())
             }
+            // RENEWED, REPLACED, SUPERSEDED: the subscription goes on under another agreement,
+            // and cleanup leaves this one's grants alone.
+            Self::AgreementNotActive { .. } => Some(
+                "the subscription goes on under another agreement: name that one in `[entitlement]`, or the product                  (`product = \"prod-...\"`)"
+                    .to_owned(),
+            ),
             Self::AgreementWithoutLicense { .. } => None,
         }
     }
