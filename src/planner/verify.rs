@@ -548,6 +548,9 @@ mod tests {
 
     use super::*;
     use crate::model::bedrock::BedrockStatus;
+    use crate::model::grant::{
+        DistributedGrant, LicenseInfo, LicenseStatus, TAG_PHASE, TAG_ROLLOUT,
+    };
 
     fn candidate(account: &str, phase_index: usize, ou: &str) -> Candidate {
         Candidate {
@@ -691,6 +694,145 @@ mod tests {
         );
         assert!(stray.flags.iter().all(|flag| flag.region() == "eu-west-3"));
         assert!(stray.flags.iter().all(|flag| !flag.fix().is_empty()));
+    }
+
+    const LICENSE: &str = "arn:aws:license-manager::294406891311:license:l-1";
+
+    fn plan() -> RolloutPlan {
+        crate::model::plan::parse_plan(
+            "version = 1\nname = \"r\"\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\
+             [[phase]]\nname = \"pilot\"\naccounts = [\"111111111111\"]\n\
+             [[phase]]\nname = \"wave\"\naccounts = [\"222222222222\"]\n\
+             [[phase]]\nname = \"everyone\"\norganization = true\n",
+            "r.toml",
+        )
+        .unwrap()
+    }
+
+    fn grant(number: u64, owner: &str, phase: &str, status: GrantStatus) -> DistributedGrant {
+        DistributedGrant {
+            arn: format!("arn:aws:license-manager::100000000001:grant:g-{number}"),
+            name: format!("entitle/{owner}/{phase}"),
+            principal_arn: format!("arn:aws:iam::{number:012}:root"),
+            status,
+            status_reason: None,
+            version: "1".to_owned(),
+            granted_operations: BTreeSet::new(),
+            tags: [
+                (TAG_ROLLOUT.to_owned(), owner.to_owned()),
+                (TAG_PHASE.to_owned(), phase.to_owned()),
+            ]
+            .into(),
+            license_arn: LICENSE.to_owned(),
+        }
+    }
+
+    fn observed(grants: Vec<DistributedGrant>) -> Observed {
+        Observed {
+            license: LicenseInfo {
+                arn: LICENSE.to_owned(),
+                product_sku: "prod-mxcfnwvpd6kb4".to_owned(),
+                product_name: "Claude Sonnet 4.5".to_owned(),
+                status: LicenseStatus::Available,
+                allowed_operations: BTreeSet::new(),
+                issuer: "AWS/Marketplace".to_owned(),
+                home_region: "us-east-1".to_owned(),
+            },
+            grants,
+            received: Vec::new(),
+            own_subscriptions: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn the_plan_is_applied_through_the_last_phase_with_a_live_grant_of_the_rollout() {
+        let rollout = plan();
+        assert_eq!(applied_through(&rollout, &observed(vec![])), None);
+        let pilot = observed(vec![grant(
+            111_111_111_111,
+            "r",
+            "pilot",
+            GrantStatus::Active,
+        )]);
+        assert_eq!(applied_through(&rollout, &pilot), Some(0));
+        // A later phase's grant still distributing counts; a deleted one, another rollout's and
+        // an unknown phase's do not.
+        let seen = observed(vec![
+            grant(111_111_111_111, "r", "pilot", GrantStatus::Active),
+            grant(222_222_222_222, "r", "wave", GrantStatus::PendingWorkflow),
+            grant(333_333_333_333, "r", "everyone", GrantStatus::Deleted),
+            grant(444_444_444_444, "other", "everyone", GrantStatus::Active),
+            grant(555_555_555_555, "r", "gone", GrantStatus::Active),
+        ]);
+        assert_eq!(applied_through(&rollout, &seen), Some(1));
+    }
+
+    #[test]
+    fn the_report_judges_each_account_against_its_grant_and_counts() {
+        let rollout = plan();
+        let seen = observed(vec![grant(
+            111_111_111_111,
+            "r",
+            "pilot",
+            GrantStatus::Active,
+        )]);
+        let regions = vec!["us-east-1".to_owned()];
+        let inputs = VerifyInputs {
+            rollout: &rollout,
+            observed: &seen,
+            model_id: "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            regions: &regions,
+            expect: Expect::Present,
+            applied: applied_through(&rollout, &seen),
+            targeted: 3,
+            sampled: false,
+        };
+        let verified = report(
+            &inputs,
+            vec![
+                (
+                    candidate("222222222222", 1, "Wave"),
+                    Ok(vec![answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE")]),
+                ),
+                (
+                    candidate("111111111111", 0, "Pilot"),
+                    Ok(vec![answer("us-east-1", "AVAILABLE", "AVAILABLE")]),
+                ),
+                (
+                    candidate("333333333333", 2, "Other"),
+                    Err(CheckFailure {
+                        step: "AssumeRole".to_owned(),
+                        region: None,
+                        error: "AccessDenied".to_owned(),
+                        hint: "create the role".to_owned(),
+                    }),
+                ),
+            ],
+        );
+        let order: Vec<&str> = verified
+            .accounts
+            .iter()
+            .map(|account| account.candidate.account.as_str())
+            .collect();
+        assert_eq!(order, ["111111111111", "222222222222", "333333333333"]);
+        assert_eq!(verified.accounts[0].grant_status, Some(GrantStatus::Active));
+        assert_eq!(verified.accounts[0].intent, Intent::Entitled);
+        assert_eq!(verified.accounts[1].intent, Intent::NotEntitled);
+        assert_eq!(verified.applied_through.as_deref(), Some("pilot"));
+        assert_eq!(
+            verified.totals,
+            Totals {
+                targeted: 3,
+                checked: 3,
+                agree: 2,
+                disagree: 0,
+                failed: 1,
+                entitled: 1,
+                not_entitled: 1,
+                flags: BTreeMap::new(),
+            }
+        );
+        assert!(!verified.agrees());
     }
 
     #[test]
