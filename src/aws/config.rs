@@ -20,7 +20,7 @@ use aws_types::SdkConfig;
 use aws_types::region::Region;
 
 use super::pacing::{PacedHttpClient, Pacer, PacingInterceptor};
-use crate::apply::limiter::LimiterConfig;
+use crate::limiter::LimiterConfig;
 
 /// License Manager, Marketplace Agreement and the Marketplace licenses live only here.
 pub const HOME_REGION: &str = "us-east-1";
@@ -66,10 +66,11 @@ impl Default for AwsSettings {
 pub struct AwsClients {
     pub(crate) organizations: aws_sdk_organizations::Client,
     pub(crate) license_manager: aws_sdk_licensemanager::Client,
-    /// License Manager without the SDK's retries: for the grant writes (and their reads) that
-    /// apply paces with its own adaptive rate limiter and retries itself, so that every throttle
-    /// reaches the limiter instead of being retried blind inside the SDK (see `apply::executor`).
-    pub(crate) license_manager_paced: aws_sdk_licensemanager::Client,
+    /// License Manager bare: no SDK retries and no pacing tag. For the grant writes (and their
+    /// reads) that apply paces with its own adaptive rate limiter and retries itself, so that every
+    /// throttle reaches the limiter instead of being retried blind inside the SDK (see
+    /// `apply::executor`).
+    pub(crate) license_manager_bare: aws_sdk_licensemanager::Client,
     pub(crate) marketplace: aws_sdk_marketplaceagreement::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     /// S3, for a journal kept in a bucket: in the profile's region (buckets are regional;
@@ -103,7 +104,8 @@ impl AwsClients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
             .timeout_config(timeouts);
-        match default_http_client() {
+        // The sandbox's traffic never leaves loopback: no proxy from the environment may carry it.
+        match default_http_client(settings.fixed_endpoint.is_none()) {
             // Requests the pacing interceptor tags wait here for their operation's slot.
             Some(inner) => loader = loader.http_client(PacedHttpClient::new(inner)),
             None => tracing::warn!("no default HTTP client to pace; calls go out unpaced"),
@@ -182,7 +184,7 @@ impl AwsClients {
             cost_explorer = cost_explorer.endpoint_url(endpoint);
         }
         // The grant writes are paced and retried by apply itself: no SDK retries, no pacing tag.
-        let paced = license_manager
+        let bare = license_manager
             .clone()
             .retry_config(RetryConfig::disabled())
             .build();
@@ -192,7 +194,7 @@ impl AwsClients {
         Self {
             organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
             license_manager: aws_sdk_licensemanager::Client::from_conf(license_manager),
-            license_manager_paced: aws_sdk_licensemanager::Client::from_conf(paced),
+            license_manager_bare: aws_sdk_licensemanager::Client::from_conf(bare),
             marketplace: aws_sdk_marketplaceagreement::Client::from_conf(marketplace.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             s3: aws_sdk_s3::Client::from_conf(s3_config(shared, fixed_endpoint)),
@@ -237,11 +239,30 @@ fn s3_endpoint_overridden(shared: &SdkConfig) -> bool {
     specific || shared.endpoint_url().is_some()
 }
 
-/// The HTTP client the SDK would pick by itself (hyper 1 with rustls), to wrap for pacing.
-fn default_http_client() -> Option<SharedHttpClient> {
-    default_http_client_plugin_v2(RuntimeBehaviorVersion::latest())?
-        .runtime_components(&RuntimeComponentsBuilder::new("entitle"))
-        .http_client()
+/// The HTTP client the SDK would pick by itself (hyper 1 with rustls), to wrap for pacing; it
+/// follows `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` as the SDK does. Without
+/// `proxies_from_environment` (the sandbox), the same client with every proxy disabled.
+fn default_http_client(proxies_from_environment: bool) -> Option<SharedHttpClient> {
+    if proxies_from_environment {
+        return default_http_client_plugin_v2(RuntimeBehaviorVersion::latest())?
+            .runtime_components(&RuntimeComponentsBuilder::new("entitle"))
+            .http_client();
+    }
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Some(
+        Builder::new().build_with_connector_fn(|settings, components| {
+            let mut connector =
+                ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::disabled()));
+            connector.build()
+        }),
+    )
 }
 
 /// A retry partition without the SDK's retry quota. The standard quota (500 tokens, 5 per
