@@ -65,7 +65,6 @@ fn served(endpoint: &str) -> BTreeMap<String, u64> {
                 "Bedrock" => "bedrock",
                 "CostExplorer" => "ce",
                 "Sts" if operation != "GetCallerIdentity" => "sts",
-                "Bedrock" => "bedrock",
                 "Iam" => "iam",
                 _ => return None,
             };

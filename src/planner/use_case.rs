@@ -170,7 +170,8 @@ pub fn validate_form(text: &str) -> Result<UseCaseForm, Vec<FormProblem>> {
         use_cases,
     ] = <[String; 6]>::try_from(values).unwrap_or_default();
     let website = company_website.trim();
-    if !website.is_empty() && !(website.starts_with("https://") || website.starts_with("http://")) {
+    let url = website.starts_with("https://") || website.starts_with("http://");
+    if !website.is_empty() && !url {
         problems.push(problem(
             Some("companyWebsite"),
             format!("`companyWebsite` `{website}` is not an http:// or https:// URL"),
