@@ -371,3 +371,30 @@ fn accounts_that_fill_an_ou_are_still_granted_one_by_one() {
         ["account 444444444444", "account 555555555555"]
     );
 }
+
+/// A type error in a phase must not hide the phase's other problems: "every problem of a file at
+/// once" holds for the rest of the file, not yet inside the phase with the type error.
+#[test]
+#[ignore = "fails until src/model/plan.rs keeps checking a phase after a type error in it (issue 18; owned by another helper this session)"]
+fn a_type_error_in_a_phase_does_not_hide_its_other_problems() {
+    let text = "version = 1\nname = \"r\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n\
+                [[phase]]\nname = \"pilot\"\naccounts = [\"111111111111\"]\n\n\
+                [[phase]]\nname = \"pilot\"\nous = [\"Workloads\"]\n\
+                exclude = { ous = [\"Workloads\"] }\ngrant_to = 3\n";
+    let errors = parse_plan(text, "r.toml").unwrap_err();
+    let messages: Vec<&str> = errors
+        .diagnostics
+        .iter()
+        .map(|diagnostic| diagnostic.message.as_str())
+        .collect();
+    for expected in [
+        "wrong type in phase #2: integer `3`, expected a string",
+        "duplicate phase name `pilot`",
+        "phase `pilot` both selects and excludes OU `Workloads`",
+    ] {
+        assert!(
+            messages.contains(&expected),
+            "{expected:?} missing from {messages:#?}"
+        );
+    }
+}
