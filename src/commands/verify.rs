@@ -15,6 +15,7 @@ use super::{Context, Reported};
 use crate::aws::{AwsClients, AwsError, AwsErrorKind, bedrock, identity, member};
 use crate::cli::{ExpectArg, VerifyArgs};
 use crate::exit::{Outcome, aws_hint};
+use crate::limiter::{LimiterConfig, RateLimiter};
 use crate::model::AccountId;
 use crate::model::bedrock::{ModelAvailability, TABLE_LOCATION, bedrock_product};
 use crate::planner::resolve_targets;
@@ -108,6 +109,7 @@ pub async fn run(context: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome
         session_name: format!("entitle-verify-{}", unix_now()),
         model_id: model_id.clone(),
         regions: regions.clone(),
+        assume_pace: Arc::new(RateLimiter::new(LimiterConfig::default())),
     };
     let answers = ask_all(context, &asker, chosen, usize::from(args.concurrency)).await;
     let expect = match args.expect {
@@ -154,6 +156,9 @@ struct Asker {
     session_name: String,
     model_id: String,
     regions: Vec<String>,
+    /// STS AssumeRole's own adaptive limiter (the STS client carries no pacing tag; Bedrock's
+    /// calls are paced by its client).
+    assume_pace: Arc<RateLimiter>,
 }
 
 type Answer = Result<Vec<ModelAvailability>, CheckFailure>;
@@ -206,7 +211,16 @@ impl Asker {
         let session = if account.as_str() == self.caller_account {
             None
         } else {
-            match member::assume(&self.clients, account, &role_arn, &self.session_name).await {
+            let sent = self.assume_pace.acquire().await;
+            let assumed =
+                member::assume(&self.clients, account, &role_arn, &self.session_name).await;
+            match &assumed {
+                Err(error) if error.kind == AwsErrorKind::Throttled => {
+                    self.assume_pace.on_throttle(sent);
+                }
+                _ => self.assume_pace.on_success(sent),
+            }
+            match assumed {
                 Ok(session) => Some(session),
                 Err(error) => {
                     return Err(CheckFailure {
