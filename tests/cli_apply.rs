@@ -48,6 +48,12 @@ fn the_pilot_is_applied_and_activated_once_and_a_second_run_changes_nothing() {
         "--auto-approve",
     ]));
     assert_eq!(first.code, 0, "{}", first.stderr);
+    // `--auto-approve` goes straight to the changes: the plan itself is not shown.
+    assert!(
+        !first.stdout.contains("Symbols:") && !first.stdout.contains("Plan: "),
+        "{}",
+        first.stdout
+    );
     assert!(
         first
             .stdout

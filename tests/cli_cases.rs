@@ -678,3 +678,73 @@ async fn activation_that_meets_a_stale_version_reads_the_grant_again_and_activat
         sandbox.shutdown().await.unwrap();
     }
 }
+
+/// License Manager calls a served emulator counted, by operation (`sandbox stats`).
+fn license_manager_calls(endpoint: &str, operation: &str) -> u64 {
+    let stats = ran(entitle(None).args([
+        "sandbox",
+        "stats",
+        "--endpoint",
+        endpoint,
+        "--output",
+        "json",
+    ]));
+    assert_eq!(stats.code, 0, "{}", stats.stderr);
+    let stats: Value = serde_json::from_str(&stats.stdout).unwrap();
+    stats["operations"][format!("LicenseManager.{operation}")]["calls"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// README and apply.md: new account grants are awaited together (ListDistributedGrants), each
+/// new OU or organisation grant on its own (GetGrant).
+#[test]
+fn new_account_grants_are_awaited_together_and_ou_grants_each_with_getgrant() {
+    for (name, selector, getgrants_at_least, getgrants_at_most) in [
+        (
+            "accounts",
+            "accounts = [\"111111111111\", \"222222222222\", \"333333333333\"]",
+            0,
+            0,
+        ),
+        (
+            "ous",
+            "ous = [\"Workloads/Web\", \"Workloads/Data\"]",
+            2,
+            u64::MAX,
+        ),
+    ] {
+        let directory = tempfile::tempdir().unwrap();
+        let dir = directory.path();
+        let plan = write_plan(
+            dir,
+            name,
+            PRODUCT,
+            &format!("[[phase]]\nname = \"p\"\n{selector}\n"),
+        );
+        let server =
+            support::SandboxServer::start(&["--state", dir.join("state.json").to_str().unwrap()]);
+        let applied = ran(entitle(Some(&server.endpoint)).current_dir(dir).args([
+            "apply",
+            &plan,
+            "--auto-approve",
+        ]));
+        assert_eq!(applied.code, 0, "{name}: {}", applied.stderr);
+        let getgrants = license_manager_calls(&server.endpoint, "GetGrant");
+        let activations = license_manager_calls(&server.endpoint, "CreateGrantVersion");
+        server.stop();
+        assert!(
+            (getgrants_at_least..=getgrants_at_most).contains(&getgrants),
+            "{name}: {getgrants} GetGrant calls"
+        );
+        assert_eq!(
+            activations,
+            live(dir, name).len() as u64,
+            "{name}: every grant activated once"
+        );
+        assert!(
+            live(dir, name).iter().all(|(_, status)| status == "ACTIVE"),
+            "{name}"
+        );
+    }
+}

@@ -76,6 +76,16 @@ fn apply_goes_on_only_when_yes_is_typed() {
 
     let applied = on_terminal(dir, APPLY_QUESTION, "yes", &["apply", &plan]);
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
+    // On a terminal the plan is shown before the question.
+    let plan_shown = applied
+        .stdout
+        .find("Plan: 1 to create")
+        .expect("the plan is shown");
+    assert!(
+        plan_shown < applied.stdout.find(APPLY_QUESTION).unwrap(),
+        "{}",
+        applied.stdout
+    );
     let grants = live(dir, "claude-sonnet-4-5-org");
     assert_eq!(grants.len(), 1, "{grants:?}");
     assert!(grants[0].0.contains(":organization/"), "{grants:?}");
