@@ -430,12 +430,18 @@ fn two_commands_on_one_sandbox_state_file_take_turns_or_the_second_refuses() {
     );
 
     // The first one ends while the second waits: the second goes on.
-    let waiting = sandboxed(dir, &state, &["discover"])
+    let mut waiting = sandboxed(dir, &state, &["discover"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Well inside the 5 s it waits (a discovery of the demo takes a fraction of that): still
+    // running, so it is waiting for the lock rather than done or refused.
     std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "the second command waits while the lock is held"
+    );
     lock.release().unwrap();
     let done = waiting.wait_with_output().unwrap();
     assert_eq!(

@@ -323,8 +323,15 @@ async fn s3_round_trips_keeps_organisations_apart_and_two_runs_at_once_lose_no_l
         first.record(phase_active(&format!("a{index}"))).unwrap();
         second.record(phase_active(&format!("b{index}"))).unwrap();
         if index == 20 {
-            // Let the background uploads run in the middle.
-            tokio::time::sleep(Duration::from_millis(1200)).await;
+            // The background uploads run in the middle: both runs' objects appear before the
+            // runs finish.
+            wait_for_keys(
+                &moto,
+                "acme-entitle",
+                "team/journals/o-staging0001/claude-sonnet-4-5/runs/",
+                2,
+            )
+            .await;
         }
     }
     first.finish().await.unwrap();
@@ -478,8 +485,8 @@ async fn an_upload_that_fails_fails_every_later_record() {
     let store = s3_store(&moto, "doomed-bucket", "o-abcdef0001", spool.path()).await;
     let journal = store.journal().await.unwrap();
     journal.record(phase_active("pilot")).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // The bucket goes away mid-run.
+    // The first line is uploaded; then the bucket goes away mid-run.
+    wait_for_keys(&moto, "doomed-bucket", "", 1).await;
     delete_bucket(&moto.endpoint, "doomed-bucket").await;
     journal.record(phase_active("workloads")).unwrap();
     let failed = wait_for_failure(&journal).await;
@@ -490,6 +497,18 @@ async fn an_upload_that_fails_fails_every_later_record() {
         "{refused}"
     );
     assert!(journal.finish().await.is_err());
+}
+
+/// Waits (up to 10 s) until `count` objects are under `prefix` in the bucket: a background
+/// upload has happened.
+async fn wait_for_keys(moto: &Moto, bucket: &str, prefix: &str, count: usize) {
+    for _ in 0..100 {
+        if s3_keys(&moto.endpoint, bucket, prefix).await.len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {count} object(s) under `{bucket}/{prefix}` after 10 s of background uploads");
 }
 
 /// Waits (up to 10 s) for the journal's background upload to fail.
