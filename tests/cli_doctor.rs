@@ -903,4 +903,26 @@ fn a_member_role_missing_in_a_sampled_account_is_named() {
             .contains("--member-role NAME")
     );
     others_pass(&document, &["member-role"]);
+
+    // The plan's `member_role` is tried the same way, without the flag; without either, no check.
+    let plan = dir.join("member.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version = 1\nname = \"member\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\
+             member_role = \"{role}\"\n\n[[phase]]\nname = \"all\"\nous = [\"Workloads\"]\n"
+        ),
+    )
+    .unwrap();
+    let (code, document) = doctor_json(dir, Some(plan.to_str().unwrap()));
+    assert_eq!(code, 1, "{document:#}");
+    assert_eq!(check(&document, "member-role")["verdict"], "fail");
+    let (_, document) = doctor_json(dir, None);
+    assert!(
+        document["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|check| check["id"] != "member-role")
+    );
 }
