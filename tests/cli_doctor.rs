@@ -926,3 +926,44 @@ fn a_member_role_missing_in_a_sampled_account_is_named() {
             .all(|check| check["id"] != "member-role")
     );
 }
+
+#[test]
+fn doctor_fix_refuses_a_delegated_administrator_it_cannot_register_before_changing_anything() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    demo_state(dir, |state| {
+        entitle::sandbox::admin::break_prerequisites(state, false, false);
+    });
+    for (account, refusal) in [
+        (
+            DEMO_MANAGEMENT_ACCOUNT,
+            "is the management account, which cannot be its own delegated administrator",
+        ),
+        (
+            "12345",
+            "`--delegated-admin 12345` is not an account id (12 digits)",
+        ),
+    ] {
+        let result = run(
+            dir,
+            &[
+                "doctor",
+                "--fix",
+                "--auto-approve",
+                "--delegated-admin",
+                account,
+            ],
+        );
+        assert_eq!(result.code, 1);
+        assert!(result.stderr.contains(refusal), "{}", result.stderr);
+        let state = saved(dir);
+        assert!(
+            TRUSTED
+                .iter()
+                .all(|principal| !state.service_access.contains_key(*principal)),
+            "nothing was changed"
+        );
+        assert!(!state.license_manager.enable_integration);
+    }
+    assert!(!support::journal_exists(dir, "doctor"));
+}
