@@ -1,8 +1,9 @@
 //! `entitle verify` and `entitle models` through the binary against the emulator: the demo
 //! rollout verified after its pilot, after the organisation-wide phase and after its teardown
-//! (`--expect absent`); a broken account flagged; a missing member role failing its account
-//! alone; `--sample` on 5,000 accounts staying within its sample (the emulator's call counts);
-//! the JSON documents validated against their schemas; the plan's `model` key.
+//! (`--expect absent`), and after a cancellation before and after cleanup; a broken account
+//! flagged; a missing member role failing its account alone; `--sample` on 5,000 accounts
+//! staying within its sample (the emulator's call counts); the JSON documents validated against
+//! their schemas; the plan's `model` key.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -11,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use entitle::sandbox::State;
-use entitle::sandbox::seed::GenerateOptions;
+use entitle::sandbox::seed::{DEMO_ACTIVE_AGREEMENT, GenerateOptions};
 use serde_json::Value;
 use support::{Ran, SandboxServer, entitle, python_venv, ran, repository};
 
@@ -206,6 +207,52 @@ fn verify_follows_the_rollout_from_pilot_to_organisation_to_teardown() {
         accounts(&absent)
             .iter()
             .all(|account| account["intent"] == "not_entitled" && account["verdict"] == "agrees")
+    );
+}
+
+/// After a cancellation the grants stay ACTIVE until cleanup: `--expect absent` flags each (its
+/// license ended) and passes once `cleanup` has deleted them.
+#[test]
+fn after_a_cancellation_verify_asks_for_cleanup_then_proves_absence() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let plan = demo_plan(dir);
+    let pilot = run(dir, &["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(pilot.code, 0, "{}", pilot.stderr);
+    admin(dir, &["cancel-agreement", DEMO_ACTIVE_AGREEMENT]);
+
+    let before = run(
+        dir,
+        &["verify", &plan, "--expect", "absent", "--output", "json"],
+    );
+    assert_eq!(before.code, 1, "{}", before.stderr);
+    let before = json(&before);
+    validate(&before, "verify");
+    assert_eq!(
+        before["totals"]["entitled"], 0,
+        "nobody can use it any more"
+    );
+    for id in PILOT {
+        let pilot = account(&before, id);
+        assert_eq!(pilot["grant_status"], "ACTIVE");
+        assert_eq!(flag_kinds(pilot), ["grant_of_ended_license"]);
+        assert_eq!(pilot["flags"][0]["license_status"], "DELETED");
+    }
+    assert_eq!(before["totals"]["disagree"], 2);
+
+    let cleaned = run(dir, &["cleanup", "--auto-approve"]);
+    assert_eq!(cleaned.code, 0, "{}", cleaned.stderr);
+    admin(dir, &["settle-workflows"]);
+    let after = run(
+        dir,
+        &["verify", &plan, "--expect", "absent", "--output", "json"],
+    );
+    assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
+    let after = json(&after);
+    assert!(
+        accounts(&after)
+            .iter()
+            .all(|account| account["grant_status"].is_null() && account["verdict"] == "agrees")
     );
 }
 

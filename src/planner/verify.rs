@@ -11,7 +11,7 @@ use super::activity::AccountActivity;
 use super::diff::Observed;
 use super::targets::ResolvedPhase;
 use crate::model::bedrock::ModelAvailability;
-use crate::model::grant::GrantStatus;
+use crate::model::grant::{GrantStatus, LicenseStatus};
 use crate::model::plan::RolloutPlan;
 use crate::model::{AccountId, OrgTree};
 
@@ -160,6 +160,14 @@ pub enum Flag {
         /// Where.
         region: String,
     },
+    /// The grant is still ACTIVE but its license has ended (the agreement was cancelled or
+    /// expired): Bedrock rightly says not entitled, and the grant awaits cleanup.
+    GrantOfEndedLicense {
+        /// Where.
+        region: String,
+        /// The license's status (`DELETED`, `EXPIRED`, ...).
+        license_status: String,
+    },
     /// Bedrock says the account is entitled but it holds no ACTIVE grant of the rollout (its own
     /// subscription, another rollout's grant, or a deactivation Bedrock has not seen yet).
     EntitledWithoutActiveGrant {
@@ -203,6 +211,7 @@ impl Flag {
     pub fn region(&self) -> &str {
         match self {
             Self::GrantActiveNotEntitled { region }
+            | Self::GrantOfEndedLicense { region, .. }
             | Self::EntitledWithoutActiveGrant { region }
             | Self::AgreementNotAvailable { region, .. }
             | Self::NotAuthorized { region }
@@ -216,6 +225,7 @@ impl Flag {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::GrantActiveNotEntitled { .. } => "grant_active_not_entitled",
+            Self::GrantOfEndedLicense { .. } => "grant_of_ended_license",
             Self::EntitledWithoutActiveGrant { .. } => "entitled_without_active_grant",
             Self::AgreementNotAvailable { .. } => "agreement_not_available",
             Self::NotAuthorized { .. } => "not_authorized",
@@ -230,6 +240,12 @@ impl Flag {
         match self {
             Self::GrantActiveNotEntitled { region } => format!(
                 "the grant is ACTIVE but Bedrock says the account is NOT entitled in `{region}`"
+            ),
+            Self::GrantOfEndedLicense {
+                region,
+                license_status,
+            } => format!(
+                "the grant is still ACTIVE but its license is `{license_status}`: not entitled in `{region}`"
             ),
             Self::EntitledWithoutActiveGrant { region } => format!(
                 "Bedrock says the account is entitled in `{region}` but it holds no ACTIVE grant of the rollout"
@@ -264,6 +280,9 @@ impl Flag {
         match self {
             Self::GrantActiveNotEntitled { .. } => {
                 "Bedrock may lag behind License Manager (verify again in a few minutes); if it stays, open an AWS support case with the grant ARN and the account id"
+            }
+            Self::GrantOfEndedLicense { .. } => {
+                "the subscription ended: `entitle cleanup` deletes the grants of ended subscriptions (then verify with `--expect absent`)"
             }
             Self::EntitledWithoutActiveGrant { .. } => {
                 "look for the account's own subscription or another rollout's grant (`entitle plan` lists grants it does not own); after a cleanup, verify again later"
@@ -337,10 +356,13 @@ pub struct AccountCheck {
 }
 
 /// Judges one account from its grant, Bedrock's answers (or the failure) and the intent.
+/// `license_ended`: the license's status when it is not AVAILABLE (a cancelled or expired
+/// subscription).
 pub fn judge(
     candidate: Candidate,
     intent: Intent,
     grant: Option<(&str, &GrantStatus)>,
+    license_ended: Option<&str>,
     answers: Result<Vec<ModelAvailability>, CheckFailure>,
 ) -> AccountCheck {
     let active = grant.is_some_and(|(_, status)| *status == GrantStatus::Active);
@@ -354,17 +376,24 @@ pub fn judge(
         let entitled = answer.entitlement.is_available();
         // Access is meant (or in force) here: what else Bedrock says must allow it.
         let meant = intent == Intent::Entitled || active || entitled;
-        if active && !entitled {
-            flags.push(Flag::GrantActiveNotEntitled {
+        match license_ended {
+            Some(status) if active && !entitled => flags.push(Flag::GrantOfEndedLicense {
                 region: region.clone(),
-            });
+                license_status: status.to_owned(),
+            }),
+            None if active && !entitled => flags.push(Flag::GrantActiveNotEntitled {
+                region: region.clone(),
+            }),
+            _ => {}
         }
         if entitled && !active {
             flags.push(Flag::EntitledWithoutActiveGrant {
                 region: region.clone(),
             });
         }
-        if (active || entitled) && !answer.agreement.is_available() {
+        // An ended subscription's agreement is not available either: said by the flag above.
+        let ended_here = license_ended.is_some() && !entitled;
+        if (active || entitled) && !ended_here && !answer.agreement.is_available() {
             flags.push(Flag::AgreementNotAvailable {
                 region: region.clone(),
                 status: answer.agreement.as_str().to_owned(),
@@ -493,12 +522,15 @@ pub fn report(
     answers: Vec<(Candidate, Result<Vec<ModelAvailability>, CheckFailure>)>,
 ) -> VerifyReport {
     let activity = AccountActivity::observe(&inputs.rollout.name, inputs.observed);
+    let license = &inputs.observed.license;
+    let license_ended =
+        (license.status != LicenseStatus::Available).then(|| license.status.as_str());
     let mut accounts: Vec<AccountCheck> = answers
         .into_iter()
         .map(|(candidate, answer)| {
             let intent = intent(candidate.phase_index, inputs.applied, inputs.expect);
             let grant = activity.best(&candidate.account);
-            judge(candidate, intent, grant, answer)
+            judge(candidate, intent, grant, license_ended, answer)
         })
         .collect();
     accounts.sort_by(|a, b| {
@@ -548,9 +580,7 @@ mod tests {
 
     use super::*;
     use crate::model::bedrock::BedrockStatus;
-    use crate::model::grant::{
-        DistributedGrant, LicenseInfo, LicenseStatus, TAG_PHASE, TAG_ROLLOUT,
-    };
+    use crate::model::grant::{DistributedGrant, LicenseInfo, TAG_PHASE, TAG_ROLLOUT};
 
     fn candidate(account: &str, phase_index: usize, ou: &str) -> Candidate {
         Candidate {
@@ -644,6 +674,7 @@ mod tests {
             candidate("111111111111", 0, "Pilot"),
             Intent::Entitled,
             Some(("g-1", &active)),
+            None,
             Ok(vec![answer("us-east-1", "AVAILABLE", "AVAILABLE")]),
         );
         assert_eq!(entitled.verdict, Verdict::Agrees, "{:?}", entitled.flags);
@@ -652,6 +683,7 @@ mod tests {
         let waiting = judge(
             candidate("333333333333", 1, "Workloads"),
             Intent::NotEntitled,
+            None,
             None,
             Ok(vec![answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE")]),
         );
@@ -666,6 +698,7 @@ mod tests {
             candidate("111111111111", 0, "Pilot"),
             Intent::Entitled,
             Some(("g-1", &active)),
+            None,
             Ok(vec![answer("us-east-1", "NOT_AVAILABLE", "AVAILABLE")]),
         );
         let kinds: Vec<&str> = broken.flags.iter().map(Flag::kind).collect();
@@ -678,6 +711,7 @@ mod tests {
         let stray = judge(
             candidate("222222222222", 2, "Sandbox"),
             Intent::NotEntitled,
+            None,
             None,
             Ok(vec![other]),
         );
@@ -836,10 +870,40 @@ mod tests {
     }
 
     #[test]
+    fn an_ended_subscription_s_active_grant_asks_for_cleanup() {
+        let active = GrantStatus::Active;
+        let ended = judge(
+            candidate("111111111111", 0, "Pilot"),
+            Intent::NotEntitled,
+            Some(("g-1", &active)),
+            Some("DELETED"),
+            Ok(vec![answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE")]),
+        );
+        assert_eq!(
+            ended.flags,
+            [Flag::GrantOfEndedLicense {
+                region: "us-east-1".to_owned(),
+                license_status: "DELETED".to_owned()
+            }]
+        );
+        assert!(ended.flags[0].fix().contains("entitle cleanup"));
+        // Once its grant is gone, the account agrees.
+        let cleaned = judge(
+            candidate("111111111111", 0, "Pilot"),
+            Intent::NotEntitled,
+            None,
+            Some("DELETED"),
+            Ok(vec![answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE")]),
+        );
+        assert_eq!(cleaned.verdict, Verdict::Agrees);
+    }
+
+    #[test]
     fn a_failure_fails_the_account_alone() {
         let failed = judge(
             candidate("111111111111", 0, "Pilot"),
             Intent::Entitled,
+            None,
             None,
             Err(CheckFailure {
                 step: "AssumeRole".to_owned(),
