@@ -148,6 +148,21 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
 
 /// What a person can do about a failed AWS call, when we know (the missing permission, credentials).
 pub fn aws_hint(error: &AwsError) -> Option<String> {
+    if error.is_missing_profile() {
+        return Some(
+            "name one of the profiles listed (`--profile NAME` or `AWS_PROFILE`), or create it with \
+             `aws configure --profile NAME` (`aws configure sso` for IAM Identity Center)"
+                .to_owned(),
+        );
+    }
+    if error.is_unreachable() {
+        return Some(
+            "check the endpoint: `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`, a profile's \
+             `endpoint_url`) must name a server that is running, and the network must reach it; \
+             unset them to reach AWS itself"
+                .to_owned(),
+        );
+    }
     match error.kind {
         AwsErrorKind::AccessDenied => Some(format!(
             "the identity in use needs `{}:{}`; run entitle from the management account or the License Manager \

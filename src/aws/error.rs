@@ -8,6 +8,8 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::request_id::RequestId;
 
+use super::config::{MISSING_PROFILE_PREFIX, MissingProfile, Unreachable};
+
 /// What sort of failure an AWS error is: the one thing callers branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -150,6 +152,40 @@ impl AwsError {
                 request_id,
                 kind: AwsErrorKind::Transient,
             },
+            SdkError::DispatchFailure(_) if find::<MissingProfile>(&error).is_some() => Self {
+                service,
+                operation,
+                code: None,
+                message: find::<MissingProfile>(&error)
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                request_id,
+                kind: AwsErrorKind::Configuration,
+            },
+            SdkError::DispatchFailure(failure) if find::<Unreachable>(&error).is_some() => {
+                let unreachable = find::<Unreachable>(&error);
+                Self {
+                    service,
+                    operation,
+                    code: None,
+                    message: unreachable
+                        .map(|unreachable| {
+                            let how = if unreachable.connect {
+                                "could not connect to"
+                            } else {
+                                "lost the connection to"
+                            };
+                            format!("{how} `{}`: {}", unreachable.endpoint, unreachable.cause)
+                        })
+                        .unwrap_or_default(),
+                    request_id,
+                    kind: if failure.is_user() {
+                        AwsErrorKind::Configuration
+                    } else {
+                        AwsErrorKind::Transient
+                    },
+                }
+            }
             SdkError::DispatchFailure(_) if has_source::<CredentialsError>(&error) => Self {
                 service,
                 operation,
@@ -197,10 +233,37 @@ impl AwsError {
         }
     }
 
+    /// Whether the failure is a profile the shared files do not define (its message lists those
+    /// they do).
+    pub fn is_missing_profile(&self) -> bool {
+        self.kind == AwsErrorKind::Configuration
+            && self.code.is_none()
+            && self.message.starts_with(MISSING_PROFILE_PREFIX)
+    }
+
+    /// Whether the call never reached its endpoint (the message names it).
+    pub fn is_unreachable(&self) -> bool {
+        self.code.is_none() && self.message.starts_with("could not connect to `")
+    }
+
     /// Whether this is the given AWS error code.
     pub fn is_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+}
+
+/// The first `T` in the source chain.
+fn find<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = cause.source();
+    }
+    None
 }
 
 /// Whether some error in the source chain is a `T`.
