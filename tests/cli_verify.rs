@@ -467,6 +467,64 @@ fn a_sample_of_five_thousand_accounts_stays_within_its_sample() {
         && account["availability"].as_array().unwrap().len() == 2));
 }
 
+/// Bedrock throttling every third call and STS failing every fourth with a 5xx: every account is
+/// still verified, with the same answers (the SDK retries, the limiters slow down).
+#[test]
+fn throttling_and_server_errors_change_no_answer() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let state = dir.join("state.json");
+    let faults = dir.join("faults.toml");
+    std::fs::write(
+        &faults,
+        "seed = 14
+\
+         [operations.GetFoundationModelAvailability]\nthrottle_every = 3\n\
+         [operations.AssumeRole]\nerror_5xx_every = 4\n",
+    )
+    .unwrap();
+    let server = SandboxServer::start(&[
+        "--state",
+        &state.display().to_string(),
+        "--faults",
+        &faults.display().to_string(),
+    ]);
+    let endpoint = server.endpoint.clone();
+    let plan = demo_plan(dir);
+    let step = |args: &[&str]| ran(entitle(Some(&endpoint)).current_dir(dir).args(args));
+    let pilot = step(&["apply", &plan, "--phase", "pilot", "--auto-approve"]);
+    assert_eq!(pilot.code, 0, "{}", pilot.stderr);
+    let verified = step(&["verify", &plan, "--concurrency", "16", "--output", "json"]);
+    assert_eq!(verified.code, 0, "{}\n{}", verified.stdout, verified.stderr);
+    let document = json(&verified);
+    assert_eq!(document["totals"]["failed"], 0);
+    assert_eq!(document["totals"]["entitled"], 2);
+    assert_eq!(document["regions"], serde_json::json!(["eu-west-1"]));
+    let stats = ran(entitle(None).args([
+        "sandbox",
+        "stats",
+        "--endpoint",
+        &endpoint,
+        "--output",
+        "json",
+    ]));
+    server.stop();
+    let stats: Value = serde_json::from_str(&stats.stdout).unwrap();
+    let asked = &stats["operations"]["Bedrock.GetFoundationModelAvailability"];
+    assert!(asked["throttled"].as_u64().unwrap() >= 5, "{stats}");
+    assert!(
+        asked["calls"].as_u64().unwrap() > document["totals"]["checked"].as_u64().unwrap(),
+        "{stats}"
+    );
+    assert!(
+        stats["operations"]["Sts.AssumeRole"]["server_errors"]
+            .as_u64()
+            .unwrap()
+            >= 5,
+        "{stats}"
+    );
+}
+
 #[test]
 fn models_lists_the_catalog_with_its_sources() {
     let listed = ran(entitle(None).args(["models"]));
