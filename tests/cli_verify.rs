@@ -155,6 +155,22 @@ fn verify_follows_the_rollout_from_pilot_to_organisation_to_teardown() {
         human.stdout
     );
 
+    // Saying the workloads wave should be in place too: its accounts are flagged, not the pilot.
+    let ahead = run(
+        dir,
+        &["verify", &plan, "--phase", "workloads", "--output", "json"],
+    );
+    assert_eq!(ahead.code, 1, "{}", ahead.stderr);
+    let ahead = json(&ahead);
+    assert_eq!(ahead["applied_through"], "workloads");
+    for account in accounts(&ahead) {
+        match account["phase"].as_str().unwrap() {
+            "pilot" => assert_eq!(account["verdict"], "agrees", "{account:#}"),
+            "workloads" => assert_eq!(flag_kinds(account), ["expected_entitled"], "{account:#}"),
+            _ => assert_eq!(account["intent"], "not_entitled", "{account:#}"),
+        }
+    }
+
     // The whole rollout: every targeted account can use the model.
     for _ in 0..4 {
         let applied = run(dir, &["apply", &plan, "--auto-approve", "--ignore-gates"]);
