@@ -555,6 +555,8 @@ pub struct SandboxServer {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    /// The first line it printed (`entitle sandbox listening on ... (state: ...)`).
+    pub banner: String,
 }
 
 impl SandboxServer {
@@ -580,15 +582,19 @@ impl SandboxServer {
         Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            banner,
         }
     }
 
-    /// Stops it the way an operator would (SIGTERM): it saves its state file first.
-    pub fn stop(mut self) {
-        let _ = Command::new("kill")
+    /// Stops it the way an operator would (SIGTERM): it saves its state file first. Returns its
+    /// exit code (-1 when a signal ended it).
+    pub fn stop(mut self) -> i32 {
+        let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+            .status()
+            .unwrap();
+        assert!(sent.success(), "could not send SIGTERM to the emulator");
+        self.child.wait().unwrap().code().unwrap_or(-1)
     }
 }
 
