@@ -323,6 +323,29 @@ pub struct StatusArgs {
     /// Group accounts by OU in a tree instead of listing them per phase.
     #[arg(long)]
     pub tree: bool,
+    /// List only the accounts in these states (repeatable or comma-separated); counts and
+    /// gates stay those of every account.
+    #[arg(long, value_name = "STATE", value_delimiter = ',')]
+    pub only: Vec<StatusFilter>,
+    /// Counts per phase and the gates only: no account lines (in JSON, `accounts` is empty).
+    #[arg(long)]
+    pub summary: bool,
+}
+
+/// The states `entitle status --only` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatusFilter {
+    /// The grant is ACTIVE.
+    Active,
+    /// Every account whose grant is not ACTIVE (waiting, failed or missing).
+    NotActive,
+    /// The grant is on the way: PENDING_WORKFLOW, PENDING_ACCEPT, DISABLED, WORKFLOW_COMPLETED.
+    Waiting,
+    /// The grant can never serve: REJECTED, FAILED_WORKFLOW, DELETED, PENDING_DELETE.
+    Failed,
+    /// No grant of the rollout reaches the account.
+    Missing,
 }
 
 /// `entitle usage`.
@@ -594,12 +617,47 @@ pub enum SandboxCommand {
     SetRates(SetRatesArgs),
 }
 
+impl SandboxCommand {
+    /// Hands the global `--sandbox=STATE_FILE` to an admin action, whose own `--state` wins.
+    pub fn with_global_state(mut self, state: Option<&std::path::Path>) -> Self {
+        let target = match &mut self {
+            SandboxCommand::Serve(_) | SandboxCommand::Stats(_) => None,
+            SandboxCommand::CancelAgreement(args) | SandboxCommand::ExpireAgreement(args) => {
+                Some(&mut args.target)
+            }
+            SandboxCommand::AcceptGrant(args)
+            | SandboxCommand::ActivateGrant(args)
+            | SandboxCommand::RejectGrant(args) => Some(&mut args.target),
+            SandboxCommand::JoinAccount(args) => Some(&mut args.target),
+            SandboxCommand::MoveAccount(args) => Some(&mut args.target),
+            SandboxCommand::SuspendAccount(args) => Some(&mut args.target),
+            SandboxCommand::SubscribeAccount(args) => Some(&mut args.target),
+            SandboxCommand::RemoveRole(args) => Some(&mut args.target),
+            SandboxCommand::BreakAvailability(args) => Some(&mut args.target),
+            SandboxCommand::RemoveUseCaseForm(args) => Some(&mut args.target),
+            SandboxCommand::BreakPrerequisites(args) => Some(&mut args.target),
+            SandboxCommand::SettleWorkflows(target) => Some(target),
+            SandboxCommand::RecordUsage(args) => Some(&mut args.target),
+            SandboxCommand::SetRates(args) => Some(&mut args.target),
+        };
+        if let Some(target) = target {
+            target.global_state = state.map(std::path::Path::to_path_buf);
+        }
+        self
+    }
+}
+
 /// Which emulator an admin action changes: a state file, or a running server.
 #[derive(Debug, Args, Clone)]
 pub struct SandboxTarget {
-    /// The state file to change (when no server is running on it).
-    #[arg(long, value_name = "FILE", default_value = ".entitle/sandbox.json")]
-    pub state: PathBuf,
+    /// The state file to change (when no server is running on it); default: the global
+    /// `--sandbox=STATE_FILE`, else `.entitle/sandbox.json`.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// The global `--sandbox=STATE_FILE`, filled in after parsing (see
+    /// [`SandboxCommand::with_global_state`]).
+    #[arg(skip)]
+    pub global_state: Option<PathBuf>,
     /// A running `entitle sandbox serve` to change instead, e.g. `http://127.0.0.1:4566`.
     #[arg(long, value_name = "URL", conflicts_with = "state")]
     pub endpoint: Option<String>,

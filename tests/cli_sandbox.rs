@@ -432,7 +432,10 @@ fn subscribe_account_and_remove_role_change_a_state_file() {
         .arg(&state));
     assert_eq!(removed.code, 0, "{}", removed.stderr);
     assert!(
-        removed.stdout.contains("\"removed\": true"),
+        removed
+            .stdout
+            .lines()
+            .any(|line| line.split_whitespace().eq(["removed", "true"])),
         "{}",
         removed.stdout
     );
@@ -671,4 +674,233 @@ fn break_availability_reaches_a_running_emulator() {
     let saved = entitle::sandbox::State::load(&state).unwrap();
     assert!(saved.bedrock.broken_availability["333333333333"].contains("*"));
     assert!(!saved.license_manager.enable_integration);
+}
+
+/// `entitle sandbox serve`'s environment lines, read from its stdout up to the closing line.
+fn printed_exports(stdout: &mut BufReader<std::process::ChildStdout>) -> Vec<(String, String)> {
+    let mut exports = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "serve stopped early"
+        );
+        if line.starts_with("Stop it with") {
+            return exports;
+        }
+        if let Some((name, value)) = line
+            .trim()
+            .strip_prefix("export ")
+            .and_then(|rest| rest.split_once('='))
+        {
+            exports.push((name.to_owned(), value.to_owned()));
+        }
+    }
+}
+
+#[test]
+fn boto3_runs_on_exactly_the_exports_serve_prints() {
+    let directory = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let mut child = entitle(None)
+        .args([
+            "sandbox",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--state",
+        ])
+        .arg(directory.path().join("exports.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let exports = printed_exports(&mut stdout);
+    let names: Vec<&str> = exports.iter().map(|(name, _)| name.as_str()).collect();
+    assert!(
+        names.contains(&"AWS_DEFAULT_REGION") && names.contains(&"AWS_REGION"),
+        "{names:?}"
+    );
+    // Nothing else of the test's environment: a home without AWS files, and PATH.
+    let home = directory.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/boto3_sandbox.py");
+    let result = ran(std::process::Command::new(python_venv().join("bin/python"))
+        .arg(script)
+        .arg("exports")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .envs(exports.iter().map(|(name, value)| (name, value))));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert_eq!(
+        result.code, 0,
+        "boto3 on the printed exports:\n{}\n{}",
+        result.stdout, result.stderr
+    );
+    assert!(
+        result.stdout.ends_with("1 passed, 0 failed\n"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[test]
+fn admin_actions_change_the_state_file_the_global_sandbox_flag_names() {
+    let directory = tempfile::tempdir().unwrap();
+    let named = directory.path().join("named.json");
+    let flag = format!("--sandbox={}", named.display());
+    let suspended = ran(entitle(None).current_dir(directory.path()).args([
+        flag.as_str(),
+        "sandbox",
+        "suspend-account",
+        "111111111111",
+    ]));
+    assert_eq!(suspended.code, 0, "{}", suspended.stderr);
+    assert!(
+        !directory.path().join(".entitle/sandbox.json").exists(),
+        "the default state file is left alone"
+    );
+    let state = entitle::sandbox::State::load(&named).unwrap();
+    assert_eq!(state.accounts["111111111111"].state, "SUSPENDED");
+    // For people: a line saying what was done where, then the fields; no JSON.
+    assert!(
+        suspended
+            .stdout
+            .starts_with(&format!("suspend-account: done on {}\n", named.display())),
+        "{}",
+        suspended.stdout
+    );
+    assert!(
+        suspended.stdout.contains("  state      SUSPENDED"),
+        "{}",
+        suspended.stdout
+    );
+    assert!(!suspended.stdout.contains('{'), "{}", suspended.stdout);
+
+    // For scripts: a versioned document with the action's fields.
+    let json = ran(entitle(None).current_dir(directory.path()).args([
+        flag.as_str(),
+        "sandbox",
+        "suspend-account",
+        "222222222222",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["kind"], "sandbox-admin");
+    assert_eq!(document["action"], "suspend-account");
+    assert_eq!(document["accountId"], "222222222222");
+
+    // Two different files named: refused as a usage error, nothing changed.
+    let other = directory.path().join("other.json");
+    let refused = ran(entitle(None).current_dir(directory.path()).args([
+        flag.as_str(),
+        "sandbox",
+        "suspend-account",
+        "333333333333",
+        "--state",
+        other.to_str().unwrap(),
+    ]));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("name different state files"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!other.exists());
+    let state = entitle::sandbox::State::load(&named).unwrap();
+    assert_eq!(state.accounts["333333333333"].state, "ACTIVE");
+}
+
+#[test]
+fn a_state_file_that_cannot_be_written_is_refused_before_any_change() {
+    // A directory where no file can be made (even by root): /proc.
+    let unwritable = std::path::Path::new("/proc/entitle-cannot-write-here.json");
+    let discover =
+        ran(entitle(None).args([&format!("--sandbox={}", unwritable.display()), "discover"]));
+    assert_eq!(discover.code, 1, "{}", discover.stderr);
+    assert!(
+        discover
+            .stderr
+            .contains("/proc/entitle-cannot-write-here.json"),
+        "names the file: {}",
+        discover.stderr
+    );
+    // An admin action on a file that is not a regular file changes nothing either.
+    let admin = ran(entitle(None).args([
+        "sandbox",
+        "suspend-account",
+        "111111111111",
+        "--state",
+        "/dev/full",
+    ]));
+    assert_eq!(admin.code, 1, "{}", admin.stderr);
+    assert!(
+        admin.stderr.contains("`/dev/full`") && admin.stderr.contains("not a regular file"),
+        "{}",
+        admin.stderr
+    );
+}
+
+#[test]
+fn a_state_file_of_a_newer_format_is_refused_naming_both_versions() {
+    let directory = tempfile::tempdir().unwrap();
+    let state = directory.path().join("state.json");
+    let mut document = serde_json::to_value(entitle::sandbox::State::demo()).unwrap();
+    document["format_version"] = serde_json::json!(2);
+    std::fs::write(&state, document.to_string()).unwrap();
+    let result = ran(entitle(None).args([&format!("--sandbox={}", state.display()), "discover"]));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result.stderr.contains("format version 2")
+            && result.stderr.contains("up to 1")
+            && result.stderr.contains(&state.display().to_string()),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn generated_organisations_name_their_ous_so_that_a_plan_can_name_them_by_path() {
+    let state = entitle::sandbox::State::generate(entitle::sandbox::seed::GenerateOptions {
+        accounts: 20,
+        ous: 5,
+        depth: 2,
+        seed: 3,
+    });
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("generated.json");
+    state.save(&file).unwrap();
+    let first_ou = state
+        .ous
+        .values()
+        .find(|ou| ou.parent_id == state.organization.root_id)
+        .map(|ou| ou.name.clone())
+        .unwrap();
+    assert!(first_ou.starts_with("Unit-"), "{first_ou}");
+    let plan = directory.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version = 1\nname = \"generated\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n[[phase]]\nname = \"one\"\nous = [\"{first_ou}\"]\n"
+        ),
+    )
+    .unwrap();
+    let planned = ran(entitle(None)
+        .args([&format!("--sandbox={}", file.display()), "plan"])
+        .arg(&plan));
+    assert!(
+        planned.code == 0 || planned.code == 3,
+        "a generated OU is named by its path: {}\n{}",
+        planned.stdout,
+        planned.stderr
+    );
 }

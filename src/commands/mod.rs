@@ -22,9 +22,9 @@ mod use_case;
 mod verify;
 
 pub use apply::{GateClosed, SavedPlanAltered};
+pub use confirm::NoTerminalFor;
 pub use usage::UsageFlagged;
 pub use verify::VerifyFailed;
-pub use confirm::NoTerminalFor;
 
 use crate::apply::journal_store::{check_sandbox_journal, lock_state_file};
 use crate::aws::{AwsClients, AwsSettings};
@@ -93,7 +93,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         aws,
         journal: cli.global.journal.clone(),
     };
-    let result = dispatch(&context, cli.command).await;
+    // Admin actions change the state file the global `--sandbox=STATE_FILE` names.
+    let command = match cli.command {
+        Command::Sandbox(sandbox) => {
+            Command::Sandbox(sandbox.with_global_state(cli.global.sandbox.as_deref()))
+        }
+        command => command,
+    };
+    let result = dispatch(&context, command).await;
     if let Some(emulator) = emulator {
         // The state is saved even when the command failed: what it changed did happen.
         let saved = emulator.shutdown().await;

@@ -1,6 +1,6 @@
 //! `entitle sandbox ...`: serve the emulator, and change its world with admin actions.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde_json::Value;
@@ -22,7 +22,8 @@ pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<
     let (action, target) = match command {
         SandboxCommand::Serve(args) => return serve(context, args).await,
         SandboxCommand::Stats(endpoint) => {
-            let stats = remote::call(&endpoint.endpoint, "GET", "/_sandbox/stats", None).await?;
+            let answer = remote::call(&endpoint.endpoint, "GET", "/_sandbox/stats", None).await?;
+            let stats = ui::sandbox::Stats::new(&endpoint.endpoint, &answer);
             context
                 .printer
                 .result(&stats, |out| ui::sandbox::stats(out, &stats))?;
@@ -126,11 +127,64 @@ pub async fn run(context: &Context, command: &SandboxCommand) -> anyhow::Result<
             &args.target,
         ),
     };
-    let result = apply(&action, target).await?;
+    let place = target_of(target)?;
+    let result = apply(&action, &place).await?;
+    // The action's name as typed on the command line (`cancel-agreement`).
+    let name = serde_json::to_value(&action)?
+        .get("action")
+        .and_then(Value::as_str)
+        .map(|name| name.replace('_', "-"))
+        .unwrap_or_default();
+    let document = ui::sandbox::AdminDone::new(name, place.describe(), result);
     context
         .printer
-        .result(&result, |out| ui::sandbox::admin_result(out, &result))?;
+        .result(&document, |out| ui::sandbox::admin_result(out, &document))?;
     Ok(Outcome::Success)
+}
+
+/// The state file an admin action changes when it names none (and no global `--sandbox=FILE`).
+const DEFAULT_STATE_FILE: &str = ".entitle/sandbox.json";
+
+/// Where an admin action goes: a running server, or a state file.
+enum Place {
+    Server(String),
+    StateFile(PathBuf),
+}
+
+impl Place {
+    fn describe(&self) -> String {
+        match self {
+            Place::Server(endpoint) => endpoint.clone(),
+            Place::StateFile(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// `--endpoint`, else `--state`, else the global `--sandbox=STATE_FILE`, else the default file;
+/// two different files named are refused.
+fn target_of(target: &SandboxTarget) -> Result<Place, UsageError> {
+    match (&target.endpoint, &target.state, &target.global_state) {
+        (Some(endpoint), _, Some(global)) if global.as_os_str() != DEFAULT_STATE_FILE => {
+            Err(UsageError {
+                message: format!(
+                    "`--endpoint {endpoint}` changes a running server, `--sandbox={}` a state file",
+                    global.display()
+                ),
+                hint: "give one of them".to_owned(),
+            })
+        }
+        (Some(endpoint), _, _) => Ok(Place::Server(endpoint.clone())),
+        (None, Some(state), Some(global)) if state != global => Err(UsageError {
+            message: format!(
+                "`--state {}` and `--sandbox={}` name different state files",
+                state.display(),
+                global.display()
+            ),
+            hint: "give the state file once, with `--sandbox=FILE` or `--state FILE`".to_owned(),
+        }),
+        (None, Some(state), _) | (None, None, Some(state)) => Ok(Place::StateFile(state.clone())),
+        (None, None, None) => Ok(Place::StateFile(PathBuf::from(DEFAULT_STATE_FILE))),
+    }
 }
 
 /// `record-usage`'s flags, checked before anything is read or changed.
@@ -194,17 +248,23 @@ fn member_grant(args: &crate::cli::MemberGrantArgs) -> MemberGrant {
 }
 
 /// Applies an admin action to a running server, or to a state file (seeded with the demo if new).
-async fn apply(action: &AdminAction, target: &SandboxTarget) -> anyhow::Result<Value> {
-    if let Some(endpoint) = &target.endpoint {
-        let body = serde_json::to_value(action)?;
-        return Ok(remote::call(endpoint, "POST", "/_sandbox/admin", Some(&body)).await?);
-    }
+async fn apply(action: &AdminAction, place: &Place) -> anyhow::Result<Value> {
+    let path = match place {
+        Place::Server(endpoint) => {
+            let body = serde_json::to_value(action)?;
+            return Ok(remote::call(endpoint, "POST", "/_sandbox/admin", Some(&body)).await?);
+        }
+        Place::StateFile(path) => path,
+    };
+    ensure_parent(path)?;
+    // Refused before anything changes when the change could not be saved.
+    State::check_writable(path)?;
     // Another command on the same state file (a `--sandbox` run, a server) would save over
     // this change: take the file's lock, as they do.
-    let _lock = lock_state_file(&target.state, "sandbox", STATE_LOCK_WAIT).await?;
-    let mut state = State::load_or_seed_demo(&target.state)?;
+    let _lock = lock_state_file(path, "sandbox", STATE_LOCK_WAIT).await?;
+    let mut state = State::load_or_seed_demo(path)?;
     let result = admin::apply(&mut state, action)?;
-    state.save(&target.state)?;
+    state.save(path)?;
     Ok(result)
 }
 
@@ -228,6 +288,7 @@ async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Out
         None => Faults::none(),
     };
     ensure_parent(&args.state)?;
+    State::check_writable(&args.state)?;
     // The server saves its whole state when it stops: no other command may write the file
     // meanwhile (they wait a moment, then refuse naming the server).
     let _lock = lock_state_file(&args.state, "sandbox serve", STATE_LOCK_WAIT).await?;
@@ -240,8 +301,14 @@ async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Out
     let sandbox = Sandbox::start_with_options(args.addr, options)
         .await
         .with_context(|| format!("could not start the emulator on `{}`", args.addr))?;
-    let serving =
-        ui::sandbox::Serving::new(&sandbox.endpoint(), sandbox.environment(), &args.state);
+    let mut environment = sandbox.environment();
+    // boto3 and the AWS CLI v1 read only AWS_DEFAULT_REGION: without it they stop with "You
+    // must specify a region" on these exports alone.
+    if let Some((_, region)) = environment.iter().find(|(name, _)| *name == "AWS_REGION") {
+        let region = region.clone();
+        environment.push(("AWS_DEFAULT_REGION", region));
+    }
+    let serving = ui::sandbox::Serving::new(&sandbox.endpoint(), environment, &args.state);
     context
         .printer
         .result(&serving, |out| ui::sandbox::serving(out, &serving))?;
@@ -256,6 +323,8 @@ async fn serve(context: &Context, args: &SandboxServeArgs) -> anyhow::Result<Out
 /// Starts the in-process emulator of `--sandbox`, with its state in `state_file`.
 pub async fn start_in_process(state_file: &Path) -> anyhow::Result<Sandbox> {
     ensure_parent(state_file)?;
+    // What the command changes is saved when it ends: a file that cannot take it is refused now.
+    State::check_writable(state_file)?;
     let options = SandboxOptions {
         state_file: Some(state_file.to_path_buf()),
         ..SandboxOptions::default()

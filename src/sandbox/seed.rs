@@ -416,7 +416,7 @@ impl State {
                 .collect();
             let (parent, level) = open[next(open.len())].clone();
             let id = format!("ou-sbx0-{index:08x}");
-            let name = format!("ou-{index:04}");
+            let name = format!("Unit-{index:04}");
             add_ou(&mut state, &id, &name, &parent);
             containers.push((id.clone(), level + 1));
             all_containers.push(id);

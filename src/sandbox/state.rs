@@ -301,6 +301,39 @@ pub struct ClientTokenRecord {
 /// Current state file format version.
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
+/// The largest state file read (a generated organisation of 10,000 accounts is a few MB).
+const STATE_MAX_BYTES: u64 = 512 * 1024 * 1024;
+
+/// A regular file's text, read only up to `limit` bytes: a FIFO, a device or an endless file
+/// is refused naming the file instead of hanging or filling memory.
+fn read_bounded(path: &Path, limit: u64) -> Result<String, SandboxError> {
+    use std::io::Read as _;
+    let io = |source| SandboxError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(io(std::io::Error::other(format!(
+            "larger than {} MiB",
+            limit / (1024 * 1024)
+        ))));
+    }
+    String::from_utf8(bytes).map_err(|error| SandboxError::Parse {
+        path: path.to_path_buf(),
+        message: format!(
+            "not UTF-8 text (at byte {})",
+            error.utf8_error().valid_up_to()
+        ),
+    })
+}
+
 impl State {
     /// The ACTIVE member accounts' ids (the management account left out), sorted: who a grant
     /// can reach.
@@ -319,13 +352,56 @@ impl State {
 
     /// Reads a state file written by [`State::save`].
     pub fn load(path: &Path) -> Result<State, SandboxError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SandboxError::Io {
+        let parse = |message: String| SandboxError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = read_bounded(path, STATE_MAX_BYTES)?;
+        // The version first: a newer file would otherwise fail on some field, saying nothing of why.
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: Option<u32>,
+        }
+        if let Ok(Version {
+            format_version: Some(version),
+        }) = serde_json::from_str::<Version>(&text)
+            && version > STATE_FORMAT_VERSION
+        {
+            return Err(parse(format!(
+                "format version {version} is newer than this entitle understands \
+                 (up to {STATE_FORMAT_VERSION}); use the entitle that wrote it, or a newer one"
+            )));
+        }
+        serde_json::from_str(&text).map_err(|source| parse(source.to_string()))
+    }
+
+    /// Refuses a state file that [`State::save`] could not write, before anything changes: not
+    /// a regular file, or in a directory where its temporary file cannot be made.
+    pub fn check_writable(path: &Path) -> Result<(), SandboxError> {
+        let io = |source| SandboxError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| SandboxError::Parse {
-            path: path.to_path_buf(),
-            message: source.to_string(),
+        };
+        if let Ok(metadata) = std::fs::metadata(path)
+            && !metadata.is_file()
+        {
+            return Err(io(std::io::Error::other(
+                "not a regular file: the state is saved to a file",
+            )));
+        }
+        let temporary = path.with_extension("json.tmp");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)
+            .map_err(|source| SandboxError::Io {
+                path: temporary.clone(),
+                source,
+            })?;
+        std::fs::remove_file(&temporary).map_err(|source| SandboxError::Io {
+            path: temporary,
+            source,
         })
     }
 

@@ -10,7 +10,8 @@ setting with a wire effect (each check resets the emulator, then sets its settin
 the `record_usage` admin route, read back with GetCostAndUsage); with `access` the checks of
 Bedrock's control plane, IAM GetRole and the writes doctor --fix makes (Organizations
 EnableAWSServiceAccess and RegisterDelegatedAdministrator, License Manager
-UpdateServiceSettings).
+UpdateServiceSettings); with `exports` a check made with nothing but the exports `entitle sandbox
+serve` printed (no region, endpoint or credentials in code).
 """
 
 import json
@@ -519,8 +520,26 @@ ACCESS = [check_bedrock_availability_follows_grants_and_regions,
           check_bedrock_use_case_form_is_inherited, check_iam_get_role, check_doctor_fix_writes]
 
 
+def check_printed_exports_alone():
+    """Clients made with nothing but the environment `entitle sandbox serve` printed: no region,
+    endpoint or credentials passed in code (boto3 reads AWS_DEFAULT_REGION, not AWS_REGION)."""
+    session = boto3.session.Session()
+    assert session.region_name == "us-east-1", session.region_name
+    organization = boto3.client("organizations").describe_organization()["Organization"]
+    assert organization["MasterAccountId"] == "100000000001", organization
+    caller = boto3.client("sts").get_caller_identity()
+    assert caller["Account"] == "100000000001", caller
+    licenses = boto3.client("license-manager").list_received_licenses()["Licenses"]
+    assert any(PRODUCT == entry.get("ProductSKU") for entry in licenses), licenses
+
+
+EXPORTS = [check_printed_exports_alone]
+
+
 def main():
     checks = LIFECYCLE if sys.argv[1:] == ["lifecycle"] else BASIC
+    if sys.argv[1:] == ["exports"]:
+        checks = EXPORTS
     if sys.argv[1:] == ["cost_explorer"]:
         checks = COST_EXPLORER
     if sys.argv[1:] == ["access"]:
