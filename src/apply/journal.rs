@@ -59,6 +59,31 @@ impl Entry {
     }
 }
 
+/// The largest journal file read: years of runs over thousands of accounts stay far below it.
+const JOURNAL_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// A journal file's bytes, only from a regular file and up to [`JOURNAL_MAX_BYTES`]: a FIFO or a
+/// device would hang the read or never end (the caller names the file).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a directory, FIFO, socket or device)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(JOURNAL_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > JOURNAL_MAX_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            JOURNAL_MAX_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(bytes)
+}
+
 /// What a journal line records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -427,7 +452,7 @@ pub struct History {
 impl History {
     /// Reads the journal at `path`; a missing file is an empty history.
     pub fn read(path: &Path) -> std::io::Result<Self> {
-        let bytes = match std::fs::read(path) {
+        let bytes = match read_bounded(path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Self::default());

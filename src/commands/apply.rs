@@ -24,7 +24,8 @@ use crate::model::grant::DistributedGrant;
 use crate::model::plan::RolloutPlan;
 use crate::planner::status::status;
 use crate::planner::{IgnoreGates, Observed, Plan, PlanError, PlanOptions, SavedPlan, fingerprint};
-use crate::ui::{self, Printer, apply::ApplyReport, plan::PlanDocument, progress::ApplyProgress};
+use crate::ui::apply::{ApplyReport, HeldPhase};
+use crate::ui::{self, Printer, progress::ApplyProgress};
 
 /// A later phase was to be applied while an earlier phase's gate does not hold.
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +49,39 @@ impl GateClosed {
     }
 }
 
+/// A saved plan keeps the `--phase` and `--destroy` it was made with: a different one given to
+/// `apply` is refused before anything is read, instead of being silently ignored.
+fn check_saved_scope(args: &ApplyArgs, saved: &SavedPlan) -> Result<(), crate::exit::UsageError> {
+    let made_with = match &saved.plan.phase_limit {
+        Some(phase) => format!("with `--phase {phase}`"),
+        None if saved.plan.destroy => "with `--destroy`".to_owned(),
+        None => "without `--phase`".to_owned(),
+    };
+    let asked = match (&args.phase, args.destroy) {
+        (Some(phase), _) if saved.plan.phase_limit.as_ref() != Some(phase) => {
+            format!("`--phase {phase}`")
+        }
+        (_, true) if !saved.plan.destroy => "`--destroy`".to_owned(),
+        _ => return Ok(()),
+    };
+    Err(crate::exit::UsageError {
+        message: format!(
+            "{asked} does not match the saved plan `{}`, which was made {made_with}",
+            args.plan.display()
+        ),
+        hint: "a saved plan is applied as it was made: apply it without the flag, or save a new \
+               plan with it (`entitle plan PLAN_FILE --phase NAME --out FILE`)"
+            .to_owned(),
+    })
+}
+
 /// Applies a rollout plan or a saved plan.
 pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let clients = context.clients().await;
     let saved = load_saved(&args.plan)?;
+    if let Some(saved) = &saved {
+        check_saved_scope(args, saved)?;
+    }
     let plan_file = match &saved {
         Some(saved) => PathBuf::from(&saved.plan_file),
         None => args.plan.clone(),
@@ -404,7 +434,11 @@ impl Session {
         if job.phase.is_some()
             && let Some((phase, reason)) = held.first()
         {
-            printer.result(&PlanDocument::new(&plan), |out| {
+            let held = HeldPhase {
+                phase: phase.clone(),
+                reason: reason.clone(),
+            };
+            printer.result(&ApplyReport::nothing_ran(&plan, Some(held)), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
             })?;
             return Err(GateClosed {
@@ -425,7 +459,7 @@ impl Session {
             .filter_map(|phase| Some((phase.name.clone(), phase.gate_ignored.clone()?)))
             .collect();
         if !plan.has_changes() {
-            printer.result(&PlanDocument::new(&plan), |out| {
+            printer.result(&ApplyReport::nothing_ran(&plan, None), |out| {
                 ui::plan::render_human(&plan, &printer.style, out)
             })?;
             return Ok(Outcome::Success);
@@ -437,9 +471,7 @@ impl Session {
             );
         }
         if !job.run.auto_approve {
-            printer.result(&PlanDocument::new(&plan), |out| {
-                ui::plan::render_human(&plan, &printer.style, out)
-            })?;
+            ui::plan::show_before_confirming(printer, &plan)?;
             confirm(&plan, job.command, &ignored)?;
         }
         for (phase, reason) in &ignored {
@@ -496,9 +528,9 @@ impl Session {
         }
         let report = ApplyReport::new(&plan, &execution.results, execution.counts);
         self.run.journal.record(Event::RunFinished {
-            done: report.totals["done"],
-            failed: report.totals["failed"],
-            skipped: report.totals["skipped"],
+            done: report.outcomes.totals["done"],
+            failed: report.outcomes.totals["failed"],
+            skipped: report.outcomes.totals["skipped"],
         })?;
         // How the accounts look now: the sightings that start bake clocks. The rollout's grants
         // are what was observed plus what this run wrote (no second tag read per grant).
@@ -520,7 +552,7 @@ impl Session {
             ),
         }
         printer.result(&report, |out| {
-            ui::apply::render_human(&report, &printer.style, out)
+            ui::apply::render_human(&report.outcomes, &printer.style, out)
         })?;
         let failed = execution
             .results
@@ -623,10 +655,22 @@ fn applicable(plan: &Plan) -> usize {
 
 /// A saved plan, if the file is one (JSON with a `format_version`); `None` for a rollout plan.
 fn load_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read `{}`", path.display()))?;
+    let text = super::observe::read_text(path, "the plan", super::observe::SAVED_PLAN_MAX_BYTES)?;
     if !text.trim_start().starts_with('{') {
         return Ok(None);
+    }
+    // The version before the shape: a newer layout would otherwise fail on some field.
+    if let Some(found) = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|value| value.get("format_version")?.as_u64())
+        && found != u64::from(crate::planner::saved::SAVED_PLAN_FORMAT_VERSION)
+    {
+        let stale = crate::planner::StalePlan::FormatVersion {
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            expected: crate::planner::saved::SAVED_PLAN_FORMAT_VERSION,
+        };
+        let context = format!("could not apply the saved plan `{}`", path.display());
+        return Err(anyhow::Error::new(stale).context(context));
     }
     let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
         format!(

@@ -22,7 +22,7 @@ use crate::exit::Outcome;
 use crate::planner::cleanup::{
     CLEANUP, EndedLicense, LicenseCleanup, Scope, cleanup, ended_licenses,
 };
-use crate::ui::apply::ApplyReport;
+use crate::ui::apply::ChangeOutcomes;
 use crate::ui::cleanup::{AccountEndState, CleanupDocument, CleanupResult, VerifiedLicense};
 use crate::ui::progress::{ApplyProgress, DiscoverSpinner};
 use crate::ui::{self};
@@ -94,13 +94,14 @@ async fn clean(
     let tree = &discovery.tree;
     let planned = cleanup(ended, &grants, &received, tree, args.include_unowned);
     let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
-    if deletions == 0 || !args.auto_approve {
+    if deletions == 0 {
         printer.result(&CleanupDocument::new(&planned, None), |out| {
             ui::cleanup::render_plan(&planned, &printer.style, out)
         })?;
-    }
-    if deletions == 0 {
         return Ok(Outcome::Success);
+    }
+    if !args.auto_approve {
+        ui::cleanup::show_before_confirming(printer, &planned)?;
     }
     let org_id = tree.organization().id.as_str().to_owned();
     if !args.auto_approve {
@@ -159,7 +160,7 @@ async fn clean(
         .map(|license| license.ended.license.arn.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let changes = ApplyReport::new(&combined, &results, counts);
+    let changes = ChangeOutcomes::new(&combined, &results, counts);
     let verified = verify(clients, &planned).await?;
     let clean = verified
         .iter()
@@ -249,13 +250,9 @@ fn explain_empty_scope(
             Some(_) => Ok(()),
         },
         Scope::Product(product) => {
-            if licenses
-                .iter()
-                .any(|license| license.product_sku == *product)
-            {
-                Ok(())
-            } else {
-                bail!("no Marketplace license of product `{product}` was found")
+            match crate::planner::cleanup::live_product(product, agreements, licenses) {
+                Some(refusal) => bail!(refusal),
+                None => bail!("no Marketplace license of product `{product}` was found"),
             }
         }
         Scope::License(arn) => match licenses.iter().find(|license| license.arn == *arn) {

@@ -18,11 +18,65 @@ use crate::ui::progress::DiscoverSpinner;
 
 /// Reads and checks a plan file; its problems are printed, all at once, as diagnostics.
 pub fn read_plan(context: &Context, path: &Path) -> anyhow::Result<RolloutPlan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read the plan file `{}`", path.display()))?;
+    let text = read_text(path, "the plan file", PLAN_MAX_BYTES)?;
     parse_plan(&text, &path.display().to_string()).map_err(|errors| {
         context.printer.diagnostics(&errors);
         Reported.into()
+    })
+}
+
+/// The largest plan file read: a hand-written plan is a few KB.
+const PLAN_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest saved plan read (`plan --out` of a rollout over tens of thousands of accounts).
+pub const SAVED_PLAN_MAX_BYTES: u64 = 512 * 1024 * 1024;
+
+/// A file's text, read only if it is a regular file of at most `limit` bytes: a FIFO or a
+/// device (which would hang the read or never end) is refused, and every failure names the file
+/// (`what` says which, e.g. "the plan file"). Text that is not UTF-8 is refused with the line and
+/// column of its first bad byte.
+pub fn read_text(path: &Path, what: &str, limit: u64) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("could not read {what} `{shown}`"))?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        anyhow::bail!("could not read {what} `{shown}`: it is {kind}");
+    }
+    let file =
+        std::fs::File::open(path).with_context(|| format!("could not read {what} `{shown}`"))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("could not read {what} `{shown}`"))?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!(
+            "could not read {what} `{shown}`: it is larger than {} MiB",
+            limit / (1024 * 1024)
+        );
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let at = error.utf8_error().valid_up_to();
+        let before = &error.as_bytes()[..at];
+        let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|byte| *byte == b'\n')
+            .map_or(0, |newline| newline + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        anyhow::anyhow!(
+            "{what} `{shown}` is not UTF-8 text: invalid byte 0x{:02x} at line {line}, column \
+             {column} (byte offset {at}); save it as UTF-8",
+            error.as_bytes()[at]
+        )
     })
 }
 

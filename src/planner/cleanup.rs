@@ -54,6 +54,44 @@ pub fn agreement_ended(status: &str) -> bool {
     )
 }
 
+/// Why `cleanup --product` finds nothing to clean when the product has licenses: its
+/// subscription lives on. Names each license with its status and the live agreements that lead
+/// to it, as `--agreement` and `--license` do for theirs. `None` when the product has no license.
+pub fn live_product(
+    product: &str,
+    agreements: &[AgreementInfo],
+    licenses: &[LicenseInfo],
+) -> Option<String> {
+    let described: Vec<String> = licenses
+        .iter()
+        .filter(|license| license.product_sku == product)
+        .map(|license| {
+            let live: Vec<String> = agreements
+                .iter()
+                .filter(|agreement| {
+                    !agreement_ended(&agreement.status)
+                        && (agreement.license_arns.contains(&license.arn)
+                            || (agreement.license_arns.is_empty()
+                                && agreement.products.iter().any(|id| id == product)))
+                })
+                .map(|agreement| format!("agreement `{}` {}", agreement.id, agreement.status))
+                .collect();
+            let through = if live.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", live.join(", "))
+            };
+            format!("`{}` is {}{through}", license.arn, license.status.as_str())
+        })
+        .collect();
+    (!described.is_empty()).then(|| {
+        format!(
+            "the subscription to product `{product}` has not ended (license {}), so its grants stay",
+            described.join("; license ")
+        )
+    })
+}
+
 /// The licenses to clean: those an ended agreement leads to (by its entitlements, or when it
 /// names none, by product among licenses no longer AVAILABLE) unless an ACTIVE agreement still
 /// leads to them, and every license DELETED or EXPIRED; narrowed by `scope`.
@@ -321,6 +359,23 @@ mod tests {
             products: vec![product.to_owned()],
             license_arns: licenses.iter().map(|arn| (*arn).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn a_product_whose_subscription_lives_on_says_so_naming_license_and_agreement() {
+        let licenses = [license("l-live", "prod-c", LicenseStatus::Available)];
+        let agreements = [agreement("agmt-4", "ACTIVE", "prod-c", &["l-live"])];
+        assert!(
+            ended_licenses(&agreements, &licenses, &Scope::Product("prod-c".into())).is_empty()
+        );
+        assert_eq!(
+            live_product("prod-c", &agreements, &licenses).as_deref(),
+            Some(
+                "the subscription to product `prod-c` has not ended (license `l-live` is AVAILABLE, \
+                 agreement `agmt-4` ACTIVE), so its grants stay"
+            )
+        );
+        assert_eq!(live_product("prod-x", &agreements, &licenses), None);
     }
 
     fn arns(found: &[EndedLicense]) -> Vec<&str> {

@@ -18,6 +18,8 @@ use crate::planner::{Action, Change, Plan, SkipReason};
 pub struct PlanDocument<'a> {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `plan`: what document this is (docs/schema/plan.schema.json).
+    pub kind: &'static str,
     /// The plan, changes in a stable order, each with its reason.
     #[serde(flatten)]
     pub plan: &'a Plan,
@@ -28,7 +30,23 @@ impl<'a> PlanDocument<'a> {
     pub fn new(plan: &'a Plan) -> Self {
         Self {
             format_version: FORMAT_VERSION,
+            kind: "plan",
             plan,
+        }
+    }
+}
+
+/// Shows the plan a person is about to confirm: on stdout for people; under `--output json` on
+/// stderr as text, so that stdout carries one document (the command's report) whatever happens.
+pub fn show_before_confirming(printer: &super::Printer, plan: &Plan) -> io::Result<()> {
+    match printer.format {
+        crate::cli::OutputFormat::Human => printer.result(&PlanDocument::new(plan), |out| {
+            render_human(plan, &printer.style, out)
+        }),
+        crate::cli::OutputFormat::Json => {
+            let mut err = io::stderr().lock();
+            render_human(plan, &printer.err_style, &mut err)?;
+            err.flush()
         }
     }
 }
@@ -288,7 +306,7 @@ pub fn render_diagnostics(
     style: &Style,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    for diagnostic in &errors.diagnostics {
+    for diagnostic in errors.diagnostics.iter().take(DIAGNOSTICS_SHOWN) {
         writeln!(out, "{} {}", style.error("error:"), diagnostic.message)?;
         if let Some(location) = &diagnostic.location {
             writeln!(out, "  {} {location}", style.dim("-->"))?;
@@ -298,13 +316,22 @@ pub fn render_diagnostics(
         }
     }
     let count = errors.diagnostics.len();
+    // A generated or binary file can hold thousands: the first ones say what is wrong.
+    let shown = if count > DIAGNOSTICS_SHOWN {
+        format!(" (the first {DIAGNOSTICS_SHOWN} shown)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
         "{}",
         style.bold(format!(
-            "{count} problem{} in the plan file",
+            "{count} problem{} in the plan file{shown}",
             if count == 1 { "" } else { "s" }
         ))
     )?;
     Ok(())
 }
+
+/// The most plan-file problems printed; the count says how many there are in all.
+pub const DIAGNOSTICS_SHOWN: usize = 200;
