@@ -168,7 +168,8 @@ fn phase_limited_plan_leaves_later_grants_alone() {
     check("phase_limited", &plan);
 
     // Planned whole, the workloads phase's OU grant is made, and the account's own grant is
-    // deleted saying which phase reaches the account, and how.
+    // deleted in that phase once the OU grant is activated (never before: the account keeps its
+    // access), saying which phase reaches the account, and how.
     let whole = run(&observed, &options());
     let deleted: Vec<_> = whole
         .changes
@@ -177,12 +178,22 @@ fn phase_limited_plan_leaves_later_grants_alone() {
         .collect();
     assert_eq!(deleted.len(), 1, "{deleted:?}");
     assert_eq!(deleted[0].action, Action::Delete);
-    assert!(
-        deleted[0]
-            .reason
-            .starts_with("phase `workloads` reaches this account through its grant to "),
-        "{}",
-        deleted[0].reason
+    assert_eq!(deleted[0].phase, "workloads");
+    let web = whole
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Create && c.principal_arn.contains(":ou/"))
+        .expect("the workloads phase's OU grant is created");
+    assert_eq!(
+        deleted[0].once_active.as_deref(),
+        Some(web.principal_arn.as_str())
+    );
+    assert_eq!(
+        deleted[0].reason,
+        format!(
+            "phase `workloads` reaches this account through its grant to {}, so the account's own grant goes once that grant is activated: delete the grant",
+            web.principal_name
+        ),
     );
 }
 

@@ -469,18 +469,7 @@ impl Differ<'_> {
                 if reached.is_some_and(|(_, want)| want.phase > self.limit) {
                     continue;
                 }
-                let why = if self.options.destroy {
-                    "`--destroy` tears the rollout down".to_owned()
-                } else if let Some((_, want)) = reached {
-                    let (label, _) = principal_label(self.tree, &want.grant.principal);
-                    format!(
-                        "phase `{}` reaches this account through its grant to {label}, so the account's own grant is no longer needed",
-                        self.rollout.phases[want.phase].name.value
-                    )
-                } else {
-                    self.why_unwanted(&principal)
-                };
-                let subject = Subject {
+                let mut subject = Subject {
                     phase: grant.phase_tag().unwrap_or("-").to_owned(),
                     principal,
                     accounts: 0,
@@ -488,11 +477,38 @@ impl Differ<'_> {
                     blocked: !self.options.destroy
                         && tagged.is_some_and(|index| self.phases[index].blocked.is_some()),
                 };
-                changes.push(self.maker.delete(
-                    &subject,
-                    grant,
-                    format!("{why}: delete the grant"),
-                ));
+                let mut once_active = None;
+                let why = if self.options.destroy {
+                    "`--destroy` tears the rollout down".to_owned()
+                } else if let Some((broad_arn, want)) = reached {
+                    let (label, _) = principal_label(self.tree, &want.grant.principal);
+                    let name = &self.rollout.phases[want.phase].name.value;
+                    let active = self
+                        .existing
+                        .live_for(broad_arn)
+                        .is_some_and(|broad| broad.status == GrantStatus::Active);
+                    if active {
+                        format!(
+                            "phase `{name}` reaches this account through its ACTIVE grant to {label}, so the account's own grant is no longer needed"
+                        )
+                    } else {
+                        // The account keeps its access until the broader grant has it: the
+                        // delete belongs to that grant's phase and waits for its activation.
+                        subject.phase.clone_from(name);
+                        subject.blocked = self.phases[want.phase].blocked.is_some();
+                        once_active = Some(broad_arn.clone());
+                        format!(
+                            "phase `{name}` reaches this account through its grant to {label}, so the account's own grant goes once that grant is activated"
+                        )
+                    }
+                } else {
+                    self.why_unwanted(&subject.principal)
+                };
+                let mut change =
+                    self.maker
+                        .delete(&subject, grant, format!("{why}: delete the grant"));
+                change.once_active = once_active;
+                changes.push(change);
             }
         }
         changes
