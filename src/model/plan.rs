@@ -477,13 +477,20 @@ impl Parser<'_> {
 
     /// Reports (with a suggestion) and removes every key of a table that is not in `known`, so
     /// that all unknown keys are reported, not only serde's first one.
-    fn drop_unknown_keys(&mut self, table: &mut DeTable<'_>, known: &[&str], context: &str) {
+    /// Reports and removes the keys `known` does not name; returns how many there were.
+    fn drop_unknown_keys(
+        &mut self,
+        table: &mut DeTable<'_>,
+        known: &[&str],
+        context: &str,
+    ) -> usize {
         let mut unknown = Vec::new();
         for key in table.keys() {
             if !known.contains(&key.get_ref().as_ref()) {
                 unknown.push((key.get_ref().to_string(), key.span()));
             }
         }
+        let dropped = unknown.len();
         for (key, span) in unknown {
             let hint = did_you_mean(&key, known).unwrap_or_else(|| {
                 format!(
@@ -505,6 +512,7 @@ impl Parser<'_> {
             }
             table.remove(key.as_str());
         }
+        dropped
     }
 
     fn drop_unknown_nested(
@@ -531,17 +539,59 @@ impl Parser<'_> {
         match T::deserialize(ValueDeserializer::from(value)) {
             Ok(parsed) => Some(parsed),
             Err(error) => {
-                let span = error.span().unwrap_or(fallback);
-                let message = error.message().trim().to_owned();
-                let message = message
-                    .strip_prefix("invalid type: ")
-                    .map_or(message.clone(), |rest| {
-                        format!("wrong type in {what}: {rest}")
-                    });
-                self.error(span, message);
+                self.serde_error(&error, fallback, what);
                 None
             }
         }
+    }
+
+    /// Deserializes a table whose keys are all optional; a key of the wrong type is reported and
+    /// dropped, and the rest read again, so one type error hides none of the table's other
+    /// problems.
+    /// Returns the table and how many keys were dropped.
+    fn deserialize_table<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        mut value: Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<(T, usize)> {
+        let fallback = value.span();
+        let mut dropped = 0;
+        loop {
+            let error = match T::deserialize(ValueDeserializer::from(value.clone())) {
+                Ok(parsed) => return Some((parsed, dropped)),
+                Err(error) => error,
+            };
+            self.serde_error(&error, fallback.clone(), what);
+            let bad = error.span()?;
+            let DeValue::Table(table) = value.get_mut() else {
+                return None;
+            };
+            let culprit = table
+                .iter()
+                .find(|(key, item)| {
+                    let span = item.span();
+                    (span.start <= bad.start && bad.end <= span.end) || key.span() == bad
+                })
+                .map(|(key, _)| key.get_ref().to_string())?;
+            table.remove(culprit.as_str());
+            dropped += 1;
+        }
+    }
+
+    fn serde_error(
+        &mut self,
+        error: &toml::de::Error,
+        fallback: std::ops::Range<usize>,
+        what: &str,
+    ) {
+        let span = error.span().unwrap_or(fallback);
+        let message = error.message().trim().to_owned();
+        let message = message
+            .strip_prefix("invalid type: ")
+            .map_or(message.clone(), |rest| {
+                format!("wrong type in {what}: {rest}")
+            });
+        self.error(span, message);
     }
 
     /// One of a few words, with a near-miss suggestion; the default when absent.
@@ -852,9 +902,18 @@ impl Parser<'_> {
         })
     }
 
-    fn phase(&mut self, value: Spanned<DeValue<'_>>, index: usize) -> Option<Phase> {
+    /// One `[[phase]]`; `keys_dropped` counts its keys already reported (unknown), so that a
+    /// misspelt or mistyped selector does not also yield "selects no account".
+    fn phase(
+        &mut self,
+        value: Spanned<DeValue<'_>>,
+        index: usize,
+        keys_dropped: usize,
+    ) -> Option<Phase> {
         let span = value.span();
-        let raw: RawPhase = self.deserialize(value, &format!("phase #{}", index + 1))?;
+        let (raw, mistyped): (RawPhase, usize) =
+            self.deserialize_table(value, &format!("phase #{}", index + 1))?;
+        let keys_dropped = keys_dropped + mistyped;
         let name = match raw.name {
             Some(name) => {
                 self.check_name(&name, "phase name");
@@ -917,6 +976,7 @@ impl Parser<'_> {
             && phase.ous.is_empty()
             && phase.tags.is_empty()
             && !phase.organization
+            && keys_dropped == 0
         {
             self.error(
                 phase.name.span,
@@ -1157,6 +1217,7 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
                             Some("add at least one `[[phase]]` table".to_owned());
                     }
                     for (index, mut item) in items.into_iter().enumerate() {
+                        let mut dropped = 0;
                         if let DeValue::Table(table) = item.get_mut() {
                             let context = format!("phase #{}", index + 1);
                             parser.drop_unknown_nested(
@@ -1171,9 +1232,9 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
                                 GATE_KEYS,
                                 &format!("`gate` of {context}"),
                             );
-                            parser.drop_unknown_keys(table, PHASE_KEYS, &context);
+                            dropped = parser.drop_unknown_keys(table, PHASE_KEYS, &context);
                         }
-                        if let Some(phase) = parser.phase(item, index) {
+                        if let Some(phase) = parser.phase(item, index, dropped) {
                             phases.push(phase);
                         }
                     }
