@@ -63,8 +63,8 @@ fn after_cancellation_every_grant_of_the_license_is_deleted_and_verified_gone() 
     assert_eq!(document["format_version"], 1);
     assert_eq!(document["result"]["clean"], true, "{}", document["result"]);
     assert_eq!(
-        document["result"]["changes"]["totals"]["done"],
-        document["deletions"]
+        document["result"]["totals"]["done"],
+        document["summary"]["delete"]
     );
     let accounts = document["result"]["verified"][0]["accounts"]
         .as_array()
@@ -198,8 +198,8 @@ fn cleanup_under_throttling_5xx_and_dropped_connections_deletes_everything_once(
     ]));
     assert_eq!(cleaned.code, 0, "{}\n{}", cleaned.stdout, cleaned.stderr);
     let document: Value = serde_json::from_str(&cleaned.stdout).unwrap();
-    assert_eq!(document["deletions"], 38);
-    assert_eq!(document["result"]["changes"]["totals"]["done"], 38);
+    assert_eq!(document["summary"]["delete"], 38);
+    assert_eq!(document["result"]["totals"]["done"], 38);
     assert_eq!(document["result"]["clean"], true);
     let stats = ran(entitle(None).args([
         "sandbox",

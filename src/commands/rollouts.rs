@@ -49,6 +49,8 @@ struct RolloutReport {
 #[derive(Debug, Serialize)]
 struct RolloutsReport {
     format_version: u32,
+    /// `rollouts`: what document this is (docs/schema/rollouts.schema.json).
+    kind: &'static str,
     /// `plan`, `apply` or `status`.
     command: &'static str,
     /// The directory.
@@ -107,6 +109,7 @@ where
     context.printer.result(
         &RolloutsReport {
             format_version: FORMAT_VERSION,
+            kind: "rollouts",
             command,
             directory: directory.display().to_string(),
             rollouts: reports,

@@ -16,11 +16,20 @@ use crate::model::plan::sha256_hex;
 /// The version of the saved-plan layout; bumped on any incompatible change.
 pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
 
+/// The `kind` of a saved plan.
+fn saved_plan_kind() -> String {
+    "saved-plan".to_owned()
+}
+
 /// A plan as written by `plan --out` and read by `apply`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedPlan {
     /// [`SAVED_PLAN_FORMAT_VERSION`] when written.
     pub format_version: u32,
+    /// `saved-plan`: what document this is (docs/schema/saved-plan.schema.json); files written
+    /// before it was added read as one.
+    #[serde(default = "saved_plan_kind")]
+    pub kind: String,
     /// The plan file's display name, for messages.
     pub plan_file: String,
     /// SHA-256 (hex) of the plan file's text.
@@ -41,6 +50,7 @@ impl SavedPlan {
     ) -> Self {
         Self {
             format_version: SAVED_PLAN_FORMAT_VERSION,
+            kind: saved_plan_kind(),
             plan_file: plan_file.to_owned(),
             plan_file_sha256: plan_file_sha256.to_owned(),
             observed_fingerprint,

@@ -1,4 +1,5 @@
-//! Rendering of `entitle apply`'s outcome: a table of what was done, failed or skipped.
+//! Rendering of `entitle apply`'s outcome: a table of what was done, failed or skipped for
+//! people, and one versioned JSON document (`kind: apply`) whatever happened.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -7,18 +8,59 @@ use serde::Serialize;
 
 use super::{FORMAT_VERSION, Style};
 use crate::apply::executor::{CallCounts, ChangeResult, Outcome};
-use crate::planner::{Action, Plan};
+use crate::model::Principal;
+use crate::planner::{Action, PhasePlan, Plan};
 
-/// The JSON document of `entitle apply --output json`.
+/// What an apply came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyStatus {
+    /// Changes were carried out (each change says how it went).
+    Applied,
+    /// The grants already match the plan (as far as the gates allow): nothing was called.
+    NoChanges,
+    /// The phase asked for (`--phase`) is held back by a gate: nothing was called.
+    Held,
+}
+
+/// The phase a gate holds back, when `--phase` asked for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldPhase {
+    /// The phase asked for.
+    pub phase: String,
+    /// Why its gate does not let it through.
+    pub reason: String,
+}
+
+/// The JSON document of `entitle apply --output json`: one shape whatever happened.
 #[derive(Debug, Serialize)]
 pub struct ApplyReport {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `apply`: what document this is (docs/schema/apply.schema.json).
+    pub kind: &'static str,
     /// The rollout.
     pub rollout: String,
     /// The license distributed.
     pub license_arn: String,
-    /// Every change attempted or skipped, in plan order.
+    /// What the run came to.
+    pub status: ApplyStatus,
+    /// The phase held back, when `status` is `held`.
+    pub held: Option<HeldPhase>,
+    /// `--phase`, when given.
+    pub phase_limit: Option<String>,
+    /// The plan's phases: targets, gates and what holds each back.
+    pub phases: Vec<PhasePlan>,
+    /// What was done.
+    #[serde(flatten)]
+    pub outcomes: ChangeOutcomes,
+}
+
+/// The changes a run attempted or skipped, with totals and call counts (apply, and cleanup's
+/// deletions).
+#[derive(Debug, Default, Serialize)]
+pub struct ChangeOutcomes {
+    /// Every change attempted or skipped, in plan order (empty when nothing ran).
     pub changes: Vec<ChangeReport>,
     /// Counts per outcome (`done`, `waiting`, `failed`, `skipped`).
     pub totals: BTreeMap<&'static str, usize>,
@@ -32,10 +74,14 @@ pub struct ApplyReport {
 pub struct ChangeReport {
     /// Its phase.
     pub phase: String,
+    /// The principal, spelt as the plan document spells it (`kind`, `id`, `arn`).
+    pub principal: Principal,
     /// The principal's ARN.
     pub principal_arn: String,
-    /// For people: name and path.
-    pub principal: String,
+    /// The principal's name (account or OU name).
+    pub principal_name: String,
+    /// Where it sits: OU path from the root (empty at the root).
+    pub principal_path: String,
     /// The planned action, spelt as the plan document spells it (`update_operations`).
     pub action: Action,
     /// `done`, `waiting` (not failed, but still distributing, awaiting the account's acceptance
@@ -56,8 +102,32 @@ pub struct ChangeReport {
     pub request_id: Option<String>,
 }
 
-impl ApplyReport {
-    /// The report of a finished apply, in the plan's order.
+impl ChangeReport {
+    /// For people: name and path.
+    pub fn principal_text(&self) -> String {
+        if self.principal_path.is_empty() {
+            self.principal_name.clone()
+        } else {
+            format!("{} ({})", self.principal_name, self.principal_path)
+        }
+    }
+}
+
+fn zero_totals() -> BTreeMap<&'static str, usize> {
+    BTreeMap::from([("done", 0), ("waiting", 0), ("failed", 0), ("skipped", 0)])
+}
+
+impl ChangeOutcomes {
+    /// Nothing ran.
+    pub fn none() -> Self {
+        Self {
+            changes: Vec::new(),
+            totals: zero_totals(),
+            calls: CallCounts::default(),
+        }
+    }
+
+    /// The outcomes of a finished run, in the plan's order.
     pub fn new(plan: &Plan, results: &[ChangeResult], calls: CallCounts) -> Self {
         let order = |result: &ChangeResult| {
             plan.changes.iter().position(|change| {
@@ -67,21 +137,17 @@ impl ApplyReport {
         };
         let mut sorted: Vec<&ChangeResult> = results.iter().collect();
         sorted.sort_by_key(|result| order(result));
-        let mut totals =
-            BTreeMap::from([("done", 0), ("waiting", 0), ("failed", 0), ("skipped", 0)]);
+        let mut totals = zero_totals();
         let changes = sorted
             .into_iter()
             .map(|result| {
                 let change = &result.change;
-                let principal = if change.principal_path.is_empty() {
-                    change.principal_name.clone()
-                } else {
-                    format!("{} ({})", change.principal_name, change.principal_path)
-                };
                 let mut report = ChangeReport {
                     phase: change.phase.clone(),
+                    principal: change.principal.clone(),
                     principal_arn: change.principal_arn.clone(),
-                    principal,
+                    principal_name: change.principal_name.clone(),
+                    principal_path: change.principal_path.clone(),
                     action: change.action,
                     outcome: "done",
                     detail: String::new(),
@@ -122,9 +188,6 @@ impl ApplyReport {
             })
             .collect();
         Self {
-            format_version: FORMAT_VERSION,
-            rollout: plan.rollout.clone(),
-            license_arn: plan.license_arn.clone(),
             changes,
             totals,
             calls,
@@ -132,8 +195,50 @@ impl ApplyReport {
     }
 }
 
+impl ApplyReport {
+    /// The report of a finished apply, in the plan's order.
+    pub fn new(plan: &Plan, results: &[ChangeResult], calls: CallCounts) -> Self {
+        Self::of(
+            plan,
+            ApplyStatus::Applied,
+            None,
+            ChangeOutcomes::new(plan, results, calls),
+        )
+    }
+
+    /// The report of an apply that called nothing: no changes to make, or (`held`) the phase
+    /// asked for is held back by a gate.
+    pub fn nothing_ran(plan: &Plan, held: Option<HeldPhase>) -> Self {
+        let status = if held.is_some() {
+            ApplyStatus::Held
+        } else {
+            ApplyStatus::NoChanges
+        };
+        Self::of(plan, status, held, ChangeOutcomes::none())
+    }
+
+    fn of(
+        plan: &Plan,
+        status: ApplyStatus,
+        held: Option<HeldPhase>,
+        outcomes: ChangeOutcomes,
+    ) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            kind: "apply",
+            rollout: plan.rollout.clone(),
+            license_arn: plan.license_arn.clone(),
+            status,
+            held,
+            phase_limit: plan.phase_limit.clone(),
+            phases: plan.phases.clone(),
+            outcomes,
+        }
+    }
+}
+
 /// The table and a one-line summary.
-pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+pub fn render_human(report: &ChangeOutcomes, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     for change in &report.changes {
         let mark = match change.outcome {
@@ -145,7 +250,9 @@ pub fn render_human(report: &ApplyReport, style: &Style, out: &mut dyn Write) ->
         writeln!(
             out,
             "  {mark}  {:<10} {:<40} {}",
-            change.phase, change.principal, change.detail
+            change.phase,
+            change.principal_text(),
+            change.detail
         )?;
         if let Some(hint) = &change.hint {
             writeln!(out, "           hint: {hint}")?;

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::apply::{ApplyReport, render_human as render_changes};
+use super::apply::{ChangeOutcomes, render_human as render_changes};
 use super::{FORMAT_VERSION, Style};
 use crate::planner::Action;
 use crate::planner::cleanup::{LicenseCleanup, ReachedAccount};
@@ -15,20 +15,34 @@ use crate::planner::cleanup::{LicenseCleanup, ReachedAccount};
 pub struct CleanupDocument<'a> {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `cleanup`: what document this is (docs/schema/cleanup.schema.json).
+    pub kind: &'static str,
     /// Each ended license with its deletions.
     pub licenses: &'a [LicenseCleanup],
-    /// Grants to delete, over all licenses.
-    pub deletions: usize,
-    /// After deleting: what was done and each account's end state.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Counts over all licenses.
+    pub summary: CleanupSummary,
+    /// After deleting: what was done and each account's end state; `null` when nothing was
+    /// deleted (nothing to delete, or the plan shown before the confirmation).
     pub result: Option<CleanupResult>,
+}
+
+/// Counts of a cleanup plan, over all licenses (as a plan's `summary` counts its changes).
+#[derive(Debug, Serialize)]
+pub struct CleanupSummary {
+    /// Ended licenses with grants to delete or left alone.
+    pub licenses: usize,
+    /// Grants to delete.
+    pub delete: usize,
+    /// Grants left alone (not entitle's).
+    pub untouched: usize,
 }
 
 /// What a cleanup did, and what it verified afterwards.
 #[derive(Debug, Serialize)]
 pub struct CleanupResult {
-    /// Every deletion's outcome.
-    pub changes: ApplyReport,
+    /// Every deletion's outcome (`changes`), with `totals` and `calls`, as in apply's report.
+    #[serde(flatten)]
+    pub changes: ChangeOutcomes,
     /// Per license, the accounts its grants reached and where each stands now.
     pub verified: Vec<VerifiedLicense>,
     /// Whether no account holds a live grant of a cleaned license any more, leaving aside the
@@ -65,7 +79,12 @@ impl<'a> CleanupDocument<'a> {
     pub fn new(licenses: &'a [LicenseCleanup], result: Option<CleanupResult>) -> Self {
         Self {
             format_version: FORMAT_VERSION,
-            deletions: licenses.iter().map(|license| license.deletions.len()).sum(),
+            kind: "cleanup",
+            summary: CleanupSummary {
+                licenses: licenses.len(),
+                delete: licenses.iter().map(|license| license.deletions.len()).sum(),
+                untouched: licenses.iter().map(|license| license.untouched.len()).sum(),
+            },
             licenses,
             result,
         }
@@ -162,6 +181,26 @@ pub fn render_plan(
             licenses.len()
         ))
     )
+}
+
+/// Shows the deletions a person is about to confirm: on stdout for people (the plan's
+/// document); under `--output json` on stderr as text, so that stdout carries one document (the
+/// cleanup's, with its `result`).
+pub fn show_before_confirming(
+    printer: &super::Printer,
+    licenses: &[LicenseCleanup],
+) -> io::Result<()> {
+    match printer.format {
+        crate::cli::OutputFormat::Human => printer
+            .result(&CleanupDocument::new(licenses, None), |out| {
+                render_plan(licenses, &printer.style, out)
+            }),
+        crate::cli::OutputFormat::Json => {
+            let mut err = io::stderr().lock();
+            render_plan(licenses, &printer.err_style, &mut err)?;
+            err.flush()
+        }
+    }
 }
 
 /// The plan, the deletions and the verification.

@@ -14,6 +14,8 @@ use crate::model::{AccountState, FeatureSet, OrgTree, ParentId};
 pub struct DiscoverDocument<'a> {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `discover`: what document this is (docs/schema/discover.schema.json).
+    pub kind: &'static str,
     /// The organisation's own facts.
     pub organization: &'a crate::model::Organization,
     /// The root.
@@ -119,6 +121,7 @@ pub fn document(discovery: &Discovery) -> DiscoverDocument<'_> {
         .collect();
     DiscoverDocument {
         format_version: FORMAT_VERSION,
+        kind: "discover",
         organization: tree.organization(),
         root: tree.root(),
         organizational_units: units,

@@ -14,6 +14,9 @@ use crate::planner::guardrails::{Guardrails, PolicyDocument};
 pub struct GuardrailsDocument<'a> {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `guardrails`: what document this is (docs/schema/guardrails.schema.json); the policy
+    /// itself is in `policy`, and is what `entitle guardrails` prints alone for people.
+    pub kind: &'static str,
     /// The rollout's name.
     pub rollout: &'a str,
     /// The entitlement's Marketplace product, when known.
@@ -31,6 +34,7 @@ impl<'a> GuardrailsDocument<'a> {
     pub fn new(rollout: &'a str, product: Option<&'a str>, guardrails: &'a Guardrails) -> Self {
         Self {
             format_version: FORMAT_VERSION,
+            kind: "guardrails",
             rollout,
             product,
             policy: &guardrails.policy,

@@ -26,6 +26,8 @@ pub enum UnlockOutcome {
 pub struct UnlockDocument {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `force-unlock`: what document this is (docs/schema/force-unlock.schema.json).
+    pub kind: &'static str,
     /// The organisation.
     pub organization: String,
     /// The rollout.
@@ -49,6 +51,7 @@ impl UnlockDocument {
     ) -> Self {
         Self {
             format_version: FORMAT_VERSION,
+            kind: "force-unlock",
             organization: organization.to_owned(),
             rollout: rollout.to_owned(),
             lock,

@@ -3,6 +3,8 @@
 //! credentials (for the sandbox, the access key id names the calling account).
 #![allow(dead_code, clippy::print_stderr, clippy::unwrap_used)]
 
+pub mod schema;
+
 use aws_credential_types::Credentials;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::region::Region;
@@ -255,11 +257,14 @@ pub struct Ran {
 /// Runs a command to completion.
 pub fn ran(command: &mut Command) -> Ran {
     let output = command.output().unwrap();
-    Ran {
+    let ran = Ran {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    };
+    // Every JSON document a test sees is checked against the schema of its kind.
+    schema::check_stdout(&ran.stdout);
+    ran
 }
 
 /// What the test expects of one account: name, OU path, state, tags.
