@@ -372,8 +372,7 @@ fn accounts_that_fill_an_ou_are_still_granted_one_by_one() {
     );
 }
 
-/// A type error in a phase must not hide the phase's other problems: "every problem of a file at
-/// once" holds for the rest of the file, not yet inside the phase with the type error.
+/// A type error in a phase does not hide the phase's other problems.
 #[test]
 fn a_type_error_in_a_phase_does_not_hide_its_other_problems() {
     let text = "version = 1\nname = \"r\"\n\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kb4\"\n\n\
