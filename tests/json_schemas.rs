@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use entitle::sandbox::seed::DEMO_ACTIVE_AGREEMENT;
 use serde_json::{Value, json};
-use support::schema::{assert_valid, problems, schema_dir, schema_of};
+use support::schema::{assert_valid, check_stdout, problems, schema_dir, schema_of};
 use support::{Ran, entitle, ran, repository};
 
 fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -165,6 +165,23 @@ fn a_change_of_shape_fails_validation() {
 #[should_panic(expected = "has no schema")]
 fn a_kind_without_a_schema_fails() {
     assert_valid(&json!({"format_version": 1, "kind": "no-such-kind"}));
+}
+
+#[test]
+#[should_panic(expected = "does not match docs/schema/apply.schema.json")]
+fn stdout_carrying_a_kind_is_checked_even_after_another_document() {
+    // Text for people and a bare policy are left alone ...
+    check_stdout("Plan: 1 to create, 0 to activate, 0 to update, 0 to delete.\n");
+    check_stdout("{\"Version\": \"2012-10-17\", \"Statement\": []}\n");
+    // ... a document of a kind is checked, the second of two as well as the first.
+    let plan = std::fs::read_to_string(repository(
+        "tests/snapshots/plan_snapshots__first_plan_json.snap",
+    ))
+    .unwrap();
+    let plan = &plan[plan.find("\n{").unwrap()..];
+    check_stdout(&format!(
+        "{plan}\n{{\"format_version\": 1, \"kind\": \"apply\"}}\n"
+    ));
 }
 
 fn run(dir: &Path, args: &[&str]) -> Ran {

@@ -90,17 +90,23 @@ fn nested_documents(document: &Value) -> Vec<&Value> {
         .collect()
 }
 
-/// Checks stdout when it is one JSON object carrying a `kind` (what `--output json` prints);
-/// anything else (text for people, a bare AWS policy) is left alone.
+/// Checks stdout when it is JSON: every object in it carrying a `kind` (what `--output json`
+/// prints) against its schema; anything else (text for people, a bare AWS policy) is left alone.
 pub fn check_stdout(stdout: &str) {
     let trimmed = stdout.trim_start();
     if !trimmed.starts_with('{') {
         return;
     }
-    let Ok(document) = serde_json::from_str::<Value>(trimmed) else {
+    let documents: Result<Vec<Value>, _> = serde_json::Deserializer::from_str(trimmed)
+        .into_iter::<Value>()
+        .collect();
+    let Ok(documents) = documents else {
         return;
     };
-    if document.get("kind").is_some() {
-        assert_valid(&document);
+    for document in documents
+        .iter()
+        .filter(|document| document.get("kind").is_some())
+    {
+        assert_valid(document);
     }
 }
