@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod fixtures;
+#[path = "support/schema.rs"]
+mod schema;
 
 use entitle::model::plan::parse_plan;
 use entitle::model::{DistributedGrant, GrantStatus, LicenseStatus, ReceivedGrant};
@@ -37,6 +39,8 @@ fn human(plan: &Plan) -> String {
 fn check(name: &str, plan: &Plan) {
     insta::assert_snapshot!(format!("{name}_human"), human(plan));
     insta::assert_json_snapshot!(format!("{name}_json"), PlanDocument::new(plan));
+    // Each situation's document matches docs/schema/plan.schema.json too.
+    schema::assert_valid(&serde_json::to_value(PlanDocument::new(plan)).unwrap());
 }
 
 fn options() -> PlanOptions {

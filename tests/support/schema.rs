@@ -1,6 +1,8 @@
 //! The JSON documents entitle writes are a contract: each carries a `kind`, and
 //! `docs/schema/<kind>.schema.json` (JSON Schema draft 2020-12) says its shape. These helpers
 //! check a document against the schema of its kind, so that a change of shape fails a test.
+// Each test binary uses some of these (tests/plan_snapshots.rs includes this file alone).
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
