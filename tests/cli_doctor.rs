@@ -550,7 +550,7 @@ fn a_broken_plan_fails_its_check_and_lists_the_problems_on_stderr() {
         found["detail"]
             .as_str()
             .unwrap()
-            .contains("2 problems in the plan file, the first: "),
+            .contains("1 problem in the plan file, the first: "),
         "{found:#}"
     );
     assert!(

@@ -74,6 +74,8 @@ fn record(dir: &Path, account: &str, units: u32, date: Option<&str>) -> String {
         &units,
         "--state",
         &state,
+        "--output",
+        "json",
     ];
     if let Some(date) = date {
         args.extend(["--date", date]);

@@ -3175,14 +3175,18 @@ async fn bedrock_use_case_form_can_gate_the_agreement() {
 #[tokio::test]
 async fn bedrock_operations_take_faults() {
     let mut faults = entitle::sandbox::Faults::default();
-    let mut throttled = entitle::sandbox::FaultRule::default();
-    throttled.throttle_every = Some(1);
+    let throttled = entitle::sandbox::FaultRule {
+        throttle_every: Some(1),
+        ..Default::default()
+    };
     faults.operations.insert(
         "Bedrock.GetFoundationModelAvailability".to_string(),
         throttled,
     );
-    let mut failing = entitle::sandbox::FaultRule::default();
-    failing.error_5xx_every = Some(1);
+    let failing = entitle::sandbox::FaultRule {
+        error_5xx_every: Some(1),
+        ..Default::default()
+    };
     faults
         .operations
         .insert("GetUseCaseForModelAccess".to_string(), failing.clone());
