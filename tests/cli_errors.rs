@@ -423,3 +423,34 @@ fn thousands_of_plan_problems_are_capped_with_a_count() {
         &result.stderr[result.stderr.len().saturating_sub(500)..]
     );
 }
+
+#[test]
+fn a_directory_with_a_one_rollout_flag_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = support::repository("plans");
+    let sandbox = format!("--sandbox={}", dir.path().join("state.json").display());
+    for args in [
+        vec!["plan", plans.as_str(), "--out", "saved.json"],
+        vec!["status", plans.as_str(), "--watch"],
+    ] {
+        let result = support::ran(
+            support::entitle(None)
+                .current_dir(dir.path())
+                .arg(&sandbox)
+                .args(&args),
+        );
+        assert_eq!(
+            result.code,
+            2,
+            "`entitle {}` is a usage error:\n{}",
+            args.join(" "),
+            result.stderr
+        );
+        assert!(
+            result.stderr.contains("a directory was given") && result.stderr.contains("hint:"),
+            "{}",
+            result.stderr
+        );
+        assert!(!dir.path().join("saved.json").exists());
+    }
+}

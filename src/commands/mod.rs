@@ -149,9 +149,13 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         Command::Sandbox(command) => sandbox::run(context, &command).await,
         Command::Plan(args) if args.plan.is_dir() => {
             if args.out.is_some() {
-                anyhow::bail!(
-                    "`--out` saves one rollout's plan: give a plan file, not a directory"
-                );
+                return Err(crate::exit::UsageError {
+                    message: "`--out` saves one rollout's plan, and a directory was given"
+                        .to_owned(),
+                    hint: "give one plan file with `--out`, or drop `--out` to plan the directory"
+                        .to_owned(),
+                }
+                .into());
             }
             rollouts::for_each(context, "plan", &args.plan.clone(), |each, file| {
                 let args = PlanArgs {
@@ -174,7 +178,12 @@ async fn dispatch(context: &Context, command: Command) -> anyhow::Result<Outcome
         }
         Command::Status(args) if args.plan.is_dir() => {
             if args.watch {
-                anyhow::bail!("`--watch` follows one rollout: give a plan file, not a directory");
+                return Err(crate::exit::UsageError {
+                    message: "`--watch` follows one rollout, and a directory was given".to_owned(),
+                    hint: "give one plan file with `--watch`, or drop `--watch` for one report of the directory"
+                        .to_owned(),
+                }
+                .into());
             }
             rollouts::for_each(context, "status", &args.plan.clone(), |each, file| {
                 let args = StatusArgs {
