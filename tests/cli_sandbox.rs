@@ -5,68 +5,24 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
-use support::{entitle, python_venv, ran};
+use support::{SandboxServer, entitle, python_venv, ran};
 
-/// `entitle sandbox serve` on a free port, stopped (with SIGTERM, so it saves) when dropped.
-struct Served {
-    child: Child,
-    endpoint: String,
-    /// Kept open: a closed pipe would stop the server at its next line of output.
-    _stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Served {
-    fn start(state: &std::path::Path, extra: &[&str]) -> Self {
-        let port = support::free_port();
-        let mut child = entitle(None)
-            .args([
-                "sandbox",
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--state",
-            ])
-            .arg(state)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut first).unwrap();
-        let endpoint = format!("http://127.0.0.1:{port}");
-        assert_eq!(
-            first.trim(),
-            format!(
-                "entitle sandbox listening on {endpoint} (state: {})",
-                state.display()
-            )
-        );
-        Self {
-            child,
-            endpoint,
-            _stdout: stdout,
-        }
-    }
-
-    fn stop(mut self) -> i32 {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap().code().unwrap_or(-1)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `entitle sandbox serve` on `state` (the one test server of `support`), its banner checked.
+fn serve(state: &std::path::Path, extra: &[&str]) -> SandboxServer {
+    let state_text = state.display().to_string();
+    let mut args = vec!["--state", state_text.as_str()];
+    args.extend_from_slice(extra);
+    let served = SandboxServer::start(&args);
+    assert_eq!(
+        served.banner.trim(),
+        format!(
+            "entitle sandbox listening on {} (state: {})",
+            served.endpoint, state_text
+        )
+    );
+    served
 }
 
 #[test]
@@ -133,7 +89,7 @@ fn admin_actions_report_unknown_things_clearly() {
 fn sandbox_serve_answers_the_cli_and_admin_actions_and_saves_on_sigterm() {
     let directory = tempfile::tempdir().unwrap();
     let state = directory.path().join("served.json");
-    let served = Served::start(&state, &[]);
+    let served = serve(&state, &[]);
 
     let discovered = ran(entitle(Some(&served.endpoint)).args(["discover", "--no-tags"]));
     assert_eq!(discovered.code, 0, "{}", discovered.stderr);
@@ -180,7 +136,7 @@ fn sandbox_serve_answers_the_cli_and_admin_actions_and_saves_on_sigterm() {
 }
 
 /// Runs tests/python/boto3_sandbox.py (with `args`) against a served emulator.
-fn boto3_script(served: &Served, args: &[&str]) -> support::Ran {
+fn boto3_script(served: &SandboxServer, args: &[&str]) -> support::Ran {
     let venv = python_venv();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/boto3_sandbox.py");
@@ -199,7 +155,7 @@ fn boto3_script(served: &Served, args: &[&str]) -> support::Ran {
 #[test]
 fn boto3_speaks_to_the_emulator() {
     let directory = tempfile::tempdir().unwrap();
-    let served = Served::start(&directory.path().join("boto3.json"), &[]);
+    let served = serve(&directory.path().join("boto3.json"), &[]);
     let result = boto3_script(&served, &[]);
     assert_eq!(
         result.code, 0,
@@ -216,7 +172,7 @@ fn boto3_speaks_to_the_emulator() {
 #[test]
 fn boto3_drives_every_lifecycle_setting() {
     let directory = tempfile::tempdir().unwrap();
-    let served = Served::start(&directory.path().join("lifecycle.json"), &[]);
+    let served = serve(&directory.path().join("lifecycle.json"), &[]);
     let result = boto3_script(&served, &["lifecycle"]);
     assert_eq!(
         result.code, 0,
@@ -233,7 +189,7 @@ fn boto3_drives_every_lifecycle_setting() {
 #[test]
 fn boto3_drives_cost_explorer() {
     let directory = tempfile::tempdir().unwrap();
-    let served = Served::start(&directory.path().join("cost-explorer.json"), &[]);
+    let served = serve(&directory.path().join("cost-explorer.json"), &[]);
     let result = boto3_script(&served, &["cost_explorer"]);
     assert_eq!(
         result.code, 0,
@@ -481,7 +437,7 @@ fn subscribe_account_and_remove_role_change_a_state_file() {
 fn subscribe_account_and_remove_role_reach_a_running_emulator() {
     let directory = tempfile::tempdir().unwrap();
     let state = directory.path().join("served.json");
-    let served = Served::start(&state, &[]);
+    let served = serve(&state, &[]);
     for args in [
         vec![
             "subscribe-account",
@@ -516,7 +472,7 @@ fn subscribe_account_and_remove_role_reach_a_running_emulator() {
 #[test]
 fn a_member_account_is_told_which_permission_it_lacks() {
     let directory = tempfile::tempdir().unwrap();
-    let served = Served::start(&directory.path().join("member.json"), &[]);
+    let served = serve(&directory.path().join("member.json"), &[]);
     // The emulator reads the calling account from the access key id: this is pilot member 222222222222.
     let result = ran(entitle(Some(&served.endpoint))
         .arg("discover")
@@ -547,7 +503,7 @@ fn a_member_account_is_told_which_permission_it_lacks() {
 #[test]
 fn boto3_drives_bedrock_iam_and_the_fixes() {
     let directory = tempfile::tempdir().unwrap();
-    let served = Served::start(&directory.path().join("access.json"), &[]);
+    let served = serve(&directory.path().join("access.json"), &[]);
     let result = boto3_script(&served, &["access"]);
     assert_eq!(
         result.code, 0,
@@ -653,7 +609,7 @@ fn access_admin_actions_change_a_state_file() {
 fn break_availability_reaches_a_running_emulator() {
     let directory = tempfile::tempdir().unwrap();
     let state = directory.path().join("served.json");
-    let served = Served::start(&state, &[]);
+    let served = serve(&state, &[]);
     let result = ran(entitle(None).args([
         "sandbox",
         "break-availability",
