@@ -167,6 +167,38 @@ impl Call<'_> {
     }
 }
 
+/// The query protocol's (STS, IAM) validation error: HTTP 400 `ValidationError`.
+pub(crate) fn query_validation_error(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "ValidationError", message)
+}
+
+/// A name of `[\w+=,.@-]` characters whose length the service model bounds (STS's
+/// RoleSessionName 2-64, IAM's RoleName 1-64), refused in the framework's words.
+pub(crate) fn check_name(
+    value: &str,
+    member: &str,
+    min: usize,
+    max: usize,
+    pattern: &str,
+) -> Result<(), ApiError> {
+    let length = value.chars().count();
+    let constraint = if length < min {
+        format!("Member must have length greater than or equal to {min}")
+    } else if length > max {
+        format!("Member must have length less than or equal to {max}")
+    } else if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        format!("Member must satisfy regular expression pattern: {pattern}")
+    } else {
+        return Ok(());
+    };
+    Err(query_validation_error(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+    )))
+}
+
 /// A page of items and the NextToken that continues it.
 pub(crate) struct Page<T> {
     pub(crate) items: Vec<T>,

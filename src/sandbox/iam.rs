@@ -4,7 +4,7 @@
 //! management account of every seed) and the member roles STS AssumeRole accepts
 //! (`settings.member_role_names`, minus those the `remove_role` admin action removed).
 
-use super::api::{ApiError, Call, iso8601};
+use super::api::{ApiError, Call, check_name, iso8601, query_validation_error};
 use super::state::State;
 
 /// The operations this module answers.
@@ -57,32 +57,9 @@ fn url_encode(text: &str) -> String {
     out
 }
 
-/// IAM's validation error (HTTP 400).
-fn validation_error(message: impl Into<String>) -> ApiError {
-    ApiError::new(400, "ValidationError", message)
-}
-
 /// RoleName: 1-64 characters of `[\w+=,.@-]`.
 fn check_role_name(name: &str) -> Result<(), ApiError> {
-    let length = name.chars().count();
-    let constraint = if length < 1 {
-        Some("Member must have length greater than or equal to 1")
-    } else if length > 64 {
-        Some("Member must have length less than or equal to 64")
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-    {
-        Some(r"Member must satisfy regular expression pattern: [\w+=,.@-]+")
-    } else {
-        None
-    };
-    match constraint {
-        Some(constraint) => Err(validation_error(format!(
-            "1 validation error detected: Value '{name}' at 'roleName' failed to satisfy constraint: {constraint}"
-        ))),
-        None => Ok(()),
-    }
+    check_name(name, "roleName", 1, 64, r"[\w+=,.@-]+")
 }
 
 /// The role `name` of `account` as `(path, trusted principal)`, if it exists.
@@ -143,7 +120,7 @@ pub(crate) fn handle(state: &mut State, call: &Call<'_>) -> Result<String, ApiEr
 
 fn get_role(state: &State, call: &Call<'_>) -> Result<String, ApiError> {
     let name = call.string("RoleName").ok_or_else(|| {
-        validation_error(
+        query_validation_error(
             "1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null",
         )
     })?;

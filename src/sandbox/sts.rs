@@ -5,7 +5,7 @@
 //! succeeds only into a role named in `settings.member_role_names` that was not removed from the
 //! account; every ARN is in the state's partition.
 
-use super::api::{ApiError, Call, iso8601, now_millis};
+use super::api::{ApiError, Call, check_name, iso8601, now_millis, query_validation_error};
 use super::state::{AssumedRoleKey, ORGANIZATION_ACCOUNT_ACCESS_ROLE, State};
 
 /// The operations this module answers.
@@ -16,11 +16,6 @@ fn xml_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// STS's own code for a request that fails its constraints (HTTP 400).
-fn validation_error(message: impl Into<String>) -> ApiError {
-    ApiError::new(400, "ValidationError", message)
 }
 
 /// Who an access key acts as: for keys issued by AssumeRole, the role and session.
@@ -52,25 +47,7 @@ fn caller_arn(state: &State, caller: &str, access_key: &str) -> String {
 
 /// RoleSessionName: 2-64 characters of `[\w+=,.@-]`, as the STS model constrains it.
 fn check_session_name(session: &str) -> Result<(), ApiError> {
-    let length = session.chars().count();
-    let constraint = if length < 2 {
-        Some("Member must have length greater than or equal to 2")
-    } else if length > 64 {
-        Some("Member must have length less than or equal to 64")
-    } else if !session
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-    {
-        Some(r"Member must satisfy regular expression pattern: [\w+=,.@-]*")
-    } else {
-        None
-    };
-    match constraint {
-        Some(constraint) => Err(validation_error(format!(
-            "1 validation error detected: Value '{session}' at 'roleSessionName' failed to satisfy constraint: {constraint}"
-        ))),
-        None => Ok(()),
-    }
+    check_name(session, "roleSessionName", 2, 64, r"[\w+=,.@-]*")
 }
 
 /// Answers one STS call with the XML body of a success.
@@ -115,12 +92,12 @@ fn assume_role(state: &mut State, call: &Call<'_>, access_key: &str) -> Result<S
         .string("RoleArn")
         .filter(|arn| !arn.is_empty())
         .ok_or_else(|| {
-            validation_error(
+            query_validation_error(
                 "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
             )
         })?;
     let session = call.string("RoleSessionName").ok_or_else(|| {
-        validation_error(
+        query_validation_error(
             "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
         )
     })?;
@@ -134,7 +111,7 @@ fn assume_role(state: &mut State, call: &Call<'_>, access_key: &str) -> Result<S
                 && !path.is_empty()
         })
         .ok_or_else(|| {
-            validation_error(format!(
+            query_validation_error(format!(
                 "{role_arn} is invalid: expected arn:{}:iam::<12-digit account>:role/<name>",
                 state.partition()
             ))
