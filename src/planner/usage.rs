@@ -930,13 +930,8 @@ mod tests {
         DistributedGrant, GrantStatus, LicenseInfo, Operation, TAG_PHASE, TAG_ROLLOUT,
     };
     use crate::model::usage::{CostPeriod, Granularity};
-    use crate::model::{
-        Account, AccountState, FeatureSet, OrgId, OrgUnit, Organization, OuId, Root, RootId,
-    };
+    use crate::planner::diff::fixtures::{LICENSE, tree};
 
-    const LICENSE: &str = "arn:aws:license-manager::294406891311:license:l-1";
-    const WORKLOADS: &str = "ou-ab12-aaaaaaaa";
-    const SANDBOX: &str = "ou-ab12-bbbbbbbb";
     const INPUT: &str = "USE1-MP:USE1_InputTokenCount-Units";
     const OUTPUT: &str = "USE1-MP:USE1_OutputTokenCount-Units";
     const LIST: f64 = 0.000_003;
@@ -953,45 +948,6 @@ mod tests {
     /// Seconds since the epoch at noon of `text`.
     fn noon(text: &str) -> i64 {
         day(text).days_until(day("1970-01-01")) * -86_400 + 43_200
-    }
-
-    fn tree() -> OrgTree {
-        let account = |id: &str, parent: &str| Account {
-            id: AccountId::parse(id).unwrap(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
-            state: AccountState::Active,
-            parent: ParentId::parse(parent).unwrap(),
-            tags: BTreeMap::new(),
-        };
-        let unit = |id: &str, name: &str| OrgUnit {
-            id: OuId::parse(id).unwrap(),
-            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
-            name: name.into(),
-            parent: ParentId::parse("r-ab12").unwrap(),
-        };
-        OrgTree::new(
-            Organization {
-                id: OrgId::parse("o-test123456").unwrap(),
-                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
-                management_account: id("100000000001"),
-                feature_set: FeatureSet::All,
-            },
-            Root {
-                id: RootId::parse("r-ab12").unwrap(),
-                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
-                name: "Root".into(),
-            },
-            [unit(WORKLOADS, "Workloads"), unit(SANDBOX, "Sandbox")],
-            [
-                account("100000000001", "r-ab12"),
-                account("111111111111", WORKLOADS),
-                account("222222222222", WORKLOADS),
-                account("333333333333", SANDBOX),
-            ],
-        )
-        .unwrap()
     }
 
     /// Pilot: 111111111111; then the rest of Workloads (222222222222). Sandbox is outside.

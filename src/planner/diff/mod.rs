@@ -143,7 +143,7 @@ fn sort_changes(changes: &mut [Change], rollout: &RolloutPlan) {
 /// A small organisation and plan for the stages' unit tests: Workloads (two accounts) and
 /// Sandbox (one) under the root, beside the management account.
 #[cfg(test)]
-mod fixtures {
+pub(in crate::planner) mod fixtures {
     #![allow(clippy::unwrap_used)]
 
     use std::collections::{BTreeMap, BTreeSet};
@@ -158,11 +158,12 @@ mod fixtures {
         ParentId, RolloutPlan, Root, RootId,
     };
 
-    pub(super) const LICENSE: &str = "arn:aws:license-manager::294406891311:license:l-1";
-    pub(super) const WORKLOADS: &str = "ou-ab12-aaaaaaaa";
-    pub(super) const SANDBOX: &str = "ou-ab12-bbbbbbbb";
+    pub(in crate::planner) const LICENSE: &str =
+        "arn:aws:license-manager::294406891311:license:l-1";
+    pub(in crate::planner) const WORKLOADS: &str = "ou-ab12-aaaaaaaa";
+    pub(in crate::planner) const SANDBOX: &str = "ou-ab12-bbbbbbbb";
 
-    pub(super) fn tree() -> OrgTree {
+    pub(in crate::planner) fn tree() -> OrgTree {
         let account = |id: &str, parent: &str| Account {
             id: AccountId::parse(id).unwrap(),
             name: format!("acct-{id}"),
