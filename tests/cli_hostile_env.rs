@@ -84,7 +84,8 @@ fn the_sandbox_ignores_proxies_endpoint_overrides_and_profiles() {
     ] {
         let result = ran(hostile().args(&args));
         assert_eq!(
-            result.code, 0,
+            result.code,
+            0,
             "`entitle {}` under a hostile environment:\n{}{}",
             args.join(" "),
             result.stdout,

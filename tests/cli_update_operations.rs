@@ -54,11 +54,7 @@ fn the_grant(dir: &Path) -> (String, Vec<String>, u32) {
 #[test]
 fn an_update_that_also_activates_activates_and_the_next_plan_is_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        "member",
-        &["CheckoutLicense", "CheckInLicense"],
-    );
+    let plan = write_plan(dir.path(), "member", &["CheckoutLicense", "CheckInLicense"]);
     let first = run(dir.path(), &["apply", &plan, "--auto-approve"]);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
     // Nobody reads the member-activated grant again: let AWS finish distributing it.
@@ -66,14 +62,21 @@ fn an_update_that_also_activates_activates_and_the_next_plan_is_empty() {
     let settled = ran(entitle(None).args(["sandbox", "settle-workflows", "--state", &state]));
     assert_eq!(settled.code, 0, "{}", settled.stderr);
     let (status, operations, _) = the_grant(dir.path());
-    assert_eq!(status, "DISABLED", "member activation leaves it to the member");
+    assert_eq!(
+        status, "DISABLED",
+        "member activation leaves it to the member"
+    );
     assert_eq!(operations, ["CheckInLicense", "CheckoutLicense"]);
 
     // The grantor now activates, and the plan wants one more operation.
     let plan = write_plan(
         dir.path(),
         "grantor",
-        &["CheckoutLicense", "CheckInLicense", "ExtendConsumptionLicense"],
+        &[
+            "CheckoutLicense",
+            "CheckInLicense",
+            "ExtendConsumptionLicense",
+        ],
     );
     let planned = run(dir.path(), &["plan", &plan, "--output", "json"]);
     assert_eq!(planned.code, 0, "{}", planned.stderr);

@@ -16,11 +16,11 @@ use tokio::task::{Id as TaskId, JoinError, JoinSet};
 
 use super::distribution::Distribution;
 use super::journal::{Call, CallOutcome, Event, Journal};
-use crate::limiter::{LimiterConfig, RateLimiter};
 use super::retry::{Decision, RetryPolicy, SystemRandom, decide};
 use crate::aws::grants::{self, GrantVersion, NewGrant, Written};
 use crate::aws::member::{self, MemberSession};
 use crate::aws::{AwsClients, AwsError, AwsErrorKind};
+use crate::limiter::{LimiterConfig, RateLimiter};
 use crate::model::AccountId;
 use crate::model::grant::{
     ActivationOverride, GrantStatus, account_of_principal_arn, client_token, ownership_tags,

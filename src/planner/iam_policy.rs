@@ -562,7 +562,10 @@ mod tests {
                 .iter()
                 .find(|statement| statement.sid == sid)
                 .unwrap();
-            assert_eq!(statement.resource, "arn:aws-us-gov:iam::*:role/aws-service-role/*");
+            assert_eq!(
+                statement.resource,
+                "arn:aws-us-gov:iam::*:role/aws-service-role/*"
+            );
         }
     }
 

@@ -15,9 +15,9 @@ pub mod iam_policy;
 pub mod saved;
 pub mod status;
 pub mod targets;
-pub mod verify;
 pub mod usage;
 pub mod use_case;
+pub mod verify;
 
 pub use cover::{CoverGrant, cover};
 pub use diff::{
