@@ -31,6 +31,10 @@ pub mod code {
     pub const CHANGES_PENDING: u8 = 3;
     /// `apply` finished with some changes failed.
     pub const PARTIAL_FAILURE: u8 = 4;
+    /// Interrupted by SIGINT (Ctrl-C).
+    pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// The exit code of a finished command.
@@ -41,8 +45,21 @@ pub fn exit_code(result: &anyhow::Result<Outcome>) -> u8 {
         Ok(Outcome::PartialFailure) => code::PARTIAL_FAILURE,
         Err(error) if is_broken_pipe(error) => code::SUCCESS,
         Err(error) if is_usage_error(error) => code::USAGE,
-        Err(_) => code::FAILURE,
+        Err(error) => match interrupted_by(error) {
+            Some(signal) => signal.exit_code(),
+            None => code::FAILURE,
+        },
     }
+}
+
+/// The signal that stopped a failed command: named in its error, or (a command that failed after
+/// one, such as `apply DIR`'s summary) received by the process.
+fn interrupted_by(error: &anyhow::Error) -> Option<crate::interrupt::Signal> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::interrupt::Interrupted>())
+        .map(|interrupted| interrupted.signal)
+        .or_else(crate::interrupt::Interrupt::received_by_process)
 }
 
 /// A command line clap accepted whose value a command cannot use (`status --timeout soon`): a
@@ -73,10 +90,26 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// What a person can do about an error, when we know.
 pub fn hint(error: &anyhow::Error) -> Option<String> {
+    // Before the journal's own hint (about its directory), which comes first in the chain.
+    let newer_journal = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .and_then(|io_error| io_error.get_ref())
+            .is_some_and(|inner| inner.is::<crate::apply::journal::NewerJournal>())
+    });
+    if newer_journal {
+        return Some(
+            "upgrade entitle to the release that wrote this journal or a newer one (`entitle --version` shows this one), or point `--journal` elsewhere".to_owned(),
+        );
+    }
     for cause in error.chain() {
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
             return Some(usage.hint.clone());
         }
+        if let Some(interrupted) = cause.downcast_ref::<crate::interrupt::Interrupted>() {
+            return Some(interrupted.hint().to_owned());
+        }
+
         match cause.downcast_ref::<DiscoverError>() {
             Some(DiscoverError::NotInOrganization(_)) => {
                 return Some(
@@ -199,6 +232,14 @@ mod tests {
         assert_eq!(exit_code(&Err(anyhow::anyhow!("boom"))), 1);
         let pipe = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe));
         assert_eq!(exit_code(&Err(pipe)), 0);
+        for (signal, code) in [
+            (crate::interrupt::Signal::Interrupt, 130),
+            (crate::interrupt::Signal::Terminate, 143),
+        ] {
+            let stopped = anyhow::Error::new(crate::interrupt::Interrupted { signal })
+                .context("could not apply");
+            assert_eq!(exit_code(&Err(stopped)), code);
+        }
     }
 
     #[test]

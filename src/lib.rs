@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod exit;
+pub mod interrupt;
 pub mod limiter;
 pub mod model;
 pub mod planner;

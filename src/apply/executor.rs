@@ -2,7 +2,15 @@
 //! with bounded concurrency, idempotent tokens, waiting out PENDING_WORKFLOW, and deletes that
 //! re-read a stale version. Every call is paced by a per-operation adaptive rate limiter,
 //! retried with backoff and jitter when throttled or transient, and every mutating call is
-//! journalled before and after. Reports events; prints nothing.
+//! journalled before and after (a create's line after the call names the grant it made).
+//! Reports events; prints nothing.
+//!
+//! A signal (Ctrl-C, SIGTERM; see `crate::interrupt`) stops the run: no change and no call
+//! starts after it, waits between calls end at once, and the calls in flight get
+//! [`ApplyOptions::grace`] to come back before their tasks are dropped. A change stopped part way
+//! is left `waiting` for the next run, one not started is `skipped`, and the calls sent and never
+//! answered are listed in [`Execution::interrupted`]: nothing is lost (the journal has every call
+//! sent) and nothing doubles (the next run plans again, with the same client tokens).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,6 +28,7 @@ use super::retry::{Decision, RetryPolicy, SystemRandom, decide};
 use crate::aws::grants::{self, GrantVersion, NewGrant, Written};
 use crate::aws::member::{self, MemberSession};
 use crate::aws::{AwsClients, AwsError, AwsErrorKind};
+use crate::interrupt::{Interrupt, Signal};
 use crate::limiter::{LimiterConfig, RateLimiter};
 use crate::model::AccountId;
 use crate::model::grant::{
@@ -44,6 +53,11 @@ pub struct ApplyOptions {
     pub limiter: LimiterConfig,
     /// How persistent one call is.
     pub retry: RetryPolicy,
+    /// The signal that stops the run (the process's, for commands; one that never fires by
+    /// default).
+    pub interrupt: Interrupt,
+    /// How long calls in flight are waited for once a signal came.
+    pub grace: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -60,9 +74,15 @@ impl Default for ApplyOptions {
                 base_delay: Duration::from_millis(250),
                 max_delay: Duration::from_secs(20),
             },
+            interrupt: Interrupt::default(),
+            grace: DEFAULT_GRACE,
         }
     }
 }
+
+/// How long calls in flight are waited for after a signal: a License Manager write answers in
+/// well under a second; a person pressing Ctrl-C waits no longer than this.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// The role entitle assumes in member accounts, and how it names its sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +114,18 @@ pub struct Execution {
     pub results: Vec<ChangeResult>,
     /// Call counts.
     pub counts: CallCounts,
+    /// Set when a signal stopped the run.
+    pub interrupted: Option<Interruption>,
+}
+
+/// How a signal stopped a run.
+#[derive(Debug, Clone)]
+pub struct Interruption {
+    /// The signal.
+    pub signal: Signal,
+    /// Calls sent and never answered when the run stopped waiting for them (in the order sent):
+    /// AWS may or may not have carried them out.
+    pub in_flight: Vec<Call>,
 }
 
 /// How one change ended.
@@ -159,6 +191,7 @@ pub async fn execute(
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let activating = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let pacing = Arc::new(Pacing::new(options, journal));
+    let interrupt = options.interrupt.clone();
     let distribution = Arc::new(Distribution::default());
     let members = Arc::new(tokio::sync::Mutex::new(BTreeMap::new()));
     // What each principal's change came to in this run, for retirements that wait on it.
@@ -199,8 +232,14 @@ pub async fn execute(
                 if change.action == Action::NoOp {
                     continue;
                 }
-                if change.blocked || !included || pacing.journal_broken() {
-                    let why = if pacing.journal_broken() {
+                if change.blocked
+                    || !included
+                    || pacing.journal_broken()
+                    || interrupt.received().is_some()
+                {
+                    let why = if let Some(signal) = interrupt.received() {
+                        not_started(signal)
+                    } else if pacing.journal_broken() {
                         "the journal could not be written, so nothing more is changed".to_owned()
                     } else {
                         blocked
@@ -234,6 +273,16 @@ pub async fn execute(
                 let carried = change.clone();
                 let task = tasks.spawn(async move {
                     let mut turn = Turn::take(semaphore).await;
+                    if let Some(signal) = context.pacing.interrupt.received() {
+                        let result = ChangeResult {
+                            change,
+                            outcome: Outcome::Skipped {
+                                why: not_started(signal),
+                            },
+                        };
+                        events.finished(&result);
+                        return result;
+                    }
                     if context.pacing.journal_broken() {
                         let result = ChangeResult {
                             change,
@@ -247,21 +296,48 @@ pub async fn execute(
                     }
                     events.started(&change);
                     let outcome = context.carry_out(&change, &mut turn).await;
+                    let outcome = context.pacing.stopped_part_way(&change, outcome);
                     let result = ChangeResult { change, outcome };
                     events.finished(&result);
                     result
                 });
                 carrying.insert(task.id(), carried);
             }
-            while let Some(joined) = tasks.join_next_with_id().await {
+            // Once a signal came, the tasks still running get the grace period, then are dropped.
+            let mut deadline: Option<tokio::time::Instant> = None;
+            let mut dropped = false;
+            loop {
+                let joined = tokio::select! {
+                    joined = tasks.join_next_with_id() => joined,
+                    _ = interrupt.wait(), if deadline.is_none() => {
+                        deadline = Some(tokio::time::Instant::now() + options.grace);
+                        continue;
+                    }
+                    () = sleep_until(deadline), if deadline.is_some() && !dropped => {
+                        tasks.abort_all();
+                        dropped = true;
+                        continue;
+                    }
+                };
+                let Some(joined) = joined else {
+                    break;
+                };
                 let result = match joined {
-                    Ok((_, result)) => result,
+                    Ok((id, result)) => {
+                        carrying.remove(&id);
+                        result
+                    }
                     Err(error) => {
                         // Every task's id was recorded when it was spawned.
                         let Some(change) = carrying.remove(&error.id()) else {
                             continue;
                         };
-                        let result = task_lost(change, &error);
+                        let result = match interrupt.received() {
+                            Some(signal) if error.is_cancelled() => {
+                                pacing.dropped_in_flight(change, signal)
+                            }
+                            _ => task_lost(change, &error),
+                        };
                         events.finished(&result);
                         result
                     }
@@ -273,8 +349,28 @@ pub async fn execute(
     Execution {
         results,
         counts: pacing.counts(),
+        interrupted: interrupt.received().map(|signal| Interruption {
+            signal,
+            in_flight: pacing.in_flight(),
+        }),
     }
 }
+
+/// Sleeps until `deadline` (never without one).
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a change was not started.
+fn not_started(signal: Signal) -> String {
+    format!("not started: interrupted by {signal}; the next run carries it out")
+}
+
+/// What AWS error code marks a call not sent because a signal came.
+const INTERRUPTED_CODE: &str = "entitle.Interrupted";
 
 /// A change's turn among the `--concurrency` carried out at once. Changes waiting for their new
 /// grant to distribute give their turn to the next change and take one among the
@@ -315,6 +411,12 @@ struct Pacing {
     calls: AtomicU64,
     throttled: AtomicU64,
     retried: AtomicU64,
+    interrupt: Interrupt,
+    /// Journalled calls sent and not answered yet, by the order they were sent.
+    in_flight: Mutex<BTreeMap<u64, Call>>,
+    sent: AtomicU64,
+    /// The last write each change made in this run, with its operation.
+    written: Mutex<BTreeMap<(String, Action), (String, Written)>>,
 }
 
 /// One call as the journal sees it; `None` for reads, which are not journalled.
@@ -336,6 +438,122 @@ impl Pacing {
             calls: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             retried: AtomicU64::new(0),
+            interrupt: options.interrupt.clone(),
+            in_flight: Mutex::new(BTreeMap::new()),
+            sent: AtomicU64::new(0),
+            written: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The calls sent and not answered, in the order sent.
+    fn in_flight(&self) -> Vec<Call> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The error of a call not sent because `signal` came.
+    fn not_sent(operation: &'static str, signal: Signal) -> AwsError {
+        AwsError {
+            service: "license-manager",
+            operation,
+            code: Some(INTERRUPTED_CODE.to_owned()),
+            message: format!("not sent: interrupted by {signal}"),
+            request_id: None,
+            kind: AwsErrorKind::Other,
+        }
+    }
+
+    /// Waits for `future`, unless a signal comes first.
+    async fn unless_interrupted<T>(&self, future: impl Future<Output = T>) -> Result<T, Signal> {
+        if let Some(signal) = self.interrupt.received() {
+            return Err(signal);
+        }
+        tokio::select! {
+            answer = future => Ok(answer),
+            signal = self.interrupt.wait() => Err(signal),
+        }
+    }
+
+    /// A change whose call was refused because a signal came: `skipped` when it had written
+    /// nothing, else `waiting` with what it did and the grant it left (the next run finishes it).
+    fn stopped_part_way(&self, change: &Change, outcome: Outcome) -> Outcome {
+        let Outcome::Failed { step, error, .. } = &outcome else {
+            return outcome;
+        };
+        if error.code.as_deref() != Some(INTERRUPTED_CODE) {
+            return outcome;
+        }
+        let signal = self.interrupt.received().unwrap_or(Signal::Interrupt);
+        let written = self
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(change.principal_arn.clone(), change.action))
+            .cloned();
+        match written {
+            None => Outcome::Skipped {
+                why: format!(
+                    "interrupted by {signal} before its first change ({step} not sent); the next run carries it out"
+                ),
+            },
+            Some((operation, grant)) => Outcome::Waiting {
+                what: format!(
+                    "interrupted by {signal} after {operation}, before {step}; the next run finishes it"
+                ),
+                grant,
+            },
+        }
+    }
+
+    /// A change whose task was dropped when the grace period after a signal ran out: `waiting`,
+    /// naming its call in flight (AWS may or may not have carried it out).
+    fn dropped_in_flight(&self, change: Change, signal: Signal) -> ChangeResult {
+        let call = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|call| call.principal == change.principal_arn)
+            .cloned();
+        let written = self
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(change.principal_arn.clone(), change.action))
+            .cloned();
+        let what = match &call {
+            Some(call) => format!(
+                "interrupted by {signal} with {} in flight: the next run sees whether AWS carried it out",
+                call.operation
+            ),
+            None => {
+                format!("interrupted by {signal} while waiting on AWS; the next run finishes it")
+            }
+        };
+        let grant = match written {
+            Some((_, grant)) => grant,
+            None => Written {
+                grant_arn: change
+                    .before
+                    .as_ref()
+                    .and_then(|before| before.arn.clone())
+                    .unwrap_or_default(),
+                status: change
+                    .before
+                    .as_ref()
+                    .map_or(GrantStatus::PendingWorkflow, |before| before.status.clone()),
+                version: String::new(),
+                status_reason: None,
+                request_id: None,
+            },
+        };
+        ChangeResult {
+            change,
+            outcome: Outcome::Waiting { what, grant },
         }
     }
 
@@ -390,7 +608,11 @@ impl Pacing {
         let mut random = SystemRandom::default();
         let mut attempt = 1;
         loop {
-            let sent = limiter.acquire().await;
+            // No call starts once a signal came, and none waits its turn through one.
+            let sent = self
+                .unless_interrupted(limiter.acquire())
+                .await
+                .map_err(|signal| Self::not_sent(operation, signal))?;
             let call = journalled.as_ref().map(|spec| Call {
                 operation: spec.operation.to_owned(),
                 phase: spec.change.phase.clone(),
@@ -416,8 +638,22 @@ impl Pacing {
                     });
                 }
             }
+            let in_flight = call.as_ref().map(|call| {
+                let id = self.sent.fetch_add(1, Ordering::Relaxed);
+                self.in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id, call.clone());
+                id
+            });
             self.calls.fetch_add(1, Ordering::Relaxed);
             let result = request().await;
+            if let Some(id) = in_flight {
+                self.in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
+            }
             let throttled = matches!(&result, Err(error) if error.kind == AwsErrorKind::Throttled);
             if throttled {
                 limiter.on_throttle(sent);
@@ -425,6 +661,17 @@ impl Pacing {
                 self.throttled.fetch_add(1, Ordering::Relaxed);
             } else if result.is_ok() {
                 limiter.on_success(sent);
+            }
+            if let (Some(spec), Ok(answer)) = (&journalled, &result)
+                && let Some(grant) = answer.grant()
+            {
+                self.written
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(
+                        (spec.change.principal_arn.clone(), spec.change.action),
+                        (spec.operation.to_owned(), grant),
+                    );
             }
             if let Some(call) = call {
                 // The call went out: its answer is used whatever the journal says now (the run
@@ -441,7 +688,9 @@ impl Pacing {
                         self.retried.fetch_add(1, Ordering::Relaxed);
                     }
                     tracing::debug!(operation, attempt, ?after, %error, "retrying");
-                    tokio::time::sleep(after).await;
+                    self.unless_interrupted(tokio::time::sleep(after))
+                        .await
+                        .map_err(|signal| Self::not_sent(operation, signal))?;
                     attempt += 1;
                 }
                 Decision::RereadAndRetry | Decision::GiveUp(_) => return Err(error),
@@ -454,6 +703,11 @@ impl Pacing {
 trait Answer {
     /// The request id, the grant's status and its version, where the answer has them.
     fn noted(&self) -> (Option<String>, Option<String>, Option<String>);
+
+    /// The grant a write left, where the answer names one.
+    fn grant(&self) -> Option<Written> {
+        None
+    }
 }
 
 impl Answer for Written {
@@ -463,6 +717,10 @@ impl Answer for Written {
             Some(self.status.as_str().to_owned()),
             Some(self.version.clone()),
         )
+    }
+
+    fn grant(&self) -> Option<Written> {
+        (!self.grant_arn.is_empty()).then(|| self.clone())
     }
 }
 
@@ -482,11 +740,14 @@ impl Answer for Vec<Written> {
     }
 }
 
-/// The journal line after a call.
-fn finished<T: Answer>(call: Call, result: &Result<T, AwsError>, throttled: bool) -> Event {
+/// The journal line after a call. A create's names the grant it made (its line before could not).
+fn finished<T: Answer>(mut call: Call, result: &Result<T, AwsError>, throttled: bool) -> Event {
     match result {
         Ok(answer) => {
             let (request_id, status, version) = answer.noted();
+            if call.grant_arn.is_none() {
+                call.grant_arn = answer.grant().map(|grant| grant.grant_arn);
+            }
             Event::CallFinished {
                 call,
                 outcome: CallOutcome::Ok,
@@ -788,12 +1049,18 @@ impl Step {
                 {
                     let patience = DISTRIBUTION_PATIENCE.min(self.distribution_wait);
                     // Waiting is not working: the change gives its turn to another meanwhile.
+                    // A signal ends the wait (the read after it is refused).
                     turn.give_up_while(
-                        self.distribution
-                            .wait(grant_arn, patience, || self.ready_grants()),
+                        self.pacing.unless_interrupted(self.distribution.wait(
+                            grant_arn,
+                            patience,
+                            || self.ready_grants(),
+                        )),
                         &self.activating,
                     )
                     .await
+                    .ok()
+                    .flatten()
                 } else {
                     None
                 };
@@ -802,7 +1069,12 @@ impl Step {
                 } else {
                     if known.is_some() {
                         // Distribution takes a moment: reading at once would only see it pending.
-                        tokio::time::sleep(FIRST_WORKFLOW_READ.min(self.distribution_wait)).await;
+                        let _ = self
+                            .pacing
+                            .unless_interrupted(tokio::time::sleep(
+                                FIRST_WORKFLOW_READ.min(self.distribution_wait),
+                            ))
+                            .await;
                     }
                     match self.settled(grant_arn).await {
                         Ok(settled) => settled,
@@ -1173,7 +1445,11 @@ impl Step {
             if current.status != GrantStatus::PendingWorkflow || left.is_zero() {
                 return Ok(current);
             }
-            tokio::time::sleep(pause.min(left)).await;
+            // A signal ends the wait: the next read is refused.
+            let _ = self
+                .pacing
+                .unless_interrupted(tokio::time::sleep(pause.min(left)))
+                .await;
             pause = (pause * 2).min(Duration::from_secs(2));
         }
     }

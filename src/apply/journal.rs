@@ -10,6 +10,11 @@
 //! torn line never swallows the next run's first. The journal survives a crashed process, not a
 //! crashed machine: lines are not synced to disk. A journal that failed to write once refuses
 //! every later line, so no further change starts without its audit trail.
+//!
+//! Every line carries the journal's `format_version`: a journal holding a line of a newer
+//! format (written by a newer entitle) is refused, naming the file and both versions, rather than
+//! misread. The file is created with its first line: a run that writes nothing (it failed to
+//! start, or found nothing to do) leaves no empty journal behind.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -26,6 +31,37 @@ use super::journal_lock::Holder;
 use super::journal_s3::RemoteRun;
 use crate::planner::GateFacts;
 use crate::planner::status::StatusReport;
+
+/// The format of the journal's lines this entitle writes, and the newest it reads. Lines without
+/// a `format_version` (written before it was recorded) are of format 1.
+pub const JOURNAL_FORMAT_VERSION: u32 = 1;
+
+/// One line as written: the entry with the journal's format version first.
+#[derive(Serialize)]
+struct Line<'a> {
+    format_version: u32,
+    #[serde(flatten)]
+    entry: &'a Entry,
+}
+
+/// What is read of a line before the rest of it: its format.
+#[derive(Deserialize)]
+struct LineVersion {
+    #[serde(default)]
+    format_version: Option<u64>,
+}
+
+/// Journal lines are written one at a time in the whole process, so that a process ending at
+/// once on a second Ctrl-C (see `crate::interrupt`) can wait for the line being written and
+/// never leave it torn.
+static WRITES: Mutex<()> = Mutex::new(());
+
+/// Waits for the journal line being written, if any, and lets no other line start: the process
+/// is about to exit.
+pub(crate) fn hold_writes() {
+    let held = WRITES.lock().unwrap_or_else(PoisonError::into_inner);
+    std::mem::forget(held);
+}
 
 /// Where a rollout's journal lived before journals were kept per organisation (`--journal` unset):
 /// `journal_store` reads it, and moves it under the organisation on the first write.
@@ -96,7 +132,8 @@ pub enum Event {
         rollout: String,
         /// `--phase`, if given.
         phase: Option<String>,
-        /// Who ran it: the local user (`$USER`), for the audit trail.
+        /// Who ran it: the local user (`$USER`, `$LOGNAME`, or the OS's name for the process's
+        /// user), for the audit trail.
         user: Option<String>,
         /// The AWS identity it ran as (STS caller ARN), when known.
         caller: Option<String>,
@@ -172,12 +209,29 @@ pub enum Event {
     LockForced {
         /// Whose lock it was.
         holder: Holder,
-        /// Who removed it: the local user (`$USER`).
+        /// Who removed it: the local user (see `journal_lock::local_user`).
         user: Option<String>,
         /// On which machine.
         host: String,
         /// As which AWS identity, when known.
         caller: Option<String>,
+    },
+    /// The run was stopped by a signal (Ctrl-C, SIGTERM) before it finished: no new call was
+    /// started after it, and the calls in flight were given a few seconds to come back.
+    Interrupted {
+        /// `SIGINT` or `SIGTERM`.
+        signal: String,
+        /// Changes done.
+        done: usize,
+        /// Changes failed.
+        failed: usize,
+        /// Changes left waiting (part done, or in flight) for the next run.
+        waiting: usize,
+        /// Changes not started.
+        skipped: usize,
+        /// Calls sent and never answered when the run stopped waiting: AWS may or may not have
+        /// carried them out; the next run finds out (their client tokens make a repeat harmless).
+        in_flight: Vec<Call>,
     },
     /// The run ended normally.
     RunFinished {
@@ -234,8 +288,60 @@ pub struct Journal {
 #[derive(Debug)]
 enum Sink {
     Disabled,
-    File(Mutex<File>),
+    File(Mutex<LocalFile>),
     Remote(Arc<RemoteRun>),
+}
+
+/// A local journal file, opened when it existed already, else created with the first line.
+#[derive(Debug)]
+struct LocalFile {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+impl LocalFile {
+    /// Opens an existing journal for appending (a file ending in a torn line gets a newline
+    /// first); a journal that does not exist yet is left to the first line.
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let file = match OpenOptions::new().append(true).read(true).open(path) {
+            Ok(file) => Some(Self::untorn(file)?),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => return Err(error),
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+        })
+    }
+
+    fn untorn(mut file: File) -> std::io::Result<File> {
+        if ends_torn(&mut file)? {
+            file.write_all(b"\n")?;
+        }
+        Ok(file)
+    }
+
+    fn write(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => {
+                if let Some(parent) = self
+                    .path
+                    .parent()
+                    .filter(|parent| !parent.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .read(true)
+                    .open(&self.path)?;
+                self.file.insert(Self::untorn(file)?)
+            }
+        };
+        file.write_all(line)
+    }
 }
 
 /// Why a journal stopped taking lines, once it did; shared with the S3 uploader.
@@ -261,33 +367,20 @@ impl Failure {
 }
 
 impl Journal {
-    /// Opens (creating it and its directory if needed) the journal file at `path` for a new run.
-    /// A file ending in a torn line (a process killed mid-write) gets a newline first, so the torn
-    /// line stays alone and readers skip it.
+    /// Opens the journal file at `path` for a new run: an existing file at once, a new one (and
+    /// its directory) with the first line, so a run that writes nothing leaves no file. A file
+    /// ending in a torn line (a process killed mid-write) gets a newline first, so the torn line
+    /// stays alone and readers skip it.
     pub fn open(path: &Path) -> std::io::Result<Self> {
         Self::open_file(path, new_run_id())
     }
 
     /// [`Journal::open`] for a given run id.
     pub(crate) fn open_file(path: &Path, run: String) -> std::io::Result<Self> {
-        if let Some(parent) = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)?;
-        if ends_torn(&mut file)? {
-            file.write_all(b"\n")?;
-        }
         Ok(Self {
             location: path.to_owned(),
             run,
-            sink: Sink::File(Mutex::new(file)),
+            sink: Sink::File(Mutex::new(LocalFile::open(path)?)),
             failure: Failure::default(),
         })
     }
@@ -342,15 +435,24 @@ impl Journal {
             run: self.run.clone(),
             event,
         };
-        let mut line = serde_json::to_string(&entry).map_err(std::io::Error::other)?;
+        let mut line = serde_json::to_string(&Line {
+            format_version: JOURNAL_FORMAT_VERSION,
+            entry: &entry,
+        })
+        .map_err(std::io::Error::other)?;
         line.push('\n');
         let written = match &self.sink {
             Sink::Disabled => Ok(()),
-            Sink::File(file) => file
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .write_all(line.as_bytes()),
-            Sink::Remote(remote) => remote.push(line.as_bytes()),
+            Sink::File(file) => {
+                let _one_at_a_time = WRITES.lock().unwrap_or_else(PoisonError::into_inner);
+                file.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .write(line.as_bytes())
+            }
+            Sink::Remote(remote) => {
+                let _one_at_a_time = WRITES.lock().unwrap_or_else(PoisonError::into_inner);
+                remote.push(line.as_bytes())
+            }
         };
         match written {
             Ok(()) => Ok(entry),
@@ -460,23 +562,34 @@ impl History {
             Err(error) => return Err(error),
         };
         let mut history = Self::default();
-        history.add_lines(&bytes);
+        history.add_lines(&bytes).map_err(std::io::Error::other)?;
         history.sort();
         Ok(history)
     }
 
     /// Adds the readable lines of `bytes` (one journal file or run object), counting the others.
-    pub(crate) fn add_lines(&mut self, bytes: &[u8]) {
+    /// A line of a newer format than this entitle reads refuses the whole journal.
+    pub(crate) fn add_lines(&mut self, bytes: &[u8]) -> Result<(), NewerJournal> {
         // A torn line may end inside a multi-byte character: judge each line on its own.
         for line in bytes.split(|byte| *byte == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
+            }
+            // The version before the shape: a newer line may read as an older one and mean
+            // something else.
+            if let Ok(LineVersion {
+                format_version: Some(found),
+            }) = serde_json::from_slice(line)
+                && found > u64::from(JOURNAL_FORMAT_VERSION)
+            {
+                return Err(NewerJournal { found });
             }
             match serde_json::from_slice(line) {
                 Ok(entry) => self.entries.push(entry),
                 Err(_) => self.unreadable += 1,
             }
         }
+        Ok(())
     }
 
     /// Puts the entries in time order (`at` is fixed-width RFC 3339 UTC, so text order is time
@@ -578,6 +691,7 @@ impl History {
             command: command.clone(),
             started_at: started.at.clone(),
             finished: None,
+            interrupted: None,
             calls_finished: 0,
             unanswered: Vec::new(),
         };
@@ -600,12 +714,23 @@ impl History {
                     failed,
                     skipped,
                 } => summary.finished = Some((*done, *failed, *skipped)),
+                Event::Interrupted { signal, .. } => summary.interrupted = Some(signal.clone()),
                 _ => {}
             }
         }
         summary.unanswered = open.into_values().collect();
         Some(summary)
     }
+}
+
+/// A journal line written by a newer entitle, in a format this one does not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "it holds lines of journal format_version {found}, written by a newer entitle; this entitle reads up to format_version {JOURNAL_FORMAT_VERSION}: upgrade entitle to use this journal"
+)]
+pub struct NewerJournal {
+    /// The version found.
+    pub found: u64,
 }
 
 /// The most recent run as the journal tells it.
@@ -619,6 +744,8 @@ pub struct RunSummary {
     pub started_at: String,
     /// (done, failed, skipped) if it finished.
     pub finished: Option<(usize, usize, usize)>,
+    /// The signal that stopped it (`SIGINT`, `SIGTERM`), when it journalled one.
+    pub interrupted: Option<String>,
     /// Calls it saw answered.
     pub calls_finished: usize,
     /// Calls it sent and never saw answered (with when they were sent): the process stopped while

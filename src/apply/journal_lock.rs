@@ -18,7 +18,7 @@ use crate::aws::s3::Bucket;
 /// Who holds a lock: written into the lock, shown to whoever finds it held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
-    /// The local user (`$USER`).
+    /// The local user (see [`local_user`]).
     #[serde(default)]
     pub user: Option<String>,
     /// The machine.
@@ -85,12 +85,35 @@ impl fmt::Display for Holder {
     }
 }
 
-/// The local user, for the audit trail and the lock.
+/// The local user, for the audit trail and the lock: `$USER`, `$LOGNAME` (set by login and cron
+/// where `$USER` is not), `%USERNAME%`, else the OS's name for the process's user (`id -un`; its
+/// number, `uid 1001`, when the user has no name, as in many containers). Every command that
+/// records who ran it asks here.
 pub fn local_user() -> Option<String> {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
+    let named = |variable: &str| {
+        std::env::var(variable)
+            .ok()
+            .map(|user| user.trim().to_owned())
+            .filter(|user| !user.is_empty())
+    };
+    named("USER")
+        .or_else(|| named("LOGNAME"))
+        .or_else(|| named("USERNAME"))
+        .or_else(|| id(&["-un"]))
+        .or_else(|| id(&["-u"]).map(|uid| format!("uid {uid}")))
+}
+
+/// What `id` answers, when it answers.
+fn id(args: &[&str]) -> Option<String> {
+    std::process::Command::new("id")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
         .ok()
-        .filter(|user| !user.is_empty())
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .filter(|answer| !answer.is_empty())
 }
 
 /// This machine's name: `HOSTNAME`, the kernel's, or `hostname`'s answer.

@@ -420,7 +420,11 @@ impl JournalStore {
         bodies.sort_by_key(|(index, _)| *index);
         let mut history = History::default();
         for (_, body) in &bodies {
-            history.add_lines(body);
+            history.add_lines(body).map_err(|newer| JournalError::Io {
+                doing: "read the journal",
+                path: PathBuf::from(format!("s3://{}/{prefix}", bucket.name())),
+                source: std::io::Error::other(newer),
+            })?;
         }
         history.sort();
         Ok(history)

@@ -14,6 +14,8 @@ use crate::planner::diff::Summary;
 
 /// Activates every grant of the phases up to `--phase` that is not ACTIVE yet.
 pub async fn run(context: &Context, args: &ActivateArgs) -> anyhow::Result<Outcome> {
+    // A signal ends the command with 130 or 143, and stops it cleanly once it changes grants.
+    crate::interrupt::Interrupt::process();
     let mut rollout = read_plan(context, &args.plan)?;
     if rollout.entitlement.activation == Activation::Member {
         context.printer.info(

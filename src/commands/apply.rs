@@ -1,6 +1,8 @@
 //! `entitle apply`: plan (or load a saved plan and refuse it if stale), hold it against the
 //! phase gates, show it, confirm, carry it out with a journal, and report every change's outcome.
-//! The carrying out is shared with `entitle activate`.
+//! The carrying out is shared with `entitle activate`. A signal while changes are carried out
+//! stops the run (see `crate::interrupt`): what was done is journalled and reported, and the
+//! command exits 130 or 143.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,22 +12,24 @@ use anyhow::{Context as _, bail};
 
 use super::confirm::{self, Changes};
 use super::observe::{observe, read_plan, unix_now};
+use super::run_log::{self, RunStart};
 use super::{Context, Reported};
 use crate::apply::executor::{
     ApplyOptions, ChangeResult, MemberRole, Outcome as ChangeOutcome, execute,
 };
-use crate::apply::journal::{Event, History};
+use crate::apply::journal::Event;
 use crate::apply::journal_store::JournalRun;
 use crate::aws::{AwsClients, identity, license_manager};
 use crate::cli::{ApplyArgs, ChangeArgs};
 use crate::exit::Outcome;
+use crate::interrupt::{Guard, Interrupt, Interrupted};
 use crate::model::OrgTree;
 use crate::model::grant::DistributedGrant;
 use crate::model::plan::RolloutPlan;
 use crate::planner::status::status;
 use crate::planner::{IgnoreGates, Observed, Plan, PlanError, PlanOptions, SavedPlan, fingerprint};
 use crate::ui::apply::{ApplyReport, HeldPhase};
-use crate::ui::{self, Printer, progress::ApplyProgress};
+use crate::ui::{self, progress::ApplyProgress};
 
 /// A later phase was to be applied while an earlier phase's gate does not hold.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,9 @@ fn check_saved_scope(args: &ApplyArgs, saved: &SavedPlan) -> Result<(), crate::e
 
 /// Applies a rollout plan or a saved plan.
 pub async fn run(context: &Context, args: &ApplyArgs) -> anyhow::Result<Outcome> {
+    // From here on a signal ends the command with 130 or 143, and stops it cleanly once it
+    // changes grants.
+    Interrupt::process();
     let clients = context.clients().await;
     let saved = load_saved(&args.plan)?;
     if let Some(saved) = &saved {
@@ -312,6 +319,9 @@ pub(super) struct Session {
     place: String,
     /// The AWS identity the run acts as (STS caller ARN), when known.
     caller: Option<String>,
+    /// Held from the first change to the journal's last line and the lock's release: meanwhile
+    /// a signal stops the run instead of ending the process.
+    guard: Option<Guard>,
 }
 
 impl Session {
@@ -324,6 +334,10 @@ impl Session {
         rollout: &RolloutPlan,
         command: &str,
     ) -> anyhow::Result<Self> {
+        // `apply DIR` goes no further once a signal stopped one of its rollouts.
+        if let Some(signal) = Interrupt::process().received() {
+            return Err(Interrupted { signal }.into());
+        }
         // The journal belongs to (organisation, rollout): the organisation is read first.
         let organization = crate::aws::organizations::organization(clients)
             .await
@@ -344,14 +358,20 @@ impl Session {
         .await?;
         let run = store.begin(command, caller.clone()).await?;
         let place = store.describe();
-        report_previous_run(&context.printer, &run.history, &place);
-        Ok(Self { run, place, caller })
+        run_log::report_previous_run(&context.printer, &run.history, &place);
+        Ok(Self {
+            run,
+            place,
+            caller,
+            guard: None,
+        })
     }
 
     /// Ends the run: the journal's last upload and the lock's release, whatever `result` is;
     /// `result`'s error comes first.
     pub async fn finish(self, result: anyhow::Result<Outcome>) -> anyhow::Result<Outcome> {
         let finished = self.run.finish().await;
+        drop(self.guard);
         let outcome = result?;
         finished?;
         Ok(outcome)
@@ -473,7 +493,11 @@ impl Session {
         if !job.run.auto_approve {
             ui::plan::show_before_confirming(printer, &plan)?;
             confirm(&plan, job.command, &ignored)?;
+        } else {
+            ui::apply::show_approved_plan(printer, &plan)?;
         }
+        let interrupt = Interrupt::process();
+        self.guard = Some(interrupt.guard());
         for (phase, reason) in &ignored {
             self.run.journal.record(Event::GateIgnored {
                 phase: phase.clone(),
@@ -487,14 +511,16 @@ impl Session {
             .and_then(crate::aws::member::partition_of)
             .unwrap_or("aws")
             .to_owned();
-        self.run.journal.record(Event::RunStarted {
-            command: job.command.to_owned(),
-            rollout: plan.rollout.clone(),
-            phase: job.phase.clone(),
-            user: std::env::var("USER").ok(),
-            caller,
-            changes: applicable(&plan),
-        })?;
+        run_log::record_started(
+            &self.run.journal,
+            RunStart {
+                command: job.command,
+                rollout: &plan.rollout,
+                phase: job.phase.clone(),
+                caller,
+                changes: applicable(&plan),
+            },
+        )?;
         let progress = Arc::new(ApplyProgress::new(printer, applicable(&plan)));
         let options = ApplyOptions {
             concurrency: usize::from(job.run.concurrency),
@@ -504,6 +530,7 @@ impl Session {
                 partition,
                 session_name: format!("entitle-{}", self.run.journal.run()),
             }),
+            interrupt: interrupt.clone(),
             ..ApplyOptions::default()
         };
         let execution = execute(
@@ -517,25 +544,45 @@ impl Session {
         progress.finish();
         for result in &execution.results {
             if let ChangeOutcome::Waiting { what, grant } = &result.outcome {
+                let known = !grant.grant_arn.is_empty();
                 self.run.journal.record(Event::ChangeWaiting {
                     phase: result.change.phase.clone(),
                     principal: result.change.principal_arn.clone(),
-                    grant_arn: Some(grant.grant_arn.clone()).filter(|arn| !arn.is_empty()),
-                    status: Some(grant.status.as_str().to_owned()),
+                    grant_arn: known.then(|| grant.grant_arn.clone()),
+                    status: known.then(|| grant.status.as_str().to_owned()),
                     reason: what.clone(),
                 })?;
             }
         }
-        let report = ApplyReport::new(&plan, &execution.results, execution.counts);
-        self.run.journal.record(Event::RunFinished {
-            done: report.outcomes.totals["done"],
-            failed: report.outcomes.totals["failed"],
-            skipped: report.outcomes.totals["skipped"],
-        })?;
+        let report = ApplyReport::new(
+            &plan,
+            &execution.results,
+            execution.counts,
+            execution.interrupted.as_ref(),
+        );
+        run_log::record_ended(&self.run.journal, &execution, &report.outcomes)?;
+        if let Some(interruption) = &execution.interrupted {
+            // Stopped: what was done and what was in flight, and no further read.
+            printer.result(&report, |out| {
+                ui::apply::render_human(&report.outcomes, &printer.style, out)
+            })?;
+            ui::apply::render_interrupted(printer, &report.outcomes);
+            return Err(Interrupted {
+                signal: interruption.signal,
+            }
+            .into());
+        }
         // How the accounts look now: the sightings that start bake clocks. The rollout's grants
         // are what was observed plus what this run wrote (no second tag read per grant).
-        match license_manager::received_grants(clients, &plan.license_arn).await {
-            Ok(received) => {
+        // A signal now only cuts this read short: the run is journalled as finished, and
+        // `status` records the sightings later.
+        let read_after = tokio::select! {
+            read = license_manager::received_grants(clients, &plan.license_arn) => Some(read),
+            _ = interrupt.wait() => None,
+        };
+        match read_after {
+            None => {}
+            Some(Ok(received)) => {
                 let after = Observed {
                     grants: grants_after(job.observed, &execution.results),
                     received,
@@ -544,7 +591,7 @@ impl Session {
                 };
                 self.record_sightings(job.rollout, job.tree, &after)?;
             }
-            Err(error) => printer.warn(
+            Some(Err(error)) => printer.warn(
                 &format!("could not read the accounts' grants after the apply: {error}"),
                 Some(
                     "`entitle status` reads them again and records when each account became active",
@@ -608,41 +655,6 @@ fn grants_after(observed: &Observed, results: &[ChangeResult]) -> Vec<Distribute
         entry.version = written.version.clone();
     }
     grants.into_values().collect()
-}
-
-/// Says where the previous run stopped, when it did not finish.
-fn report_previous_run(printer: &Printer, history: &History, place: &str) {
-    if history.unreadable > 0 {
-        printer.warn(
-            &format!(
-                "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
-                history.unreadable, place
-            ),
-            None,
-        );
-    }
-    let Some(last) = history.last_run() else {
-        return;
-    };
-    if last.finished.is_some() {
-        return;
-    }
-    let mut message = format!(
-        "the previous `{}` (run {}, started {}) stopped before it finished: {} call(s) answered",
-        last.command, last.run, last.started_at, last.calls_finished
-    );
-    for (call, at) in &last.unanswered {
-        message.push_str(&format!(
-            "; {} for {} (sent {at}, token {}) never answered",
-            call.operation,
-            call.principal,
-            call.client_token.as_deref().unwrap_or("none")
-        ));
-    }
-    printer.warn(
-        &message,
-        Some("this run plans again from what AWS shows now; repeated calls reuse their client tokens, so nothing is made twice"),
-    );
 }
 
 /// Changes the executor will attempt.

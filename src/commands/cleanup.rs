@@ -2,7 +2,8 @@
 //! take the lock of the organisation's `cleanup` journal, find the licenses of ended Marketplace
 //! subscriptions, plan the deletion of their grants, confirm with the organisation id, delete
 //! with current versions (journalled), then verify that no account still holds a grant that was
-//! meant to go.
+//! meant to go. Like `apply`, it says where the previous cleanup stopped, and a signal while it
+//! deletes stops it cleanly (journalled, reported, exit 130 or 143).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -11,14 +12,17 @@ use anyhow::{Context as _, anyhow, bail};
 
 use super::Context;
 use super::confirm::{self, Changes};
-use crate::apply::executor::{ApplyOptions, CallCounts, Outcome as ChangeOutcome, execute};
-use crate::apply::journal::Event;
+use super::run_log::{self, RunStart};
+use crate::apply::executor::{
+    ApplyOptions, CallCounts, Execution, Outcome as ChangeOutcome, execute,
+};
 use crate::apply::journal_store::{JournalRun, JournalStore};
 use crate::apply::prechecks;
 use crate::aws::organizations::{self, DiscoverOptions, discover};
 use crate::aws::{AwsClients, identity, license_manager, marketplace};
 use crate::cli::CleanupArgs;
 use crate::exit::Outcome;
+use crate::interrupt::{Interrupt, Interrupted};
 use crate::planner::cleanup::{
     CLEANUP, EndedLicense, LicenseCleanup, Scope, cleanup, ended_licenses,
 };
@@ -30,6 +34,8 @@ use crate::ui::{self};
 /// Finds, shows, confirms, deletes and verifies, holding the lock of the organisation's
 /// `cleanup` journal from before the grants are read until the end.
 pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcome> {
+    // A signal ends the command with 130 or 143, and stops it cleanly once it deletes.
+    let interrupt = Interrupt::process();
     let clients = context.clients().await;
     // Refused up front, with doctor's fixes: in an organisation that is not set up the listings
     // below would fail on a raw AccessDenied. The license check is left out: cleanup is for
@@ -51,22 +57,31 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
     )
     .await?;
     let journal = store.begin(CLEANUP, caller.clone()).await?;
-    let cleaned = clean(context, args, &clients, &journal, caller).await;
+    run_log::report_previous_run(&context.printer, &journal.history, &store.describe());
+    let mut guard = None;
+    let cleaned = clean(
+        context, args, &clients, &journal, caller, &interrupt, &mut guard,
+    )
+    .await;
     // The journal's last upload and the lock's release, whatever happened; the cleanup's own
     // error comes first.
     let finished = journal.finish().await;
+    drop(guard);
     let outcome = cleaned?;
     finished?;
     Ok(outcome)
 }
 
-/// The cleanup itself, under the lock.
+/// The cleanup itself, under the lock. `guard` is taken before the first deletion and kept by
+/// the caller until the journal is finished.
 async fn clean(
     context: &Context,
     args: &CleanupArgs,
     clients: &AwsClients,
     run: &JournalRun,
     caller: Option<String>,
+    interrupt: &Interrupt,
+    guard: &mut Option<crate::interrupt::Guard>,
 ) -> anyhow::Result<Outcome> {
     let printer = &context.printer;
     let scope = match (&args.agreement, &args.product, &args.license) {
@@ -109,44 +124,62 @@ async fn clean(
     }
 
     let journal = &run.journal;
-    journal.record(Event::RunStarted {
-        command: CLEANUP.to_owned(),
-        rollout: CLEANUP.to_owned(),
-        phase: None,
-        user: std::env::var("USER").ok(),
-        caller,
-        changes: deletions,
-    })?;
+    *guard = Some(interrupt.guard());
+    run_log::record_started(
+        journal,
+        RunStart {
+            command: CLEANUP,
+            rollout: CLEANUP,
+            phase: None,
+            caller,
+            changes: deletions,
+        },
+    )?;
     let progress = Arc::new(ApplyProgress::new(printer, deletions));
-    let mut results = Vec::new();
-    let mut counts = CallCounts::default();
+    let options = ApplyOptions {
+        interrupt: interrupt.clone(),
+        ..ApplyOptions::default()
+    };
+    let mut execution = Execution {
+        results: Vec::new(),
+        counts: CallCounts::default(),
+        interrupted: None,
+    };
     for license in &planned {
         if license.deletions.is_empty() {
             continue;
         }
-        let execution = execute(
+        // A license after a signal: its deletions are reported as not started.
+        let done = execute(
             clients,
             &license.as_plan(),
-            &ApplyOptions::default(),
+            &options,
             journal.clone(),
             progress.clone(),
         )
         .await;
-        counts.calls += execution.counts.calls;
-        counts.throttled += execution.counts.throttled;
-        counts.retried += execution.counts.retried;
-        results.extend(execution.results);
+        execution.counts.calls += done.counts.calls;
+        execution.counts.throttled += done.counts.throttled;
+        execution.counts.retried += done.counts.retried;
+        execution.results.extend(done.results);
+        if let Some(stopped) = done.interrupted {
+            let in_flight = execution
+                .interrupted
+                .take()
+                .map(|earlier| earlier.in_flight)
+                .unwrap_or_default();
+            execution.interrupted = Some(crate::apply::executor::Interruption {
+                in_flight: [in_flight, stopped.in_flight].concat(),
+                ..stopped
+            });
+        }
     }
     progress.finish();
+    let results = &execution.results;
     let failed = results
         .iter()
         .filter(|result| matches!(result.outcome, ChangeOutcome::Failed { .. }))
         .count();
-    journal.record(Event::RunFinished {
-        done: results.len() - failed,
-        failed,
-        skipped: 0,
-    })?;
 
     let all_changes: Vec<_> = planned.iter().flat_map(|l| l.deletions.clone()).collect();
     let mut combined = planned
@@ -160,7 +193,31 @@ async fn clean(
         .map(|license| license.ended.license.arn.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let changes = ChangeOutcomes::new(&combined, &results, counts);
+    let changes = ChangeOutcomes::new(&combined, results, execution.counts)
+        .interrupted(execution.interrupted.as_ref());
+    run_log::record_ended(journal, &execution, &changes)?;
+    if let Some(interruption) = &execution.interrupted {
+        // Stopped: what was deleted and what was in flight, without the verification.
+        let document = CleanupDocument::new(
+            &planned,
+            Some(CleanupResult {
+                changes,
+                verified: Vec::new(),
+                clean: false,
+            }),
+        );
+        printer.result(&document, |out| match &document.result {
+            Some(result) => ui::cleanup::render_result(&planned, result, &printer.style, out),
+            None => Ok(()),
+        })?;
+        if let Some(result) = &document.result {
+            ui::apply::render_interrupted(printer, &result.changes);
+        }
+        return Err(Interrupted {
+            signal: interruption.signal,
+        }
+        .into());
+    }
     let verified = verify(clients, &planned).await?;
     let clean = verified
         .iter()

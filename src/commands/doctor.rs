@@ -250,7 +250,7 @@ async fn record_fixes(
             command: "doctor --fix".to_owned(),
             rollout: rollout.to_owned(),
             phase: None,
-            user: std::env::var("USER").ok(),
+            user: crate::apply::journal_store::local_user(),
             caller,
             changes: fix_plan.fixes.len(),
         })

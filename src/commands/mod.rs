@@ -15,6 +15,7 @@ mod observe;
 mod plan;
 mod rollout_journal;
 mod rollouts;
+mod run_log;
 mod sandbox;
 mod status;
 mod usage;

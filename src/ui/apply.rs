@@ -1,5 +1,6 @@
 //! Rendering of `entitle apply`'s outcome: a table of what was done, failed or skipped for
-//! people, and one versioned JSON document (`kind: apply`) whatever happened.
+//! people, and one versioned JSON document (`kind: apply`) whatever happened; and what a signal
+//! stopped (on stderr for people, `interrupted` in the document).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -7,7 +8,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{FORMAT_VERSION, Style};
-use crate::apply::executor::{CallCounts, ChangeResult, Outcome};
+use crate::apply::executor::{CallCounts, ChangeResult, Interruption, Outcome};
+use crate::interrupt::Signal;
 use crate::model::Principal;
 use crate::planner::{Action, PhasePlan, Plan};
 
@@ -21,6 +23,9 @@ pub enum ApplyStatus {
     NoChanges,
     /// The phase asked for (`--phase`) is held back by a gate: nothing was called.
     Held,
+    /// A signal (Ctrl-C, SIGTERM) stopped the run part way: `interrupted` says which and what
+    /// was in flight; each change says how far it got.
+    Interrupted,
 }
 
 /// The phase a gate holds back, when `--phase` asked for it.
@@ -67,6 +72,53 @@ pub struct ChangeOutcomes {
     /// License Manager calls sent, throttled and retried: throttles are absorbed (the rate
     /// limiter slows down and the call is repeated), they fail nothing.
     pub calls: CallCounts,
+    /// Set when a signal stopped the run; `null` otherwise.
+    pub interrupted: Option<InterruptedRun>,
+}
+
+/// What a signal stopped.
+#[derive(Debug, Clone, Serialize)]
+pub struct InterruptedRun {
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: Signal,
+    /// Calls sent and never answered when the run stopped waiting: AWS may or may not have
+    /// carried them out; the next run finds out (their client tokens make a repeat harmless).
+    pub in_flight: Vec<InFlightCall>,
+}
+
+/// A call in flight when a run stopped.
+#[derive(Debug, Clone, Serialize)]
+pub struct InFlightCall {
+    /// `CreateGrant`, `CreateGrantVersion`, `DeleteGrant`, `AcceptGrant`.
+    pub operation: String,
+    /// The phase of its change.
+    pub phase: String,
+    /// The grant's principal.
+    pub principal_arn: String,
+    /// The grant, when it existed before the call.
+    pub grant_arn: Option<String>,
+    /// The ClientToken sent, if the operation takes one.
+    pub client_token: Option<String>,
+}
+
+impl InterruptedRun {
+    /// The report of an executor's interruption.
+    pub fn new(interruption: &Interruption) -> Self {
+        Self {
+            signal: interruption.signal,
+            in_flight: interruption
+                .in_flight
+                .iter()
+                .map(|call| InFlightCall {
+                    operation: call.operation.clone(),
+                    phase: call.phase.clone(),
+                    principal_arn: call.principal.clone(),
+                    grant_arn: call.grant_arn.clone(),
+                    client_token: call.client_token.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One change's outcome.
@@ -124,6 +176,7 @@ impl ChangeOutcomes {
             changes: Vec::new(),
             totals: zero_totals(),
             calls: CallCounts::default(),
+            interrupted: None,
         }
     }
 
@@ -191,18 +244,36 @@ impl ChangeOutcomes {
             changes,
             totals,
             calls,
+            interrupted: None,
         }
+    }
+
+    /// Marks the outcomes as stopped by a signal.
+    #[must_use]
+    pub fn interrupted(mut self, interruption: Option<&Interruption>) -> Self {
+        self.interrupted = interruption.map(InterruptedRun::new);
+        self
     }
 }
 
 impl ApplyReport {
-    /// The report of a finished apply, in the plan's order.
-    pub fn new(plan: &Plan, results: &[ChangeResult], calls: CallCounts) -> Self {
+    /// The report of a finished apply (or one a signal stopped), in the plan's order.
+    pub fn new(
+        plan: &Plan,
+        results: &[ChangeResult],
+        calls: CallCounts,
+        interruption: Option<&Interruption>,
+    ) -> Self {
+        let status = if interruption.is_some() {
+            ApplyStatus::Interrupted
+        } else {
+            ApplyStatus::Applied
+        };
         Self::of(
             plan,
-            ApplyStatus::Applied,
+            status,
             None,
-            ChangeOutcomes::new(plan, results, calls),
+            ChangeOutcomes::new(plan, results, calls).interrupted(interruption),
         )
     }
 
@@ -286,4 +357,70 @@ pub fn render_human(report: &ChangeOutcomes, style: &Style, out: &mut dyn Write)
         )?;
     }
     Ok(())
+}
+
+/// What a signal stopped, on stderr for people (stdout has the table): the counts, and each call
+/// in flight that never came back.
+pub fn render_interrupted(printer: &super::Printer, outcomes: &ChangeOutcomes) {
+    let Some(interrupted) = &outcomes.interrupted else {
+        return;
+    };
+    let style = &printer.err_style;
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "{} {} stopped the run: {} done, {} failed, {} waiting, {} not started.",
+        style.warning("interrupted:"),
+        interrupted.signal,
+        outcomes.totals["done"],
+        outcomes.totals["failed"],
+        outcomes.totals["waiting"],
+        outcomes.totals["skipped"]
+    );
+    if interrupted.in_flight.is_empty() {
+        let _ = writeln!(
+            err,
+            "  no call was left in flight: every call sent was answered and journalled."
+        );
+    }
+    for call in &interrupted.in_flight {
+        let _ = writeln!(
+            err,
+            "  in flight, never answered: {} for {} (token {})",
+            call.operation,
+            call.principal_arn,
+            call.client_token.as_deref().unwrap_or("none")
+        );
+    }
+    let _ = err.flush();
+}
+
+/// Shows the plan an `--auto-approve` run is about to carry out when stdout is not a terminal (a
+/// CI log), so the log says what was approved before what was done: as the plan shown before a
+/// confirmation (on stderr under `--output json`). On a terminal the progress bar and the report
+/// say it.
+pub fn show_approved_plan(printer: &super::Printer, plan: &Plan) -> io::Result<()> {
+    if io::IsTerminal::is_terminal(&io::stdout()) {
+        return Ok(());
+    }
+    super::plan::show_before_confirming(printer, plan)
+}
+
+/// The line a person sees as soon as a signal asks a run to stop.
+pub fn stopping(signal: &str) {
+    eprintln!(
+        "\n{signal} received: stopping; no new call starts, and the calls in flight get a few seconds to come back (again to exit at once)"
+    );
+}
+
+/// The one line of a process ending at once on a signal: a second Ctrl-C, or one before any
+/// change was under way.
+pub fn exiting_at_once(signal: &str, during_run: bool) {
+    if during_run {
+        eprintln!(
+            "\ninterrupted by a second {signal}: exiting at once without waiting for the calls in flight; the journal has every call sent, and the next run plans again from what AWS shows"
+        );
+    } else {
+        eprintln!("\ninterrupted by {signal}: no change was under way");
+    }
 }

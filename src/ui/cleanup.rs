@@ -46,7 +46,8 @@ pub struct CleanupResult {
     /// Per license, the accounts its grants reached and where each stands now.
     pub verified: Vec<VerifiedLicense>,
     /// Whether no account holds a live grant of a cleaned license any more, leaving aside the
-    /// grants left alone on purpose.
+    /// grants left alone on purpose (`false`, with `verified` empty, when a signal stopped the
+    /// cleanup before its verification).
     pub clean: bool,
 }
 
@@ -232,13 +233,14 @@ pub fn render_result(
             )?;
         }
     }
-    writeln!(
-        out,
-        "{}",
-        if result.clean {
-            style.bold("Verified: no account holds any of the deleted grants any more.")
-        } else {
-            style.bad("Not clean: some accounts still hold a grant (see above).")
-        }
-    )
+    let verdict = if result.changes.interrupted.is_some() {
+        style.warning(
+            "Not verified: the cleanup was interrupted; run it again to finish and verify.",
+        )
+    } else if result.clean {
+        style.bold("Verified: no account holds any of the deleted grants any more.")
+    } else {
+        style.bad("Not clean: some accounts still hold a grant (see above).")
+    };
+    writeln!(out, "{verdict}")
 }

@@ -54,13 +54,17 @@ impl Drop for DiscoverSpinner {
 }
 
 /// Progress of an apply: a bar on a terminal (the phase at work, changes done of all, rate, ETA,
-/// and done / failed counts per phase), one line per finished change otherwise.
+/// and done / failed counts per phase); otherwise (a CI log) a line of counts at every tenth of
+/// the changes, naming no change: the result on stdout lists each change once.
 #[derive(Debug)]
 pub struct ApplyProgress {
     bar: Option<ProgressBar>,
     lines: bool,
+    total: usize,
     /// (done, failed) per phase, in the order phases first report.
     counts: std::sync::Mutex<Vec<(String, usize, usize)>>,
+    /// Finished changes by outcome, for the lines.
+    ended: std::sync::Mutex<std::collections::BTreeMap<&'static str, usize>>,
 }
 
 impl ApplyProgress {
@@ -79,7 +83,9 @@ impl ApplyProgress {
         Self {
             lines: bar.is_none() && printer.chatty,
             bar,
+            total,
             counts: std::sync::Mutex::new(Vec::new()),
+            ended: std::sync::Mutex::default(),
         }
     }
 
@@ -91,14 +97,6 @@ impl ApplyProgress {
     }
 }
 
-fn label(change: &Change) -> String {
-    if change.principal_path.is_empty() {
-        change.principal_name.clone()
-    } else {
-        format!("{} ({})", change.principal_name, change.principal_path)
-    }
-}
-
 impl ApplyEvents for ApplyProgress {
     fn started(&self, change: &Change) {
         if let Some(bar) = &self.bar {
@@ -107,11 +105,11 @@ impl ApplyEvents for ApplyProgress {
     }
 
     fn finished(&self, result: &ChangeResult) {
-        let (word, detail) = match &result.outcome {
-            Outcome::Done { what, .. } => ("done", what.clone()),
-            Outcome::Waiting { what, .. } => ("waiting", what.clone()),
-            Outcome::Failed { step, error, .. } => ("failed", format!("{step}: {error}")),
-            Outcome::Skipped { why } => ("skipped", why.clone()),
+        let word = match &result.outcome {
+            Outcome::Done { .. } => "done",
+            Outcome::Waiting { .. } => "waiting",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Skipped { .. } => "skipped",
         };
         if let Some(bar) = &self.bar {
             if matches!(result.outcome, Outcome::Skipped { .. }) {
@@ -141,11 +139,24 @@ impl ApplyEvents for ApplyProgress {
             bar.set_message(summary.join("; "));
             bar.inc(1);
         } else if self.lines {
-            eprintln!(
-                "{word}: {} [{}]: {detail}",
-                label(&result.change),
-                result.change.phase
-            );
+            let mut ended = self
+                .ended
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *ended.entry(word).or_default() += 1;
+            let finished: usize = ended.values().sum();
+            let step = self.total.div_ceil(10).max(1);
+            if finished % step == 0 || finished == self.total {
+                let count = |word: &str| ended.get(word).copied().unwrap_or(0);
+                eprintln!(
+                    "progress: {finished}/{} changes ({} done, {} failed, {} waiting, {} skipped)",
+                    self.total,
+                    count("done"),
+                    count("failed"),
+                    count("waiting"),
+                    count("skipped")
+                );
+            }
         }
     }
 }
