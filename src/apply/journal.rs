@@ -889,6 +889,60 @@ mod tests {
     }
 
     #[test]
+    fn a_journal_is_created_with_its_first_line_and_lines_carry_their_format() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("new/r.jsonl");
+        let quiet = Journal::open(&path).unwrap();
+        drop(quiet);
+        assert!(!path.exists(), "a run that wrote nothing left a file");
+        let journal = Journal::open(&path).unwrap();
+        journal.record(started(1)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\"format_version\":1,"), "{text}");
+        assert_eq!(History::read(&path).unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn a_line_of_a_newer_format_refuses_the_journal_and_older_lines_read_as_format_one() {
+        let mut history = History::default();
+        let old = b"{\"at\":\"2026-11-01T00:00:00.000Z\",\"run\":\"a\",\"event\":\"phase_active\",\"phase\":\"p\"}\n";
+        history.add_lines(old).unwrap();
+        assert_eq!(history.entries.len(), 1);
+        let newer = b"{\"format_version\":2,\"at\":\"2026-11-01T00:00:00.000Z\",\"run\":\"a\",\"event\":\"phase_active\",\"phase\":\"p\"}\n";
+        let refused = history.add_lines(newer).unwrap_err();
+        assert_eq!(refused.found, 2);
+        assert!(
+            refused.to_string().contains("format_version 2"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_run_is_unfinished_and_names_its_signal() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("r.jsonl");
+        let journal = Journal::open(&path).unwrap();
+        journal.record(started(2)).unwrap();
+        journal
+            .record(Event::CallStarted(call("CreateGrant", "arn:a")))
+            .unwrap();
+        journal
+            .record(Event::Interrupted {
+                signal: "SIGTERM".to_owned(),
+                done: 0,
+                failed: 0,
+                waiting: 1,
+                skipped: 1,
+                in_flight: vec![call("CreateGrant", "arn:a")],
+            })
+            .unwrap();
+        let last = History::read(&path).unwrap().last_run().unwrap();
+        assert_eq!(last.finished, None);
+        assert_eq!(last.interrupted.as_deref(), Some("SIGTERM"));
+        assert_eq!(last.unanswered.len(), 1);
+    }
+
+    #[test]
     fn run_ids_made_at_once_never_collide() {
         let ids: std::collections::BTreeSet<String> = (0..10_000).map(|_| new_run_id()).collect();
         assert_eq!(ids.len(), 10_000);
