@@ -348,6 +348,19 @@ pub enum StatusFilter {
     Missing,
 }
 
+impl StatusFilter {
+    /// How `--only` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::NotActive => "not-active",
+            Self::Waiting => "waiting",
+            Self::Failed => "failed",
+            Self::Missing => "missing",
+        }
+    }
+}
+
 /// `entitle usage`.
 #[derive(Debug, Args)]
 pub struct UsageArgs {

@@ -123,7 +123,7 @@ fn the_demo_rollout_goes_phase_by_phase_with_status_after_each_step() {
         .iter()
         .find(|account| account["account"] == "111111111111")
         .unwrap();
-    assert_eq!(pilot_account["status"], "ACTIVE");
+    assert_eq!(pilot_account["grant_status"], "ACTIVE");
     assert_eq!(pilot_account["phase"], "pilot");
     assert!(pilot_account["since"].is_string(), "{pilot_account}");
 
@@ -434,12 +434,20 @@ gate = { min_active = "100%" }
     assert_eq!(
         waited
             .stdout
-            .matches("Phase pilot: 0 of 1 accounts active")
+            .matches("Phase pilot: 0 of 1 account active")
             .count(),
         2,
         "one look, one refresh: {}",
         waited.stdout
     );
+    // Each look says when it was taken.
+    let looks: Vec<&str> = waited
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("checked at "))
+        .collect();
+    assert_eq!(looks.len(), 2, "{}", waited.stdout);
+    assert!(looks[0] <= looks[1], "{looks:?}");
     // Scripts get one JSON document, the last look's, even after several looks.
     let json = run(
         dir,

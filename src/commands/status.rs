@@ -10,14 +10,16 @@ use anyhow::{Context as _, anyhow};
 use super::observe::{observe, read_plan, unix_now};
 use super::{Context, Reported};
 use crate::apply::journal::{History, Journal};
-use crate::aws::license_manager;
+use crate::aws::{license_manager, marketplace};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::{Outcome, UsageError};
 use crate::model::OrgTree;
+use crate::model::agreement::AgreementInfo;
 use crate::model::plan::{RolloutPlan, format_duration, parse_duration};
 use crate::planner::Observed;
 use crate::planner::status::{StatusReport, status};
-use crate::ui::{self, status::StatusDocument};
+use crate::ui;
+use crate::ui::status::{StatusDocument, View};
 
 /// `--watch` ran out of time before every gate held.
 #[derive(Debug, thiserror::Error)]
@@ -78,12 +80,20 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
             None,
         );
     }
+    // The agreement behind the license, for the subscription's state at the top. Best effort:
+    // the license's own status (DELETED after a cancellation) already says whether it ended.
+    let agreements = marketplace::purchase_agreements(&clients)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::debug!(%error, "could not search the purchase agreements");
+            Vec::new()
+        });
     let journal = store.journal().await?;
     let watched = watch(
         context,
         args,
         timeout,
-        (&rollout, &discovery.tree, &clients),
+        (&rollout, &discovery.tree, &clients, &agreements),
         &mut observed,
         (&journal, &mut history),
     )
@@ -100,20 +110,31 @@ async fn watch(
     context: &Context,
     args: &StatusArgs,
     timeout: Option<Duration>,
-    (rollout, tree, clients): (&RolloutPlan, &OrgTree, &crate::aws::AwsClients),
+    (rollout, tree, clients, agreements): (
+        &RolloutPlan,
+        &OrgTree,
+        &crate::aws::AwsClients,
+        &[AgreementInfo],
+    ),
     observed: &mut Observed,
     (journal, history): (&Journal, &mut History),
 ) -> anyhow::Result<Outcome> {
     let started = tokio::time::Instant::now();
     loop {
-        let report = look(context, rollout, tree, observed, args, (journal, history))?;
+        let report = look(context, rollout, tree, observed, args, (journal, history))?
+            .with_agreements(&observed.license, agreements);
         let finished = !args.watch || report.gates_hold();
         let left = timeout.map(|timeout| timeout.saturating_sub(started.elapsed()));
         let timed_out = left.is_some_and(|left| left.is_zero());
         // With --watch, people see every look; scripts (JSON) get one document: the last.
         let printer = &context.printer;
         if printer.format == OutputFormat::Human || finished || timed_out {
-            let document = StatusDocument::new(&report, history);
+            let view = View {
+                only: args.only.clone(),
+                summary: args.summary,
+                now: unix_now(),
+            };
+            let document = StatusDocument::new(&report, history, &view);
             printer.result(&document, |out| {
                 ui::status::render_human(&document, args.tree, &printer.style, out)
             })?;

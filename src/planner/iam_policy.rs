@@ -120,7 +120,7 @@ const FIND_OWN_SUBSCRIPTIONS: Group = Group {
     resource: ANY,
 };
 
-/// Finding agreements by status or product (cleanup, doctor).
+/// Finding agreements by status or product (cleanup, doctor, and status's subscription line).
 const SEARCH_AGREEMENTS: Group = Group {
     sid: "SearchAgreements",
     prefix: "aws-marketplace",

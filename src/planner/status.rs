@@ -10,7 +10,8 @@ use super::diff::{Observed, UnixSeconds};
 use super::gates::GateFacts;
 pub use super::gates::GateVerdict;
 use super::targets::resolve_targets;
-use crate::model::grant::GrantStatus;
+use crate::model::agreement::AgreementInfo;
+use crate::model::grant::{GrantStatus, LicenseInfo, LicenseStatus};
 use crate::model::plan::{PlanFileErrors, RolloutPlan};
 use crate::model::{AccountId, OrgTree};
 
@@ -42,6 +43,109 @@ pub struct PhaseStatus {
     pub gate: Option<GateVerdict>,
 }
 
+/// Where an account stands, in the words `status --only` filters by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// Its grant is ACTIVE: it can use the product.
+    Active,
+    /// Its grant is on the way: being distributed, waiting to be accepted (PENDING_ACCEPT) or
+    /// activated (DISABLED, WORKFLOW_COMPLETED).
+    Waiting,
+    /// Its grant can never serve: REJECTED, FAILED_WORKFLOW, DELETED or being deleted.
+    Failed,
+    /// No grant of this rollout reaches it.
+    Missing,
+}
+
+impl AccountState {
+    /// The state of an account whose best grant of the rollout has `status` (`None`: no grant).
+    pub fn of(status: Option<&GrantStatus>) -> Self {
+        match status {
+            None => Self::Missing,
+            Some(GrantStatus::Active) => Self::Active,
+            Some(status) if status.is_dead() => Self::Failed,
+            Some(_) => Self::Waiting,
+        }
+    }
+}
+
+/// The subscription the rollout distributes: its license's status and its agreement's. When it
+/// has ended, the grants still standing (even ACTIVE ones) give no access any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubscriptionStatus {
+    /// The license.
+    pub license_arn: String,
+    /// Its product (`prod-...`).
+    pub product: String,
+    /// The license's status (`AVAILABLE` while the subscription lasts).
+    pub license_status: LicenseStatus,
+    /// The purchase agreement that leads to the license, when one was found.
+    pub agreement_id: Option<String>,
+    /// Its status (`ACTIVE`, `CANCELLED`, `EXPIRED`, ...).
+    pub agreement_status: Option<String>,
+    /// Whether the subscription has ended (license DELETED or EXPIRED, or its agreement ended).
+    pub ended: bool,
+    /// Whether the license can be distributed and used (AVAILABLE and not ended).
+    pub usable: bool,
+}
+
+impl SubscriptionStatus {
+    /// The subscription of `license`, with the agreement among `agreements` that leads to it:
+    /// by its entitlements, or (agreements naming none) by product; an ACTIVE one first while
+    /// the license is AVAILABLE, an ended one first otherwise.
+    pub fn of(license: &LicenseInfo, agreements: &[AgreementInfo]) -> Self {
+        let license_ended = matches!(
+            license.status,
+            LicenseStatus::Deleted | LicenseStatus::Expired | LicenseStatus::PendingDelete
+        );
+        let by_entitlement: Vec<&AgreementInfo> = agreements
+            .iter()
+            .filter(|agreement| agreement.license_arns.contains(&license.arn))
+            .collect();
+        let candidates = if by_entitlement.is_empty() {
+            agreements
+                .iter()
+                .filter(|agreement| {
+                    agreement.license_arns.is_empty()
+                        && agreement.products.contains(&license.product_sku)
+                })
+                .collect()
+        } else {
+            by_entitlement
+        };
+        let agreement = candidates
+            .iter()
+            .find(|agreement| {
+                (agreement.status == "ACTIVE") == (license.status == LicenseStatus::Available)
+            })
+            .or(candidates.first())
+            .copied();
+        let agreement_ended =
+            agreement.is_some_and(|agreement| super::cleanup::agreement_ended(&agreement.status));
+        let ended = license_ended || agreement_ended;
+        Self {
+            license_arn: license.arn.clone(),
+            product: license.product_sku.clone(),
+            license_status: license.status.clone(),
+            agreement_id: agreement.map(|agreement| agreement.id.clone()),
+            agreement_status: agreement.map(|agreement| agreement.status.clone()),
+            ended,
+            usable: !ended && license.status == LicenseStatus::Available,
+        }
+    }
+
+    /// What a person can do about an ended subscription: delete the grants it left behind.
+    pub fn cleanup_hint(&self) -> Option<String> {
+        self.ended.then(|| {
+            format!(
+                "`entitle cleanup --license {}` deletes the grants the ended subscription left behind",
+                self.license_arn
+            )
+        })
+    }
+}
+
 /// The whole rollout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusReport {
@@ -49,6 +153,8 @@ pub struct StatusReport {
     pub rollout: String,
     /// The license it distributes.
     pub license_arn: String,
+    /// The subscription: the license's status and its agreement's.
+    pub subscription: SubscriptionStatus,
     /// The phases up to the limit.
     pub phases: Vec<PhaseStatus>,
 }
@@ -61,6 +167,12 @@ impl StatusReport {
         {
             self.phases.truncate(end + 1);
         }
+        self
+    }
+
+    /// The report with the subscription's agreement among `agreements` (what `status` found).
+    pub fn with_agreements(mut self, license: &LicenseInfo, agreements: &[AgreementInfo]) -> Self {
+        self.subscription = SubscriptionStatus::of(license, agreements);
         self
     }
 
@@ -121,6 +233,7 @@ pub fn status(
     Ok(StatusReport {
         rollout: rollout.name.clone(),
         license_arn: observed.license.arn.clone(),
+        subscription: SubscriptionStatus::of(&observed.license, &[]),
         phases,
     })
 }

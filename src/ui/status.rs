@@ -9,25 +9,126 @@ use serde::Serialize;
 
 use super::{FORMAT_VERSION, Style};
 use crate::apply::journal::History;
+use crate::cli::StatusFilter;
 use crate::model::plan::format_duration;
 use crate::planner::diff::UnixSeconds;
-use crate::planner::status::StatusReport;
+use crate::planner::status::{AccountState, StatusReport, SubscriptionStatus};
 
-/// The JSON document of `entitle status --output json`.
+/// What a look shows: which accounts are listed, and when it was taken.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// `--only`: list only accounts in these states (all when empty).
+    pub only: Vec<StatusFilter>,
+    /// `--summary`: counts and gates, no account lines.
+    pub summary: bool,
+    /// When the look was taken.
+    pub now: UnixSeconds,
+}
+
+impl View {
+    /// Whether an account in `state` is listed.
+    pub fn lists(&self, state: AccountState) -> bool {
+        !self.summary
+            && (self.only.is_empty()
+                || self.only.iter().any(|filter| match filter {
+                    StatusFilter::Active => state == AccountState::Active,
+                    StatusFilter::NotActive => state != AccountState::Active,
+                    StatusFilter::Waiting => state == AccountState::Waiting,
+                    StatusFilter::Failed => state == AccountState::Failed,
+                    StatusFilter::Missing => state == AccountState::Missing,
+                }))
+    }
+}
+
+/// The JSON document of `entitle status --output json` (docs/schema/status.schema.json).
 #[derive(Debug, Serialize)]
 pub struct StatusDocument {
     /// Bumped on incompatible changes.
     pub format_version: u32,
+    /// `status`: what document this is.
+    pub kind: &'static str,
     /// The rollout.
     pub rollout: String,
     /// The license it distributes.
     pub license_arn: String,
-    /// The phases shown, in order, with their counts and gates.
+    /// When the look was taken (RFC 3339, UTC).
+    pub checked_at: String,
+    /// The subscription: whether the grants below still give access.
+    pub subscription: SubscriptionDocument,
+    /// Which accounts `accounts` lists (`--only`, `--summary`).
+    pub shown: Shown,
+    /// The phases shown, in order, with their counts and gates (over every account).
     pub phases: Vec<PhaseDocument>,
-    /// Every targeted account once, in phase order then OU path and name.
+    /// The targeted accounts listed (every one unless `--only` or `--summary`), each once, in
+    /// phase order then OU path and name.
     pub accounts: Vec<AccountDocument>,
-    /// Over all accounts shown.
+    /// Over every targeted account (listed or not).
     pub totals: Totals,
+}
+
+/// The subscription the rollout distributes.
+#[derive(Debug, Serialize)]
+pub struct SubscriptionDocument {
+    /// The license.
+    pub license_arn: String,
+    /// Its product (`prod-...`).
+    pub product: String,
+    /// The license's status: `AVAILABLE`, `DELETED` (agreement cancelled), `EXPIRED`, ...
+    pub license_status: String,
+    /// The purchase agreement that leads to the license, when one was found.
+    pub agreement_id: Option<String>,
+    /// Its status: `ACTIVE`, `CANCELLED`, `EXPIRED`, ...
+    pub agreement_status: Option<String>,
+    /// Whether the subscription has ended: the grants give no access any more.
+    pub ended: bool,
+    /// Whether the license can be distributed and used.
+    pub usable: bool,
+    /// The state in words.
+    pub message: String,
+    /// What to do about it (an ended subscription: the cleanup command).
+    pub hint: Option<String>,
+}
+
+impl SubscriptionDocument {
+    fn new(subscription: &SubscriptionStatus) -> Self {
+        let agreement = match (&subscription.agreement_id, &subscription.agreement_status) {
+            (Some(id), Some(status)) => format!(", agreement `{id}` is {status}"),
+            _ => String::new(),
+        };
+        let message = if subscription.ended {
+            format!(
+                "the subscription has ended (license {}{agreement}): its grants give no access any more",
+                subscription.license_status
+            )
+        } else if subscription.usable {
+            format!("license {}{agreement}", subscription.license_status)
+        } else {
+            format!(
+                "license {}{agreement}: not AVAILABLE, its grants cannot be used",
+                subscription.license_status
+            )
+        };
+        Self {
+            license_arn: subscription.license_arn.clone(),
+            product: subscription.product.clone(),
+            license_status: subscription.license_status.as_str().to_owned(),
+            agreement_id: subscription.agreement_id.clone(),
+            agreement_status: subscription.agreement_status.clone(),
+            ended: subscription.ended,
+            usable: subscription.usable,
+            message,
+            hint: subscription.cleanup_hint(),
+        }
+    }
+}
+
+/// Which accounts a document lists.
+#[derive(Debug, Serialize)]
+pub struct Shown {
+    /// `--only`: the states listed (empty: every state).
+    pub only: Vec<StatusFilter>,
+    /// `--summary`: no account is listed.
+    pub summary: bool,
 }
 
 /// One phase.
@@ -56,7 +157,7 @@ pub struct GateDocument {
     pub min_active_holds: bool,
     /// The bake time, in seconds.
     pub bake_seconds: u64,
-    /// Since when the share is reached (RFC 3339, from the journal).
+    /// Since when the share is reached (RFC 3339, UTC, from the journal).
     pub active_since: Option<String>,
     /// How long it has baked, in seconds.
     pub baked_seconds: u64,
@@ -79,9 +180,12 @@ pub struct AccountDocument {
     pub phase: String,
     /// Its received grant from this rollout.
     pub grant_arn: Option<String>,
-    /// `ACTIVE`, `DISABLED`, `PENDING_ACCEPT`, `REJECTED`, `FAILED_WORKFLOW`, ... or `missing`.
-    pub status: String,
-    /// Since when it is in that status, as far as the journal knows (RFC 3339).
+    /// Its grant's status: `ACTIVE`, `DISABLED`, `PENDING_ACCEPT`, `REJECTED`,
+    /// `FAILED_WORKFLOW`, ... or `missing` (no grant of this rollout reaches it).
+    pub grant_status: String,
+    /// `active`, `waiting`, `failed` or `missing`: what `--only` filters by.
+    pub state: AccountState,
+    /// Since when it is in that status, as far as the journal knows (RFC 3339, UTC).
     pub since: Option<String>,
 }
 
@@ -114,9 +218,59 @@ fn rfc3339(seconds: UnixSeconds) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
+/// A journal time (RFC 3339, perhaps with a fraction) in the one spelling of every document:
+/// RFC 3339 UTC to the second.
+fn to_seconds(at: &str) -> String {
+    humantime::parse_rfc3339_weak(at).map_or_else(
+        |_| at.to_owned(),
+        |time| humantime::format_rfc3339_seconds(time).to_string(),
+    )
+}
+
+/// `1 account`, `2 accounts`.
+pub fn count_of(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// A gate's verdict in words: the share actually reached beside the share it needs.
+fn verdict(gate: &crate::planner::status::GateVerdict, active: usize, accounts: usize) -> String {
+    let share = percent(active, accounts);
+    if !gate.min_active_holds {
+        format!(
+            "waiting: {active} of {accounts} active ({share}%), needs {}%",
+            gate.min_active_percent
+        )
+    } else if gate.holds {
+        if gate.bake_seconds == 0 {
+            format!(
+                "holds: {share}% active (needs {}%)",
+                gate.min_active_percent
+            )
+        } else {
+            format!(
+                "holds: {share}% active (needs {}%), baked {}",
+                gate.min_active_percent,
+                format_duration(gate.bake_seconds)
+            )
+        }
+    } else {
+        format!(
+            "baking: {share}% active (needs {}%), baked {} of {} ({} left)",
+            gate.min_active_percent,
+            format_duration(gate.baked_seconds),
+            format_duration(gate.bake_seconds),
+            format_duration(gate.bake_seconds.saturating_sub(gate.baked_seconds))
+        )
+    }
+}
+
 impl StatusDocument {
-    /// The document of a report, with "since when" from the journal.
-    pub fn new(report: &StatusReport, history: &History) -> Self {
+    /// The document of a report as `view` shows it, with "since when" from the journal.
+    pub fn new(report: &StatusReport, history: &History, view: &View) -> Self {
         let since = history.account_status();
         let mut accounts: Vec<AccountDocument> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
@@ -140,48 +294,22 @@ impl StatusDocument {
                         ou_path: account.ou_path.clone(),
                         phase: phase.name.clone(),
                         grant_arn: account.grant_arn.clone(),
-                        status,
-                        since: recorded.map(|(_, at)| at.clone()),
+                        grant_status: status,
+                        state: AccountState::of(account.status.as_ref()),
+                        since: recorded.map(|(_, at)| to_seconds(at)),
                     });
                 }
             }
             first_here.sort_by(|a, b| (&a.ou_path, &a.name).cmp(&(&b.ou_path, &b.name)));
             accounts.extend(first_here);
-            let gate = phase.gate.as_ref().map(|gate| {
-                let verdict = if !gate.min_active_holds {
-                    format!(
-                        "waiting: {} of {} active, needs {}%",
-                        phase.active,
-                        phase.accounts.len(),
-                        gate.min_active_percent
-                    )
-                } else if gate.holds {
-                    if gate.bake_seconds == 0 {
-                        format!("holds: {}% active", gate.min_active_percent)
-                    } else {
-                        format!(
-                            "holds: {}% active, baked {}",
-                            gate.min_active_percent,
-                            format_duration(gate.bake_seconds)
-                        )
-                    }
-                } else {
-                    format!(
-                        "baking: {} of {} ({} left)",
-                        format_duration(gate.baked_seconds),
-                        format_duration(gate.bake_seconds),
-                        format_duration(gate.bake_seconds.saturating_sub(gate.baked_seconds))
-                    )
-                };
-                GateDocument {
-                    min_active_percent: gate.min_active_percent,
-                    min_active_holds: gate.min_active_holds,
-                    bake_seconds: gate.bake_seconds,
-                    active_since: gate.active_since.map(rfc3339),
-                    baked_seconds: gate.baked_seconds,
-                    holds: gate.holds,
-                    verdict,
-                }
+            let gate = phase.gate.as_ref().map(|gate| GateDocument {
+                min_active_percent: gate.min_active_percent,
+                min_active_holds: gate.min_active_holds,
+                bake_seconds: gate.bake_seconds,
+                active_since: gate.active_since.map(rfc3339),
+                baked_seconds: gate.baked_seconds,
+                holds: gate.holds,
+                verdict: verdict(gate, phase.active, phase.accounts.len()),
             });
             phases.push(PhaseDocument {
                 name: phase.name.clone(),
@@ -194,19 +322,31 @@ impl StatusDocument {
         }
         let mut by_status = BTreeMap::new();
         for account in &accounts {
-            *by_status.entry(account.status.clone()).or_insert(0) += 1;
+            *by_status.entry(account.grant_status.clone()).or_insert(0) += 1;
         }
         let active = by_status.get("ACTIVE").copied().unwrap_or(0);
+        let totals = Totals {
+            accounts: accounts.len(),
+            active,
+            active_percent: percent(active, accounts.len()),
+            by_status,
+        };
+        accounts.retain(|account| view.lists(account.state));
+        let mut only = view.only.clone();
+        only.sort();
+        only.dedup();
         Self {
             format_version: FORMAT_VERSION,
+            kind: "status",
             rollout: report.rollout.clone(),
             license_arn: report.license_arn.clone(),
-            totals: Totals {
-                accounts: accounts.len(),
-                active,
-                active_percent: percent(active, accounts.len()),
-                by_status,
+            checked_at: rfc3339(view.now),
+            subscription: SubscriptionDocument::new(&report.subscription),
+            shown: Shown {
+                only,
+                summary: view.summary,
             },
+            totals,
             phases,
             accounts,
         }
@@ -230,7 +370,7 @@ fn account_line(account: &AccountDocument, indent: &str, style: &Style) -> Strin
         .unwrap_or_default();
     format!(
         "{indent}{} {:<24} {}{}",
-        status_word(&account.status, style),
+        status_word(&account.grant_status, style),
         account.name,
         account.account,
         style.dim(since)
@@ -259,14 +399,45 @@ pub fn render_human(
         style.bold(format!("Rollout {}", document.rollout)),
         style.dim(format!("({})", document.license_arn))
     )?;
+    writeln!(
+        out,
+        "{}",
+        style.dim(format!("checked at {}", document.checked_at))
+    )?;
+    let subscription = &document.subscription;
+    if subscription.ended {
+        writeln!(
+            out,
+            "{}",
+            style.bad(format!("Subscription: {}.", subscription.message))
+        )?;
+        if let Some(hint) = &subscription.hint {
+            writeln!(out, "  {}", style.hint(format!("hint: {hint}")))?;
+        }
+    } else if subscription.usable {
+        writeln!(
+            out,
+            "{}",
+            style.dim(format!("Subscription: {}.", subscription.message))
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}",
+            style.warning(format!("Subscription: {}.", subscription.message))
+        )?;
+    }
     for phase in &document.phases {
         writeln!(out)?;
         writeln!(
             out,
             "{}",
             style.bold(format!(
-                "Phase {}: {} of {} accounts active ({}%)",
-                phase.name, phase.active, phase.accounts, phase.active_percent
+                "Phase {}: {} of {} active ({}%)",
+                phase.name,
+                phase.active,
+                count_of(phase.accounts, "account"),
+                phase.active_percent
             ))
         )?;
         if let Some(gate) = &phase.gate {
@@ -277,7 +448,7 @@ pub fn render_human(
             };
             writeln!(out, "  gate: {verdict}")?;
         }
-        if tree {
+        if tree || document.shown.summary {
             continue;
         }
         let mut place = None;
@@ -298,7 +469,7 @@ pub fn render_human(
             writeln!(out, "{}", account_line(account, "    ", style))?;
         }
     }
-    if tree {
+    if tree && !document.shown.summary {
         render_tree(document, style, out)?;
     }
     writeln!(out)?;
@@ -307,9 +478,9 @@ pub fn render_human(
         out,
         "{}",
         style.bold(format!(
-            "Total: {} of {} accounts active ({}%){}.",
+            "Total: {} of {} active ({}%){}.",
             document.totals.active,
-            document.totals.accounts,
+            count_of(document.totals.accounts, "account"),
             document.totals.active_percent,
             if rest.is_empty() {
                 String::new()
@@ -318,6 +489,34 @@ pub fn render_human(
             }
         ))
     )?;
+    if !document.shown.only.is_empty() {
+        let names: Vec<&str> = document
+            .shown
+            .only
+            .iter()
+            .map(|filter| filter.name())
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            style.dim(format!(
+                "Listed: {} of {} (--only {}).",
+                document.accounts.len(),
+                count_of(document.totals.accounts, "account"),
+                names.join(",")
+            ))
+        )?;
+    }
+    if subscription.ended && document.totals.active > 0 {
+        writeln!(
+            out,
+            "{}",
+            style.warning(format!(
+                "{} still ACTIVE, but the subscription has ended: they give no access.",
+                count_of(document.totals.active, "grant")
+            ))
+        )?;
+    }
     let accepting = document
         .totals
         .by_status
@@ -329,7 +528,8 @@ pub fn render_human(
             out,
             "{}",
             style.warning(format!(
-                "{accepting} account(s) must accept their grant (PENDING_ACCEPT): `entitle apply --member-role NAME` (or `member_role` in the plan) accepts it as the account, or grant their OU instead (OU and organisation grants need no acceptance)."
+                "{} must accept their grant (PENDING_ACCEPT): `entitle apply --member-role NAME` (or `member_role` in the plan) accepts it as the account, or grant their OU instead (OU and organisation grants need no acceptance).",
+                count_of(accepting, "account")
             ))
         )?;
     }
@@ -357,7 +557,7 @@ fn render_tree(document: &StatusDocument, style: &Style, out: &mut dyn Write) ->
                 let below: Vec<&&AccountDocument> = document_accounts_under(&by_ou, &prefix);
                 let active = below
                     .iter()
-                    .filter(|account| account.status == "ACTIVE")
+                    .filter(|account| account.grant_status == "ACTIVE")
                     .count();
                 writeln!(
                     out,
