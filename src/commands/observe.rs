@@ -19,10 +19,18 @@ use crate::ui::progress::DiscoverSpinner;
 /// Reads and checks a plan file; its problems are printed, all at once, as diagnostics.
 pub fn read_plan(context: &Context, path: &Path) -> anyhow::Result<RolloutPlan> {
     let text = read_text(path, "the plan file", PLAN_MAX_BYTES)?;
-    parse_plan(&text, &path.display().to_string()).map_err(|errors| {
+    let rollout = parse_plan(&text, &path.display().to_string()).map_err(|errors| {
         context.printer.diagnostics(&errors);
-        Reported.into()
-    })
+        anyhow::Error::from(Reported)
+    })?;
+    for warning in &rollout.warnings {
+        let message = match &warning.location {
+            Some(location) => format!("{location}: {}", warning.message),
+            None => warning.message.clone(),
+        };
+        context.printer.warn(&message, warning.hint.as_deref());
+    }
+    Ok(rollout)
 }
 
 /// The largest plan file read: a hand-written plan is a few KB.

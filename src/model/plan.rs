@@ -317,6 +317,16 @@ impl fmt::Display for OuRef {
     }
 }
 
+/// How a phase combines its selectors (`match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Match {
+    /// The union (default): an account any selector names.
+    Any,
+    /// The intersection: an account every selector names (in these OUs *and* carrying these tags).
+    All,
+}
+
 /// What must hold for a phase before the next one is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
@@ -339,6 +349,8 @@ pub struct Phase {
     pub tags: Vec<(Located<String>, Located<String>)>,
     /// Whether the whole organisation is selected.
     pub organization: bool,
+    /// How the selectors combine: their union (default) or their intersection.
+    pub matching: Match,
     /// Accounts removed from the selection.
     pub exclude_accounts: Vec<Located<AccountId>>,
     /// OUs (and everything under them) removed from the selection.
@@ -374,6 +386,8 @@ pub struct RolloutPlan {
     /// `[journal] url`: where the rollout's journal lives when `--journal` (or
     /// `ENTITLE_JOURNAL`) does not say: a directory, a `.jsonl` file or `s3://BUCKET/PREFIX`.
     pub journal_url: Option<String>,
+    /// What is harmless but probably unmeant (an account listed twice): shown, not refused.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl RolloutPlan {
@@ -413,6 +427,7 @@ const PHASE_KEYS: &[&str] = &[
     "ous",
     "tags",
     "organization",
+    "match",
     "exclude",
     "grant_to",
     "gate",
@@ -442,6 +457,8 @@ struct RawPhase {
     ous: Option<Vec<Spanned<String>>>,
     tags: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     organization: Option<bool>,
+    #[serde(rename = "match")]
+    matching: Option<Spanned<String>>,
     exclude: Option<RawExclude>,
     grant_to: Option<Spanned<String>>,
     gate: Option<Spanned<RawGate>>,
@@ -465,9 +482,18 @@ struct RawGate {
 struct Parser<'s> {
     source: &'s SourceFile,
     diagnostics: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Parser<'_> {
+    /// Something harmless but probably unmeant (a plan with only warnings is accepted).
+    fn warning(&mut self, span: impl Into<Span>, message: impl Into<String>) -> &mut Diagnostic {
+        self.warnings
+            .push(Diagnostic::at(self.source, span.into(), message));
+        let last = self.warnings.len() - 1;
+        &mut self.warnings[last]
+    }
+
     fn error(&mut self, span: impl Into<Span>, message: impl Into<String>) -> &mut Diagnostic {
         self.diagnostics
             .push(Diagnostic::at(self.source, span.into(), message));
@@ -640,10 +666,20 @@ impl Parser<'_> {
     }
 
     fn account_ids(&mut self, raw: Option<Vec<Spanned<String>>>) -> Vec<Located<AccountId>> {
-        let mut found = Vec::new();
+        let mut found: Vec<Located<AccountId>> = Vec::new();
         for item in raw.unwrap_or_default() {
             match AccountId::parse(item.get_ref().as_str()) {
-                Ok(id) => found.push(Located::new(id, item.span())),
+                Ok(id) => {
+                    if let Some(first) = found.iter().find(|known| known.value == id) {
+                        let (line, _) = self.source.line_column(first.span.start);
+                        self.warning(item.span(), format!("account `{id}` is listed twice"))
+                            .hint = Some(format!(
+                            "it is first listed on line {line}; remove this one"
+                        ));
+                    } else {
+                        found.push(Located::new(id, item.span()));
+                    }
+                }
                 Err(error) => {
                     self.error(item.span(), error.to_string());
                 }
@@ -942,6 +978,13 @@ impl Parser<'_> {
             })
             .collect();
         let organization = raw.organization.unwrap_or(false);
+        let match_span = raw.matching.as_ref().map(Spanned::span);
+        let matching = self.choice(
+            raw.matching,
+            "match",
+            &[("any", Match::Any), ("all", Match::All)],
+            Match::Any,
+        );
         let exclude = raw.exclude.unwrap_or(RawExclude {
             accounts: None,
             ous: None,
@@ -965,6 +1008,7 @@ impl Parser<'_> {
             ous,
             tags,
             organization,
+            matching,
             exclude_accounts,
             exclude_ous,
             grant_to,
@@ -983,6 +1027,31 @@ impl Parser<'_> {
                 format!("phase `{label}` selects no account"),
             )
             .hint = Some("give it `accounts`, `ous`, `tags` or `organization = true`".to_owned());
+        }
+        // An intersection needs two selectors to intersect; the organisation intersects nothing.
+        if phase.matching == Match::All {
+            let span: Span = match_span.map_or(phase.name.span, Span::from);
+            let kinds = [
+                !phase.accounts.is_empty(),
+                !phase.ous.is_empty(),
+                !phase.tags.is_empty(),
+            ]
+            .into_iter()
+            .filter(|given| *given)
+            .count();
+            if phase.organization {
+                self.error(
+                    span,
+                    format!("phase `{label}` intersects `organization = true` with its other selectors (`match = \"all\"`): the organisation narrows nothing"),
+                )
+                .hint = Some("remove `organization = true`: `match = \"all\"` keeps the accounts that every other selector names".to_owned());
+            } else if kinds < 2 && keys_dropped == 0 {
+                self.error(
+                    span,
+                    format!("phase `{label}` has `match = \"all\"` but only one kind of selector to intersect"),
+                )
+                .hint = Some("give two of `accounts`, `ous` and `tags` (e.g. `ous` and `tags`: the accounts in those OUs that carry those tags), or remove `match`".to_owned());
+            }
         }
         // An exclusion that is also a selector of the same phase contradicts itself.
         for excluded in &phase.exclude_accounts {
@@ -1094,6 +1163,7 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
     let mut parser = Parser {
         source: &source,
         diagnostics: Vec::new(),
+        warnings: Vec::new(),
     };
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
@@ -1270,6 +1340,7 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
         }
     }
     let diagnostics = std::mem::take(&mut parser.diagnostics);
+    let warnings = std::mem::take(&mut parser.warnings);
     into_result(diagnostics)?;
     match (name, entitlement) {
         (Some(name), Some(entitlement)) => Ok(RolloutPlan {
@@ -1279,6 +1350,7 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
             sha256: sha256_hex(text.as_bytes()),
             source,
             journal_url,
+            warnings,
         }),
         // Unreachable in practice: a missing part always leaves a diagnostic.
         _ => Err(PlanFileErrors {
@@ -1437,5 +1509,70 @@ grant_to = "auto"
         assert_eq!(parse_percent("50%"), Some(50));
         assert_eq!(parse_percent("0%"), None);
         assert_eq!(parse_percent("150%"), None);
+    }
+
+    fn phase_plan(phase: &str) -> String {
+        format!(
+            "version = 1\nname = \"r\"\n[entitlement]\nproduct = \"prod-a\"\n[[phase]]\nname = \"p\"\n{phase}"
+        )
+    }
+
+    #[test]
+    fn match_all_intersects_two_kinds_of_selector_and_says_what_is_wrong_otherwise() {
+        let plan = parse_plan(
+            &phase_plan("ous = [\"Workloads\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n"),
+            "r.toml",
+        )
+        .unwrap();
+        assert_eq!(plan.phases[0].matching, Match::All);
+        let default = parse_plan(&phase_plan("ous = [\"Workloads\"]\n"), "r.toml").unwrap();
+        assert_eq!(default.phases[0].matching, Match::Any);
+
+        let misspelt = errors(&phase_plan(
+            "ous = [\"W\"]\ntags = { a = \"b\" }\nmatch = \"al\"\n",
+        ));
+        assert_eq!(misspelt.len(), 1, "{misspelt:#?}");
+        assert!(
+            misspelt[0].contains("unknown `match` value `al`, did you mean `all`?"),
+            "{misspelt:#?}"
+        );
+        let lonely = errors(&phase_plan("ous = [\"W\"]\nmatch = \"all\"\n"));
+        assert_eq!(lonely.len(), 1, "{lonely:#?}");
+        assert!(
+            lonely[0].contains("phase `p` has `match = \"all\"` but only one kind of selector")
+                && lonely[0].contains("--> plans/x.toml:8:9"),
+            "{lonely:#?}"
+        );
+        let organisation = errors(&phase_plan(
+            "organization = true\ntags = { a = \"b\" }\nmatch = \"all\"\n",
+        ));
+        assert_eq!(organisation.len(), 1, "{organisation:#?}");
+        assert!(
+            organisation[0].contains("the organisation narrows nothing"),
+            "{organisation:#?}"
+        );
+        // `match` is a phase key: a misspelling is caught as one.
+        let key = errors(&phase_plan("ous = [\"W\"]\nmatches = \"all\"\n"));
+        assert!(key[0].contains("did you mean `match`"), "{key:#?}");
+    }
+
+    #[test]
+    fn an_account_listed_twice_is_a_warning_with_both_places() {
+        let plan = parse_plan(
+            &phase_plan("accounts = [\"111111111111\", \"222222222222\", \"111111111111\"]\n"),
+            "r.toml",
+        )
+        .unwrap();
+        assert_eq!(plan.phases[0].accounts.len(), 2);
+        assert_eq!(plan.warnings.len(), 1, "{:#?}", plan.warnings);
+        let warning = &plan.warnings[0];
+        assert_eq!(warning.message, "account `111111111111` is listed twice");
+        let location = warning.location.as_ref().unwrap();
+        assert_eq!((location.line, location.column), (7, 45));
+        assert_eq!(
+            warning.hint.as_deref(),
+            Some("it is first listed on line 7; remove this one")
+        );
+        assert!(parse_plan(GOOD, "r.toml").unwrap().warnings.is_empty());
     }
 }

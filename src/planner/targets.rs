@@ -1,5 +1,6 @@
-//! Which accounts each phase targets: the union of its selectors minus its exclusions, checked
-//! against the organisation (unknown accounts, OUs and tag keys are errors with near misses).
+//! Which accounts each phase targets: the union of its selectors (with `match = "all"`, their
+//! intersection) minus its exclusions, checked against the organisation (unknown accounts, OUs
+//! and tag keys are errors with near misses).
 //!
 //! Only ACTIVE accounts are granted; the others, and the management account (which holds the
 //! license itself), are reported as skipped with the reason.
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::model::plan::{
-    Diagnostic, GrantTo, Located, OuRef, Phase, PlanFileErrors, into_result, nearest,
+    Diagnostic, GrantTo, Located, Match, OuRef, Phase, PlanFileErrors, into_result, nearest,
 };
 use crate::model::{AccountId, AccountState, OrgTree, OuId, ParentId, RolloutPlan};
 
@@ -177,34 +178,44 @@ fn resolve_phase(
 ) -> ResolvedPhase {
     let source = &rollout.source;
     let label = &phase.name.value;
-    let mut selected: BTreeSet<AccountId> = BTreeSet::new();
+    // Each kind of selector given names a set of accounts; the phase selects their union, or
+    // with `match = "all"` their intersection.
+    let mut named: Vec<BTreeSet<AccountId>> = Vec::new();
     let mut selected_ous = BTreeSet::new();
     if phase.organization {
-        selected.extend(tree.accounts().map(|account| account.id.clone()));
+        named.push(tree.accounts().map(|account| account.id.clone()).collect());
     }
-    for account in &phase.accounts {
-        if tree.account(&account.value).is_some() {
-            selected.insert(account.value.clone());
-        } else {
-            diagnostics.push(
-                Diagnostic::at(
-                    source,
-                    account.span,
-                    format!("account `{}` is not in the organisation", account.value),
-                )
-                .maybe_hint(suggest_account(tree, &account.value)),
-            );
+    if !phase.accounts.is_empty() {
+        let mut by_id = BTreeSet::new();
+        for account in &phase.accounts {
+            if tree.account(&account.value).is_some() {
+                by_id.insert(account.value.clone());
+            } else {
+                diagnostics.push(
+                    Diagnostic::at(
+                        source,
+                        account.span,
+                        format!("account `{}` is not in the organisation", account.value),
+                    )
+                    .maybe_hint(suggest_account(tree, &account.value)),
+                );
+            }
         }
+        named.push(by_id);
     }
-    for reference in &phase.ous {
-        if let Some(id) = resolve_ou(tree, rollout, reference, diagnostics) {
-            selected.extend(
-                tree.accounts_under(&ParentId::Ou(id.clone()))
-                    .into_iter()
-                    .map(|account| account.id.clone()),
-            );
-            selected_ous.insert(id);
+    if !phase.ous.is_empty() {
+        let mut in_ous = BTreeSet::new();
+        for reference in &phase.ous {
+            if let Some(id) = resolve_ou(tree, rollout, reference, diagnostics) {
+                in_ous.extend(
+                    tree.accounts_under(&ParentId::Ou(id.clone()))
+                        .into_iter()
+                        .map(|account| account.id.clone()),
+                );
+                selected_ous.insert(id);
+            }
         }
+        named.push(in_ous);
     }
     let mut tags_ok = true;
     for (key, _) in &phase.tags {
@@ -228,7 +239,7 @@ fn resolve_phase(
         }
     }
     if tags_ok && !phase.tags.is_empty() {
-        selected.extend(
+        named.push(
             tree.accounts()
                 .filter(|account| {
                     phase
@@ -236,9 +247,20 @@ fn resolve_phase(
                         .iter()
                         .all(|(key, value)| account.tags.get(&key.value) == Some(&value.value))
                 })
-                .map(|account| account.id.clone()),
+                .map(|account| account.id.clone())
+                .collect(),
         );
     }
+    let intersect = phase.matching == Match::All;
+    let mut selected: BTreeSet<AccountId> = if intersect {
+        let mut sets = named.into_iter();
+        let first = sets.next().unwrap_or_default();
+        sets.fold(first, |kept, set| {
+            kept.intersection(&set).cloned().collect()
+        })
+    } else {
+        named.into_iter().flatten().collect()
+    };
 
     // Exclusions must remove something the phase selects: one that removes nothing is a mistake
     // (a typo, or a phase that changed), and one equal to a selector contradicts itself.
@@ -289,10 +311,13 @@ fn resolve_phase(
             );
             continue;
         }
-        let inside_selection = phase.organization
-            || selected_ous
-                .iter()
-                .any(|selected| is_within(tree, &id, selected))
+        // Under an intersection only the accounts it keeps count: an OU selected as a whole
+        // does not make everything in it selected.
+        let inside_selection = (!intersect
+            && (phase.organization
+                || selected_ous
+                    .iter()
+                    .any(|selected| is_within(tree, &id, selected))))
             || tree
                 .accounts_under(&ParentId::Ou(id.clone()))
                 .iter()
@@ -345,7 +370,13 @@ fn resolve_phase(
         targeted,
         skipped,
         organization: phase.organization,
-        selected_ous,
+        // An intersection never selects an OU whole: its accounts are granted one by one (an
+        // OU grant would reach the OU's accounts that the other selectors leave out).
+        selected_ous: if intersect {
+            BTreeSet::new()
+        } else {
+            selected_ous
+        },
         excluded_ous,
         excluded_accounts,
         grant_to: phase.grant_to,
@@ -395,4 +426,126 @@ pub fn subtree_account_counts(tree: &OrgTree) -> BTreeMap<OuId, usize> {
         }
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::planner::cover::cover;
+    use crate::planner::diff::fixtures::{SANDBOX, tree};
+
+    /// The fixture organisation with `team = ml` on 111111111111 (Workloads) and 333333333333
+    /// (Sandbox).
+    fn tagged() -> OrgTree {
+        let plain = tree();
+        let accounts: Vec<_> = plain
+            .accounts()
+            .cloned()
+            .map(|mut account| {
+                if ["111111111111", "333333333333"].contains(&account.id.as_str()) {
+                    account.tags.insert("team".into(), "ml".into());
+                }
+                account
+            })
+            .collect();
+        OrgTree::new(
+            plain.organization().clone(),
+            plain.root().clone(),
+            plain.units().cloned(),
+            accounts,
+        )
+        .unwrap()
+    }
+
+    fn phases(tree: &OrgTree, phases: &str) -> Result<Vec<ResolvedPhase>, PlanFileErrors> {
+        let text =
+            format!("version = 1\nname = \"r\"\n\n[entitlement]\nproduct = \"prod-a\"\n\n{phases}");
+        resolve_targets(&crate::model::parse_plan(&text, "r.toml").unwrap(), tree)
+    }
+
+    fn ids(set: &BTreeSet<AccountId>) -> Vec<&str> {
+        set.iter().map(AccountId::as_str).collect()
+    }
+
+    #[test]
+    fn selectors_combine_as_a_union_by_default_and_as_an_intersection_with_match_all() {
+        let tree = tagged();
+        let union = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\nous = [\"Workloads\"]\ntags = { team = \"ml\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ids(&union[0].targeted),
+            ["111111111111", "222222222222", "333333333333"]
+        );
+        let all = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\nous = [\"Workloads\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n",
+        )
+        .unwrap();
+        assert_eq!(ids(&all[0].targeted), ["111111111111"]);
+        // Accounts by id intersect too.
+        let by_id = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\naccounts = [\"222222222222\", \"333333333333\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n",
+        )
+        .unwrap();
+        assert_eq!(ids(&by_id[0].targeted), ["333333333333"]);
+        // Three kinds: only what all three name.
+        let three = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\naccounts = [\"111111111111\", \"333333333333\"]\nous = [\"Sandbox\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n",
+        )
+        .unwrap();
+        assert_eq!(ids(&three[0].targeted), ["333333333333"]);
+    }
+
+    #[test]
+    fn an_intersection_never_grants_an_ou_whole() {
+        // Every account of Sandbox carries the tag: the union grants the OU whole, the
+        // intersection grants the account, so that an untagged newcomer to Sandbox gets nothing.
+        let tree = tagged();
+        let union = phases(&tree, "[[phase]]\nname = \"p\"\nous = [\"Sandbox\"]\n").unwrap();
+        let principals: Vec<String> = cover(&union[0], &tree)
+            .iter()
+            .map(|grant| grant.principal.arn())
+            .collect();
+        assert!(principals[0].ends_with(SANDBOX), "{principals:?}");
+        let all = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\nous = [\"Sandbox\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n",
+        )
+        .unwrap();
+        assert!(all[0].selected_ous.is_empty());
+        let principals: Vec<String> = cover(&all[0], &tree)
+            .iter()
+            .map(|grant| grant.principal.arn())
+            .collect();
+        assert_eq!(principals, ["arn:aws:iam::333333333333:root"]);
+    }
+
+    #[test]
+    fn an_exclusion_under_an_intersection_must_remove_a_kept_account() {
+        let tree = tagged();
+        // 222222222222 is in Workloads but untagged: the intersection never selected it.
+        let errors = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\nous = [\"Workloads\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\nexclude = { accounts = [\"222222222222\"] }\n",
+        )
+        .unwrap_err();
+        assert_eq!(errors.diagnostics.len(), 1, "{errors}");
+        assert!(
+            errors.diagnostics[0].message.contains("removes nothing"),
+            "{errors}"
+        );
+        let kept = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\nous = [\"Workloads\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\nexclude = { accounts = [\"111111111111\"] }\n",
+        )
+        .unwrap();
+        assert!(kept[0].targeted.is_empty());
+    }
 }
