@@ -146,7 +146,7 @@ impl ApplyEvents for ApplyProgress {
             *ended.entry(word).or_default() += 1;
             let finished: usize = ended.values().sum();
             let step = self.total.div_ceil(10).max(1);
-            if finished % step == 0 || finished == self.total {
+            if finished.is_multiple_of(step) || finished == self.total {
                 let count = |word: &str| ended.get(word).copied().unwrap_or(0);
                 eprintln!(
                     "progress: {finished}/{} changes ({} done, {} failed, {} waiting, {} skipped)",
