@@ -362,3 +362,61 @@ fn every_example_plan_plans_against_the_sandbox() {
     }
     assert!(planned >= 3, "the three example plans, found {planned}");
 }
+
+#[test]
+fn plan_destroy_counts_what_each_delete_takes_away_and_shows_no_gate() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let file = repository("plans/claude-sonnet-4-5.toml");
+    let state = format!("--sandbox={}", dir.join("state.json").display());
+    let applied = ran(entitle(None).current_dir(dir).args([
+        state.as_str(),
+        "apply",
+        &file,
+        "--ignore-gates",
+        "--auto-approve",
+    ]));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    let human =
+        ran(entitle(None)
+            .current_dir(dir)
+            .args([state.as_str(), "plan", &file, "--destroy"]));
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let out = &human.stdout;
+    // Each OU delete names the accounts it takes access from (Workloads/Web has 8), not 0.
+    assert!(
+        out.contains("- OU Workloads/Web (ou-sbx0-wkldweb0, 8 accounts)\n"),
+        "{out}"
+    );
+    assert!(!out.contains(", 0 accounts)"), "{out}");
+    // Tearing down waits for no gate: no gate, nothing blocked.
+    assert!(!out.contains("gate "), "{out}");
+    assert!(!out.contains("blocked"), "{out}");
+    assert!(
+        out.contains("Phase pilot: 2 accounts targeted, 2 active\n"),
+        "{out}"
+    );
+
+    let json = ran(entitle(None).current_dir(dir).args([
+        state.as_str(),
+        "--output",
+        "json",
+        "plan",
+        &file,
+        "--destroy",
+    ]));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    for phase in document["phases"].as_array().unwrap() {
+        assert_eq!(phase["blocked"], serde_json::Value::Null, "{phase}");
+    }
+    let web = document["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|change| change["principal_path"] == "Workloads/Web")
+        .unwrap();
+    assert_eq!(web["action"], "delete");
+    assert_eq!(web["accounts"], 8, "{web}");
+}

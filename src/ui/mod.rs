@@ -163,6 +163,15 @@ impl Printer {
     }
 }
 
+/// A count with its noun, singular or plural: `1 account`, `2 accounts`.
+pub fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// Prints an error and its hint on stderr: the last thing a failed command says.
 pub fn error(style: &Style, message: &str, causes: &[String], hint: Option<&str>) {
     eprintln!("{} {message}", style.error("error:"));

@@ -60,7 +60,10 @@ fn principal_text(change: &Change) -> String {
             } else {
                 change.principal_path.clone()
             };
-            format!("OU {path} ({id}, {} accounts)", change.accounts)
+            format!(
+                "OU {path} ({id}, {})",
+                super::counted(change.accounts, "account")
+            )
         }
         Principal::Account { id, .. } => {
             let place = if change.principal_path.is_empty() {
@@ -168,12 +171,13 @@ pub fn render_human(plan: &Plan, style: &Style, out: &mut dyn Write) -> io::Resu
         match phase {
             Some(phase) => {
                 let mut heading = format!(
-                    "Phase {}: {} accounts targeted, {} active",
+                    "Phase {}: {} targeted, {} active",
                     style.bold(&phase.name),
-                    phase.targeted,
+                    super::counted(phase.targeted, "account"),
                     phase.active
                 );
-                if let Some(gate) = &phase.gate {
+                // Tearing down waits for no gate: none is shown.
+                if let Some(gate) = phase.gate.as_ref().filter(|_| !plan.destroy) {
                     heading.push_str(&format!(
                         "; gate {}% active, bake {}",
                         gate.min_active_percent,

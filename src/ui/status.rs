@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{FORMAT_VERSION, Style};
+use super::{FORMAT_VERSION, Style, counted};
 use crate::apply::journal::History;
 use crate::cli::StatusFilter;
 use crate::model::plan::format_duration;
@@ -227,15 +227,6 @@ fn to_seconds(at: &str) -> String {
     )
 }
 
-/// `1 account`, `2 accounts`.
-pub fn count_of(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
 /// A gate's verdict in words: the share actually reached beside the share it needs.
 fn verdict(gate: &crate::planner::status::GateVerdict, active: usize, accounts: usize) -> String {
     let share = percent(active, accounts);
@@ -436,7 +427,7 @@ pub fn render_human(
                 "Phase {}: {} of {} active ({}%)",
                 phase.name,
                 phase.active,
-                count_of(phase.accounts, "account"),
+                counted(phase.accounts, "account"),
                 phase.active_percent
             ))
         )?;
@@ -480,7 +471,7 @@ pub fn render_human(
         style.bold(format!(
             "Total: {} of {} active ({}%){}.",
             document.totals.active,
-            count_of(document.totals.accounts, "account"),
+            counted(document.totals.accounts, "account"),
             document.totals.active_percent,
             if rest.is_empty() {
                 String::new()
@@ -502,7 +493,7 @@ pub fn render_human(
             style.dim(format!(
                 "Listed: {} of {} (--only {}).",
                 document.accounts.len(),
-                count_of(document.totals.accounts, "account"),
+                counted(document.totals.accounts, "account"),
                 names.join(",")
             ))
         )?;
@@ -513,7 +504,7 @@ pub fn render_human(
             "{}",
             style.warning(format!(
                 "{} still ACTIVE, but the subscription has ended: they give no access.",
-                count_of(document.totals.active, "grant")
+                counted(document.totals.active, "grant")
             ))
         )?;
     }
@@ -529,7 +520,7 @@ pub fn render_human(
             "{}",
             style.warning(format!(
                 "{} must accept their grant (PENDING_ACCEPT): `entitle apply --member-role NAME` (or `member_role` in the plan) accepts it as the account, or grant their OU instead (OU and organisation grants need no acceptance).",
-                count_of(accepting, "account")
+                counted(accepting, "account")
             ))
         )?;
     }

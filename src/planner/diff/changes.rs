@@ -14,7 +14,7 @@ use crate::model::grant::{
     ownership_tags,
 };
 use crate::model::plan::{Activation, OnExistingSubscription};
-use crate::model::{AccountId, AccountState, OrgTree, RolloutPlan};
+use crate::model::{AccountId, AccountState, OrgTree, ParentId, RolloutPlan};
 use crate::planner::activity::AccountActivity;
 use crate::planner::targets::account_label;
 
@@ -469,10 +469,11 @@ impl Differ<'_> {
                 if reached.is_some_and(|(_, want)| want.phase > self.limit) {
                     continue;
                 }
+                let accounts = reached_today(self.tree, &principal);
                 let mut subject = Subject {
                     phase: grant.phase_tag().unwrap_or("-").to_owned(),
                     principal,
-                    accounts: 0,
+                    accounts,
                     // Taking access away waits for no gate.
                     blocked: !self.options.destroy
                         && tagged.is_some_and(|index| self.phases[index].blocked.is_some()),
@@ -573,6 +574,23 @@ fn why_dead(dead: &DistributedGrant) -> String {
     }
 }
 
+/// How many ACTIVE member accounts a grant to `principal` reaches in the organisation today:
+/// the accounts a delete takes access from.
+fn reached_today(tree: &OrgTree, principal: &Principal) -> usize {
+    let usable = |account: &crate::model::Account| {
+        account.state == AccountState::Active && !tree.is_management(&account.id)
+    };
+    match principal {
+        Principal::Organization { .. } => tree.accounts().filter(|account| usable(account)).count(),
+        Principal::Ou { id, .. } => tree
+            .accounts_under(&ParentId::Ou(id.clone()))
+            .into_iter()
+            .filter(|account| usable(account))
+            .count(),
+        Principal::Account { id, .. } => usize::from(tree.account(id).is_some_and(usable)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{LICENSE, grant, tree};
@@ -633,5 +651,27 @@ mod tests {
         assert_eq!(delete.action, Action::Delete);
         assert_eq!(delete.after, None);
         assert_eq!(delete.client_token, None);
+    }
+
+    #[test]
+    fn a_delete_counts_the_active_member_accounts_its_grant_reaches_today() {
+        let tree = tree();
+        let principal = |arn: &str| Principal::from_arn(arn).expect("a principal");
+        let organisation = principal(&tree.organization().arn);
+        // Three members; the management account holds the license and is not counted.
+        assert_eq!(reached_today(&tree, &organisation), 3);
+        let workloads = Principal::Ou {
+            id: crate::model::OuId::parse(super::super::fixtures::WORKLOADS).unwrap(),
+            arn: "arn:aws:organizations::100000000001:ou/o-test123456/ou-ab12-aaaaaaaa".into(),
+        };
+        assert_eq!(reached_today(&tree, &workloads), 2);
+        assert_eq!(
+            reached_today(&tree, &principal("arn:aws:iam::111111111111:root")),
+            1
+        );
+        assert_eq!(
+            reached_today(&tree, &principal("arn:aws:iam::999999999999:root")),
+            0
+        );
     }
 }

@@ -34,12 +34,17 @@ pub(super) fn plan_phases(
             None => match index.checked_sub(1) {
                 None => (None, None),
                 Some(previous) => {
-                    let held = held_back_by(
-                        rollout.phases[previous].gate.as_ref(),
-                        &resolved[previous],
-                        shares[previous],
-                        options,
-                    );
+                    // Tearing the rollout down waits for no gate.
+                    let held = if options.destroy {
+                        None
+                    } else {
+                        held_back_by(
+                            rollout.phases[previous].gate.as_ref(),
+                            &resolved[previous],
+                            shares[previous],
+                            options,
+                        )
+                    };
                     let ignored = options
                         .ignore_gates
                         .covers(&rollout.phases[previous].name.value);
@@ -168,5 +173,22 @@ organization = true
         let phases = phases_with(GrantStatus::Disabled, 0, &PlanOptions::default());
         assert!(phases[0].included && !phases[1].included && !phases[2].included);
         assert!(phases.iter().all(|phase| phase.blocked.is_none()));
+    }
+
+    #[test]
+    fn tearing_down_waits_for_no_gate() {
+        let destroy = PlanOptions {
+            destroy: true,
+            ..PlanOptions::default()
+        };
+        let phases = phases_with(GrantStatus::Disabled, 2, &destroy);
+        assert!(
+            phases.iter().all(|phase| phase.blocked.is_none()),
+            "{phases:?}"
+        );
+        assert!(phases.iter().all(|phase| phase.gate_ignored.is_none()));
+        // The same plan without --destroy is held at the pilot's gate.
+        let phases = phases_with(GrantStatus::Disabled, 2, &PlanOptions::default());
+        assert!(phases[1].blocked.is_some());
     }
 }
