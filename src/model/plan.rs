@@ -1179,17 +1179,14 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
     let mut root = document.into_inner();
     parser.drop_unknown_keys(&mut root, TOP_KEYS, "the plan");
 
-    let mut version_ok = false;
     if let Some(value) = root.get("version").cloned() {
         let span = value.span();
-        if let Some(version) = parser.deserialize::<i64>(value, "`version`") {
-            if version == i64::from(PLAN_VERSION) {
-                version_ok = true;
-            } else {
-                parser
-                    .error(span, format!("unsupported plan version `{version}`"))
-                    .hint = Some(format!("this entitle reads `version = {PLAN_VERSION}`"));
-            }
+        if let Some(version) = parser.deserialize::<i64>(value, "`version`")
+            && version != i64::from(PLAN_VERSION)
+        {
+            parser
+                .error(span, format!("unsupported plan version `{version}`"))
+                .hint = Some(format!("this entitle reads `version = {PLAN_VERSION}`"));
         }
     } else {
         parser
@@ -1199,7 +1196,6 @@ pub fn parse_plan(text: &str, file_name: &str) -> Result<RolloutPlan, PlanFileEr
             )
             .hint = Some(format!("start the file with `version = {PLAN_VERSION}`"));
     }
-    let _ = version_ok;
 
     let name = match root.get("name").cloned() {
         Some(value) => match parser.deserialize::<Spanned<String>>(value, "`name`") {
