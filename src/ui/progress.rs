@@ -53,6 +53,24 @@ impl Drop for DiscoverSpinner {
     }
 }
 
+/// A bar style from `template`, whose `{rate}` is items per second to one decimal (`1.4/s`;
+/// indicatif's own `{per_sec}` prints four).
+pub fn counting_style(template: &str) -> Option<ProgressStyle> {
+    ProgressStyle::with_template(template).ok().map(|style| {
+        style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write!(out, "{}", rate(state.per_sec()));
+            },
+        )
+    })
+}
+
+/// Items per second, to one decimal: `1.4/s`.
+pub fn rate(per_second: f64) -> String {
+    format!("{per_second:.1}/s")
+}
+
 /// Progress of an apply: a bar on a terminal (the phase at work, changes done of all, rate, ETA,
 /// and done / failed counts per phase); otherwise (a CI log) a line of counts at every tenth of
 /// the changes, naming no change: the result on stdout lists each change once.
@@ -73,8 +91,8 @@ impl ApplyProgress {
     pub fn new(printer: &Printer, total: usize) -> Self {
         let bar = printer.progress.then(|| {
             let bar = ProgressBar::new(total as u64);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{prefix:>12} {bar:30} {pos}/{len} changes ({per_sec}, eta {eta}) {msg}",
+            if let Some(style) = counting_style(
+                "{prefix:>12} {bar:30} {pos}/{len} changes ({rate}, eta {eta}) {msg}",
             ) {
                 bar.set_style(style);
             }
@@ -158,5 +176,17 @@ impl ApplyEvents for ApplyProgress {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_has_one_decimal() {
+        assert_eq!(rate(1.359_6), "1.4/s");
+        assert_eq!(rate(20.0), "20.0/s");
+        assert!(counting_style("{pos} ({rate})").is_some());
     }
 }

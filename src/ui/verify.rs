@@ -201,8 +201,8 @@ impl VerifyProgress {
     pub fn new(printer: &Printer, total: usize) -> Self {
         let bar = printer.progress.then(|| {
             let bar = ProgressBar::new(total as u64);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{prefix:>10} {bar:30} {pos}/{len} accounts ({per_sec}, eta {eta}) {msg}",
+            if let Some(style) = super::progress::counting_style(
+                "{prefix:>10} {bar:30} {pos}/{len} accounts ({rate}, eta {eta}) {msg}",
             ) {
                 bar.set_style(style);
             }
