@@ -162,6 +162,22 @@ fn a_change_of_shape_fails_validation() {
 }
 
 #[test]
+#[should_panic(expected = "at `/holder/since`: `2026-11-23T22:47:47.123Z`")]
+fn a_time_with_milliseconds_in_a_document_fails() {
+    // Valid for the schema (a string), but not the one spelling of a time.
+    assert_valid(&json!({
+        "format_version": 1,
+        "kind": "force-unlock",
+        "organization": "o-a1b2c3d4e5",
+        "rollout": "r",
+        "lock": "/tmp/r.lock",
+        "outcome": "removed",
+        "holder": {"user": "alice", "host": "build-7", "pid": 1, "caller": null,
+                   "command": "apply", "since": "2026-11-23T22:47:47.123Z", "run": "x"}
+    }));
+}
+
+#[test]
 #[should_panic(expected = "has no schema")]
 fn a_kind_without_a_schema_fails() {
     assert_valid(&json!({"format_version": 1, "kind": "no-such-kind"}));

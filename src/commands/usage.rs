@@ -9,7 +9,7 @@ use anyhow::{Context as _, anyhow};
 
 use super::observe::{observe, read_plan, unix_now};
 use super::{Context, Reported};
-use crate::apply::journal::{CallOutcome, Event, History, now_rfc3339};
+use crate::apply::journal::{CallOutcome, Event, History};
 use crate::aws::cost_explorer;
 use crate::cli::{UsageArgs, UsageGranularity};
 use crate::exit::Outcome;
@@ -203,7 +203,7 @@ pub async fn run(context: &Context, args: &UsageArgs) -> anyhow::Result<Outcome>
     if to_stdout {
         ui::raw(|out| ui::usage::render_csv(&report, out))?;
     } else {
-        let document = UsageDocument::new(&report, now_rfc3339());
+        let document = UsageDocument::new(&report, ui::timestamp(unix_now()));
         printer.result(&document, |out| {
             ui::usage::render_human(&report, &printer.style, out)
         })?;

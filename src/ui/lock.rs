@@ -56,7 +56,11 @@ impl UnlockDocument {
             rollout: rollout.to_owned(),
             lock,
             outcome,
-            holder,
+            // The lock records milliseconds; documents spell every time to the second.
+            holder: holder.map(|mut holder| {
+                holder.since = super::timestamp_of(&holder.since);
+                holder
+            }),
         }
     }
 }

@@ -163,6 +163,23 @@ impl Printer {
     }
 }
 
+/// The one spelling of a time in every document: RFC 3339, UTC, to the second
+/// (`2026-11-23T22:47:47Z`), from seconds since the epoch.
+pub fn timestamp(seconds: i64) -> String {
+    let time =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0));
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// A time the journal or a lock recorded (RFC 3339, to the millisecond) in the spelling of every
+/// document ([`timestamp`]); text that is not such a time is kept as it is.
+pub fn timestamp_of(recorded: &str) -> String {
+    humantime::parse_rfc3339_weak(recorded).map_or_else(
+        |_| recorded.to_owned(),
+        |time| humantime::format_rfc3339_seconds(time).to_string(),
+    )
+}
+
 /// A count with its noun, singular or plural: `1 account`, `2 accounts`.
 pub fn counted(count: usize, noun: &str) -> String {
     if count == 1 {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{FORMAT_VERSION, Style, counted};
+use super::{FORMAT_VERSION, Style, counted, timestamp, timestamp_of};
 use crate::apply::journal::History;
 use crate::cli::StatusFilter;
 use crate::model::plan::format_duration;
@@ -212,21 +212,6 @@ fn percent(part: usize, whole: usize) -> f64 {
     (share * 10.0).round() / 10.0
 }
 
-fn rfc3339(seconds: UnixSeconds) -> String {
-    let time =
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0));
-    humantime::format_rfc3339_seconds(time).to_string()
-}
-
-/// A journal time (RFC 3339, perhaps with a fraction) in the one spelling of every document:
-/// RFC 3339 UTC to the second.
-fn to_seconds(at: &str) -> String {
-    humantime::parse_rfc3339_weak(at).map_or_else(
-        |_| at.to_owned(),
-        |time| humantime::format_rfc3339_seconds(time).to_string(),
-    )
-}
-
 /// A gate's verdict in words: the share actually reached beside the share it needs.
 fn verdict(gate: &crate::planner::status::GateVerdict, active: usize, accounts: usize) -> String {
     let share = percent(active, accounts);
@@ -287,7 +272,7 @@ impl StatusDocument {
                         grant_arn: account.grant_arn.clone(),
                         grant_status: status,
                         state: AccountState::of(account.status.as_ref()),
-                        since: recorded.map(|(_, at)| to_seconds(at)),
+                        since: recorded.map(|(_, at)| timestamp_of(at)),
                     });
                 }
             }
@@ -297,7 +282,7 @@ impl StatusDocument {
                 min_active_percent: gate.min_active_percent,
                 min_active_holds: gate.min_active_holds,
                 bake_seconds: gate.bake_seconds,
-                active_since: gate.active_since.map(rfc3339),
+                active_since: gate.active_since.map(timestamp),
                 baked_seconds: gate.baked_seconds,
                 holds: gate.holds,
                 verdict: verdict(gate, phase.active, phase.accounts.len()),
@@ -331,7 +316,7 @@ impl StatusDocument {
             kind: "status",
             rollout: report.rollout.clone(),
             license_arn: report.license_arn.clone(),
-            checked_at: rfc3339(view.now),
+            checked_at: timestamp(view.now),
             subscription: SubscriptionDocument::new(&report.subscription),
             shown: Shown {
                 only,

@@ -31,12 +31,10 @@ pub struct VerifyDocument<'a> {
 impl<'a> VerifyDocument<'a> {
     /// The document of a report made at `checked_at` (seconds since the epoch).
     pub fn new(report: &'a VerifyReport, member_role: &'a str, checked_at: i64) -> Self {
-        let time = std::time::UNIX_EPOCH
-            + std::time::Duration::from_secs(u64::try_from(checked_at).unwrap_or(0));
         Self {
             format_version: FORMAT_VERSION,
             kind: "verify",
-            checked_at: humantime::format_rfc3339_seconds(time).to_string(),
+            checked_at: super::timestamp(checked_at),
             member_role,
             agrees: report.agrees(),
             report,

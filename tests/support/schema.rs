@@ -75,9 +75,61 @@ pub fn assert_valid(document: &Value) {
         found.join("\n  "),
         serde_json::to_string_pretty(document).unwrap_or_default()
     );
+    let mut badly_spelt = Vec::new();
+    times_not_to_the_second("", document, &mut badly_spelt);
+    assert!(
+        badly_spelt.is_empty(),
+        "the `{kind}` document spells a time otherwise than RFC 3339 UTC to the second \
+         (docs/json.md, \"One spelling\"):\n  {}",
+        badly_spelt.join("\n  ")
+    );
     for nested in nested_documents(document) {
         assert_valid(nested);
     }
+}
+
+/// The fields that hold a time of day in any document.
+const TIME_FIELDS: &[&str] = &["checked_at", "generated_at", "since", "active_since", "at"];
+
+/// Collects every time field (by name, at any depth) whose value has a time of day but is not
+/// `YYYY-MM-DDTHH:MM:SSZ`. A day alone (`YYYY-MM-DD`, usage's window) is a date, not a time.
+fn times_not_to_the_second(path: &str, value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                let here = format!("{path}/{key}");
+                if TIME_FIELDS.contains(&key.as_str())
+                    && let Some(text) = field.as_str()
+                    && text.contains('T')
+                    && !is_to_the_second(text)
+                {
+                    found.push(format!("at `{here}`: `{text}`"));
+                }
+                times_not_to_the_second(&here, field, found);
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                times_not_to_the_second(&format!("{path}/{index}"), item, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_to_the_second(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digit = |index: usize| bytes.get(index).is_some_and(u8::is_ascii_digit);
+    bytes.len() == 20
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+            .into_iter()
+            .all(digit)
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[10] == b'T'
+        && bytes[13] == b':'
+        && bytes[16] == b':'
+        && bytes[19] == b'Z'
 }
 
 /// The documents a document carries whole: each rollout's in a report over a directory.
