@@ -282,4 +282,42 @@ mod tests {
         unauthorized.authorization = BedrockStatus("NOT_AUTHORIZED".to_owned());
         assert!(!unauthorized.usable());
     }
+
+    #[test]
+    fn every_answer_that_says_no_makes_the_model_unusable() {
+        let yes = ModelAvailability {
+            model_id: "m".to_owned(),
+            region: "us-east-1".to_owned(),
+            agreement: BedrockStatus("AVAILABLE".to_owned()),
+            agreement_error: None,
+            authorization: BedrockStatus("AUTHORIZED".to_owned()),
+            entitlement: BedrockStatus("AVAILABLE".to_owned()),
+            region_availability: BedrockStatus("AVAILABLE".to_owned()),
+        };
+        assert!(yes.usable());
+        let no = |status: &str| BedrockStatus(status.to_owned());
+        let mut pending = yes.clone();
+        pending.agreement = no("PENDING");
+        let mut unauthorized = yes.clone();
+        unauthorized.authorization = no("NOT_AUTHORIZED");
+        let mut elsewhere = yes.clone();
+        elsewhere.region_availability = no("NOT_AVAILABLE");
+        for answer in [pending, unauthorized, elsewhere] {
+            assert!(!answer.usable(), "{answer:?}");
+        }
+        assert_eq!(no("NOT_AUTHORIZED").as_str(), "NOT_AUTHORIZED");
+        assert!(!no("AUTHORIZED").is_available());
+        assert!(!no("AVAILABLE").is_authorized());
+    }
+
+    #[test]
+    fn the_model_ids_are_every_entry_s_in_table_order() {
+        let ids: Vec<&str> = model_ids().collect();
+        let expected: Vec<&str> = BEDROCK_PRODUCTS
+            .iter()
+            .flat_map(|entry| entry.model_ids.iter().copied())
+            .collect();
+        assert_eq!(ids, expected);
+        assert_eq!(ids[0], "anthropic.claude-haiku-4-5-20251001-v1:0");
+    }
 }

@@ -541,4 +541,96 @@ mod tests {
         let json = serde_json::to_string(&GrantStatus::Disabled).unwrap();
         assert_eq!(json, "\"DISABLED\"");
     }
+
+    #[test]
+    fn operations_round_trip_through_their_aws_spelling() {
+        for name in Operation::ALL {
+            let operation = Operation::from_aws(name);
+            assert!(!matches!(operation, Operation::Other(_)), "{name}");
+            assert_eq!(operation.as_str(), name);
+            assert_eq!(operation.to_string(), name);
+            assert_eq!(String::from(operation.clone()), name);
+            assert_eq!(Operation::from(name.to_owned()), operation);
+        }
+        assert_eq!(
+            Operation::from_aws("CheckoutLicense"),
+            Operation::CheckoutLicense
+        );
+        let unknown = Operation::from_aws("NewOperation");
+        assert_eq!(unknown, Operation::Other("NewOperation".to_owned()));
+        assert_eq!(unknown.to_string(), "NewOperation");
+    }
+
+    #[test]
+    fn principals_name_their_kind_and_id() {
+        let org = Principal::from_arn("arn:aws:organizations::100000000001:organization/o-abc123")
+            .unwrap();
+        let ou =
+            Principal::from_arn("arn:aws:organizations::100000000001:ou/o-abc123/ou-ab12-cd34ef56")
+                .unwrap();
+        let account = Principal::from_arn("arn:aws:iam::111111111111:root").unwrap();
+        assert_eq!((org.kind(), org.id()), ("organization", "o-abc123"));
+        assert_eq!((ou.kind(), ou.id()), ("ou", "ou-ab12-cd34ef56"));
+        assert_eq!((account.kind(), account.id()), ("account", "111111111111"));
+        assert_eq!(
+            org.arn(),
+            "arn:aws:organizations::100000000001:organization/o-abc123"
+        );
+        assert_eq!(
+            partition_of("arn::iam::111111111111:root"),
+            None,
+            "an empty partition is none"
+        );
+    }
+
+    #[test]
+    fn ownership_phase_and_generation_are_read_from_the_tags() {
+        let mut grant = DistributedGrant {
+            arn: "arn:aws:license-manager::100000000001:grant:g-1".to_owned(),
+            name: grant_name("r", "pilot"),
+            principal_arn: "arn:aws:iam::111111111111:root".to_owned(),
+            status: GrantStatus::Active,
+            status_reason: None,
+            version: "1".to_owned(),
+            granted_operations: BTreeSet::new(),
+            tags: ownership_tags("r", "pilot", 3),
+            license_arn: "arn:l".to_owned(),
+        };
+        assert_eq!(grant.name, "entitle/r/pilot");
+        assert_eq!(
+            grant.tags,
+            BTreeMap::from([
+                ("entitle:generation".to_owned(), "3".to_owned()),
+                ("entitle:managed-by".to_owned(), "entitle".to_owned()),
+                ("entitle:phase".to_owned(), "pilot".to_owned()),
+                ("entitle:rollout".to_owned(), "r".to_owned()),
+            ])
+        );
+        assert!(grant.is_owned_by("r"));
+        assert!(!grant.is_owned_by("other"));
+        assert_eq!(grant.phase_tag(), Some("pilot"));
+        assert_eq!(grant.generation(), 3);
+        grant.tags.insert(TAG_GENERATION.to_owned(), "x".to_owned());
+        assert_eq!(grant.generation(), 0, "an unreadable generation is 0");
+        grant.tags.clear();
+        assert!(!grant.is_owned_by("r"));
+        assert_eq!(grant.phase_tag(), None);
+        assert_eq!(grant.generation(), 0);
+    }
+
+    #[test]
+    fn dead_statuses_are_the_final_and_failed_ones() {
+        for status in ["REJECTED", "FAILED_WORKFLOW", "DELETED", "PENDING_DELETE"] {
+            assert!(GrantStatus::from_aws(status).is_dead(), "{status}");
+        }
+        for status in [
+            "PENDING_WORKFLOW",
+            "PENDING_ACCEPT",
+            "ACTIVE",
+            "DISABLED",
+            "WORKFLOW_COMPLETED",
+        ] {
+            assert!(!GrantStatus::from_aws(status).is_dead(), "{status}");
+        }
+    }
 }

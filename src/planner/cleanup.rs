@@ -437,4 +437,219 @@ mod tests {
         let by_agreement = ended_licenses(&[], &licenses, &Scope::Agreement("agmt-x".to_owned()));
         assert!(by_agreement.is_empty());
     }
+
+    #[test]
+    fn only_final_agreement_statuses_end_a_subscription() {
+        for status in [
+            "CANCELLED",
+            "EXPIRED",
+            "TERMINATED",
+            "ARCHIVED",
+            "ROLLED_BACK",
+        ] {
+            assert!(agreement_ended(status), "{status}");
+        }
+        for status in ["ACTIVE", "RENEWED", "REPLACED", "SUPERSEDED"] {
+            assert!(!agreement_ended(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn a_live_product_names_the_live_agreements_by_entitlement_or_product() {
+        let licenses = [
+            license("l-1", "prod-c", LicenseStatus::Available),
+            license("l-2", "prod-d", LicenseStatus::Available),
+        ];
+        let agreements = [
+            // No entitlements: leads to the license by its product.
+            agreement("agmt-old-style", "RENEWED", "prod-c", &[]),
+            agreement("agmt-ended", "CANCELLED", "prod-c", &["l-1"]),
+            agreement("agmt-other", "ACTIVE", "prod-c", &["l-9"]),
+        ];
+        assert_eq!(
+            live_product("prod-c", &agreements, &licenses).as_deref(),
+            Some(
+                "the subscription to product `prod-c` has not ended (license `l-1` is AVAILABLE, \
+                 agreement `agmt-old-style` RENEWED), so its grants stay"
+            )
+        );
+        assert_eq!(
+            live_product("prod-d", &agreements, &licenses).as_deref(),
+            Some(
+                "the subscription to product `prod-d` has not ended (license `l-2` is AVAILABLE), \
+                 so its grants stay"
+            )
+        );
+    }
+
+    #[test]
+    fn a_deleted_license_a_live_agreement_still_leads_to_is_not_cleaned() {
+        let licenses = [license("l-1", "prod-a", LicenseStatus::Deleted)];
+        let agreements = [agreement("agmt-1", "ACTIVE", "prod-a", &["l-1"])];
+        assert!(ended_licenses(&agreements, &licenses, &Scope::All).is_empty());
+        let ended = [agreement("agmt-2", "EXPIRED", "prod-a", &["l-1"])];
+        let found = ended_licenses(&ended, &licenses, &Scope::Agreement("agmt-2".into()));
+        assert_eq!(arns(&found), vec!["l-1"]);
+        assert!(
+            ended_licenses(&ended, &licenses, &Scope::Agreement("agmt-20".into())).is_empty(),
+            "an agreement id is matched whole"
+        );
+        assert!(ended_licenses(&ended, &licenses, &Scope::License("l-2".into())).is_empty());
+        assert!(ended_licenses(&ended, &licenses, &Scope::Product("prod-b".into())).is_empty());
+    }
+
+    fn distributed(
+        number: u32,
+        principal_arn: &str,
+        owner: Option<&str>,
+        status: &str,
+    ) -> DistributedGrant {
+        DistributedGrant {
+            arn: format!("g-{number}"),
+            name: format!("grant {number}"),
+            principal_arn: principal_arn.to_owned(),
+            status: crate::model::grant::GrantStatus::from_aws(status),
+            status_reason: None,
+            version: "1".to_owned(),
+            granted_operations: BTreeSet::new(),
+            tags: owner
+                .map(|rollout| (TAG_ROLLOUT.to_owned(), rollout.to_owned()))
+                .into_iter()
+                .collect(),
+            license_arn: "l-old".to_owned(),
+        }
+    }
+
+    fn received_grant(
+        account: &str,
+        grant_arn: &str,
+        parent_arn: &str,
+        status: &str,
+    ) -> ReceivedGrant {
+        ReceivedGrant {
+            account: AccountId::parse(account).expect("an account id"),
+            grant_arn: grant_arn.to_owned(),
+            parent_arn: parent_arn.to_owned(),
+            status: crate::model::grant::GrantStatus::from_aws(status),
+        }
+    }
+
+    #[test]
+    fn cleanup_deletes_entitle_s_live_grants_and_counts_the_accounts_they_reach() {
+        let tree = crate::planner::diff::fixtures::tree();
+        let ou = "arn:aws:organizations::100000000001:ou/o-test123456/ou-ab12-aaaaaaaa";
+        let grants = BTreeMap::from([(
+            "l-old".to_owned(),
+            vec![
+                distributed(1, ou, Some("r"), "ACTIVE"),
+                distributed(2, "arn:aws:iam::333333333333:root", None, "ACTIVE"),
+                distributed(3, "arn:aws:iam::222222222222:root", Some("r"), "DELETED"),
+                distributed(4, "not-a-principal", Some("r"), "ACTIVE"),
+            ],
+        )]);
+        let received = BTreeMap::from([(
+            "l-old".to_owned(),
+            vec![
+                received_grant("222222222222", "g-1-b", "g-1", "ACTIVE"),
+                received_grant("111111111111", "g-1-a", "g-1", "DISABLED"),
+                received_grant("111111111111", "g-1-c", "g-1", "ACTIVE"),
+                received_grant("333333333333", "g-2", "l-old", "ACTIVE"),
+                received_grant("222222222222", "g-3", "l-old", "DELETED"),
+            ],
+        )]);
+        let ended = || {
+            ended_licenses(
+                &[agreement("agmt-1", "CANCELLED", "prod-a", &["l-old"])],
+                &[license("l-old", "prod-a", LicenseStatus::Deleted)],
+                &Scope::All,
+            )
+        };
+        let cleaned = cleanup(ended(), &grants, &received, &tree, false);
+        assert_eq!(cleaned.len(), 1);
+        let license = &cleaned[0];
+        let deletions: Vec<(&str, usize, &str)> = license
+            .deletions
+            .iter()
+            .map(|change| {
+                (
+                    change.principal_name.as_str(),
+                    change.accounts,
+                    change.reason.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            deletions,
+            [(
+                "Workloads",
+                3,
+                "agreement agmt-1 (CANCELLED) ended; the license is DELETED (rollout `r`)"
+            )]
+        );
+        assert_eq!(license.deletions[0].action, Action::Delete);
+        let untouched: Vec<&str> = license
+            .untouched
+            .iter()
+            .map(|grant| grant.arn.as_str())
+            .collect();
+        assert_eq!(untouched, ["g-2", "g-4"]);
+        let accounts: Vec<(&str, &str)> = license
+            .accounts
+            .iter()
+            .map(|account| (account.account.as_str(), account.status.as_str()))
+            .collect();
+        assert_eq!(
+            accounts,
+            [
+                ("111111111111", "DISABLED"),
+                ("222222222222", "ACTIVE"),
+                ("333333333333", "ACTIVE")
+            ]
+        );
+        let plan = license.as_plan();
+        assert_eq!(plan.rollout, CLEANUP);
+        assert_eq!(plan.changes, license.deletions);
+        assert_eq!(plan.phases[0].targeted, 3);
+        assert_eq!(plan.summary.delete, 1);
+        assert_eq!(plan.unowned.len(), 2);
+
+        let everything = cleanup(ended(), &grants, &received, &tree, true);
+        let reasons: Vec<(&str, usize, &str)> = everything[0]
+            .deletions
+            .iter()
+            .map(|change| {
+                (
+                    change.principal_arn.as_str(),
+                    change.accounts,
+                    change.reason.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (
+                    ou,
+                    3,
+                    "agreement agmt-1 (CANCELLED) ended; the license is DELETED (rollout `r`)"
+                ),
+                (
+                    "arn:aws:iam::333333333333:root",
+                    1,
+                    "agreement agmt-1 (CANCELLED) ended; the license is DELETED (not entitle's; --include-unowned)"
+                ),
+            ]
+        );
+        assert_eq!(
+            everything[0].untouched.len(),
+            1,
+            "a principal that is no ARN stays"
+        );
+
+        let no_grants = cleanup(ended(), &BTreeMap::new(), &received, &tree, true);
+        assert!(
+            no_grants.is_empty(),
+            "a license whose grants are gone is not shown"
+        );
+    }
 }

@@ -183,3 +183,228 @@ fn auto_cover(phase: &ResolvedPhase, tree: &OrgTree) -> Vec<CoverGrant> {
     grants.sort_by(|a, b| a.principal.cmp(&b.principal));
     grants
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::{
+        Account, AccountState, FeatureSet, OrgId, OrgUnit, Organization, RolloutPlan, Root, RootId,
+    };
+    use crate::planner::targets::resolve_targets;
+
+    const WORKLOADS: &str = "ou-ab12-aaaaaaaa";
+    const PROD: &str = "ou-ab12-cccccccc";
+    const SANDBOX: &str = "ou-ab12-bbbbbbbb";
+    const TEAM: &str = "ou-ab12-dddddddd";
+    const EMPTY: &str = "ou-ab12-eeeeeeee";
+
+    /// Workloads (111, 222) holding Prod (444); Sandbox (no account of its own) holding Team
+    /// (333); Empty (no account at all); the management account at the root.
+    fn tree() -> OrgTree {
+        let account = |id: &str, parent: &str| Account {
+            id: AccountId::parse(id).unwrap(),
+            name: format!("acct-{id}"),
+            email: format!("{id}@example.com"),
+            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
+            state: AccountState::Active,
+            parent: ParentId::parse(parent).unwrap(),
+            tags: BTreeMap::new(),
+        };
+        let unit = |id: &str, name: &str, parent: &str| OrgUnit {
+            id: OuId::parse(id).unwrap(),
+            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
+            name: name.into(),
+            parent: ParentId::parse(parent).unwrap(),
+        };
+        OrgTree::new(
+            Organization {
+                id: OrgId::parse("o-test123456").unwrap(),
+                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
+                management_account: AccountId::parse("100000000001").unwrap(),
+                feature_set: FeatureSet::All,
+            },
+            Root {
+                id: RootId::parse("r-ab12").unwrap(),
+                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
+                name: "Root".into(),
+            },
+            [
+                unit(WORKLOADS, "Workloads", "r-ab12"),
+                unit(PROD, "Prod", WORKLOADS),
+                unit(SANDBOX, "Sandbox", "r-ab12"),
+                unit(TEAM, "Team", SANDBOX),
+                unit(EMPTY, "Empty", "r-ab12"),
+            ],
+            [
+                account("100000000001", "r-ab12"),
+                account("111111111111", WORKLOADS),
+                account("222222222222", WORKLOADS),
+                account("444444444444", PROD),
+                account("333333333333", TEAM),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn rollout(phase: &str) -> RolloutPlan {
+        let text = format!(
+            "version = 1\nname = \"r\"\n\n[entitlement]\nproduct = \"prod-a\"\n\n[[phase]]\nname = \"p\"\n{phase}"
+        );
+        crate::model::parse_plan(&text, "r.toml").unwrap()
+    }
+
+    /// The cover of the plan's one phase, as (kind, principal id, accounts reached).
+    fn cover_of(phase: &str) -> Vec<(&'static str, String, Vec<String>)> {
+        let tree = tree();
+        let resolved = resolve_targets(&rollout(phase), &tree).unwrap();
+        cover(&resolved[0], &tree)
+            .into_iter()
+            .map(|grant| {
+                (
+                    grant.principal.kind(),
+                    grant.principal.id().to_owned(),
+                    grant
+                        .accounts
+                        .iter()
+                        .map(|id| id.as_str().to_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn grant(
+        kind: &'static str,
+        id: &str,
+        accounts: &[&str],
+    ) -> (&'static str, String, Vec<String>) {
+        (
+            kind,
+            id.to_owned(),
+            accounts.iter().map(|id| (*id).to_owned()).collect(),
+        )
+    }
+
+    const EVERY_MEMBER: [&str; 4] = [
+        "111111111111",
+        "222222222222",
+        "333333333333",
+        "444444444444",
+    ];
+
+    #[test]
+    fn the_whole_organisation_is_one_organisation_grant() {
+        let organization = grant("organization", "o-test123456", &EVERY_MEMBER);
+        assert_eq!(
+            cover_of("organization = true"),
+            std::slice::from_ref(&organization)
+        );
+        assert_eq!(
+            cover_of("organization = true\ngrant_to = \"ous\""),
+            [organization]
+        );
+    }
+
+    #[test]
+    fn accounts_selected_by_id_are_granted_one_by_one_even_when_they_fill_an_ou() {
+        assert_eq!(
+            cover_of("accounts = [\"111111111111\", \"222222222222\", \"444444444444\"]"),
+            [
+                grant("account", "111111111111", &["111111111111"]),
+                grant("account", "222222222222", &["222222222222"]),
+                grant("account", "444444444444", &["444444444444"]),
+            ]
+        );
+        assert_eq!(
+            cover_of("ous = [\"Workloads\"]\ngrant_to = \"accounts\""),
+            [
+                grant("account", "111111111111", &["111111111111"]),
+                grant("account", "222222222222", &["222222222222"]),
+                grant("account", "444444444444", &["444444444444"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_phase_that_targets_nobody_has_no_grant() {
+        assert_eq!(cover_of("accounts = [\"100000000001\"]"), []);
+        assert_eq!(cover_of("ous = [\"Empty\"]\ngrant_to = \"ous\""), []);
+    }
+
+    #[test]
+    fn grant_to_ous_folds_nested_selections_into_the_outermost_ou() {
+        assert_eq!(
+            cover_of("ous = [\"Workloads/Prod\", \"Workloads\", \"Sandbox\"]\ngrant_to = \"ous\""),
+            [
+                grant(
+                    "ou",
+                    WORKLOADS,
+                    &["111111111111", "222222222222", "444444444444"]
+                ),
+                grant("ou", SANDBOX, &["333333333333"]),
+            ]
+        );
+        assert_eq!(
+            cover_of("ous = [\"Workloads/Prod\"]\ngrant_to = \"ous\""),
+            [grant("ou", PROD, &["444444444444"])]
+        );
+    }
+
+    #[test]
+    fn auto_grants_a_selected_ou_whole_counting_the_accounts_of_nested_ous() {
+        assert_eq!(
+            cover_of("ous = [\"Workloads\"]"),
+            [grant(
+                "ou",
+                WORKLOADS,
+                &["111111111111", "222222222222", "444444444444"]
+            )]
+        );
+        // Sandbox holds no account of its own, only Team's.
+        assert_eq!(
+            cover_of("ous = [\"Sandbox\"]"),
+            [grant("ou", SANDBOX, &["333333333333"])]
+        );
+    }
+
+    #[test]
+    fn auto_splits_an_ou_with_an_excluded_account_down_to_its_clean_parts() {
+        assert_eq!(
+            cover_of("ous = [\"Workloads\"]\nexclude = { accounts = [\"111111111111\"] }"),
+            [
+                grant("ou", PROD, &["444444444444"]),
+                grant("account", "222222222222", &["222222222222"]),
+            ]
+        );
+        // An excluded account in a nested OU spoils its ancestors too.
+        assert_eq!(
+            cover_of("ous = [\"Workloads\"]\nexclude = { accounts = [\"444444444444\"] }"),
+            [
+                grant("account", "111111111111", &["111111111111"]),
+                grant("account", "222222222222", &["222222222222"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn auto_with_exclusions_grants_the_clean_top_ous_and_never_an_empty_one() {
+        assert_eq!(
+            cover_of("organization = true\nexclude = { ous = [\"Workloads/Prod\"] }"),
+            [
+                grant("ou", SANDBOX, &["333333333333"]),
+                grant("account", "111111111111", &["111111111111"]),
+                grant("account", "222222222222", &["222222222222"]),
+            ]
+        );
+        assert_eq!(
+            cover_of("organization = true\nexclude = { accounts = [\"222222222222\"] }"),
+            [
+                grant("ou", SANDBOX, &["333333333333"]),
+                grant("ou", PROD, &["444444444444"]),
+                grant("account", "111111111111", &["111111111111"]),
+            ]
+        );
+    }
+}

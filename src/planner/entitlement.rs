@@ -190,6 +190,27 @@ mod tests {
                 .arn,
             "arn:new"
         );
+        agreement.license_arns = vec!["arn:other".into()];
+        assert_eq!(
+            choose_license(&selector, &licenses, Some(&agreement))
+                .unwrap()
+                .arn,
+            "arn:new",
+            "an agreement whose entitlements name no received license falls back to its products"
+        );
+        agreement.products = vec!["prod-b".into()];
+        assert_eq!(
+            choose_license(&selector, &licenses, Some(&agreement)),
+            Err(EntitlementError::AgreementWithoutLicense {
+                id: "agmt-1".into()
+            })
+        );
+        assert_eq!(
+            choose_license(&selector, &licenses, None),
+            Err(EntitlementError::AgreementWithoutLicense {
+                id: "agmt-1".into()
+            })
+        );
         agreement.status = "CANCELLED".into();
         assert_eq!(
             choose_license(&selector, &licenses, Some(&agreement))
@@ -197,5 +218,72 @@ mod tests {
                 .to_string(),
             "agreement `agmt-1` is `CANCELLED`, not ACTIVE"
         );
+    }
+
+    #[test]
+    fn a_license_arn_names_exactly_that_license() {
+        let licenses = [
+            license("arn:a", "prod-a", LicenseStatus::Available),
+            license("arn:b", "prod-a", LicenseStatus::Available),
+        ];
+        let selector = EntitlementSelector::LicenseArn("arn:b".into());
+        assert_eq!(
+            choose_license(&selector, &licenses, None).unwrap().arn,
+            "arn:b"
+        );
+        let unknown = choose_license(
+            &EntitlementSelector::LicenseArn("arn:c".into()),
+            &licenses,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            unknown,
+            EntitlementError::UnknownLicense {
+                arn: "arn:c".into()
+            }
+        );
+        assert_eq!(
+            unknown.hint().as_deref(),
+            Some("use `product = \"prod-...\"` to let entitle find the license")
+        );
+    }
+
+    #[test]
+    fn each_error_has_the_hint_a_person_can_act_on() {
+        let nothing_here = EntitlementError::NoLicenseForProduct {
+            product: "prod-a".into(),
+            available: Vec::new(),
+        };
+        assert!(
+            nothing_here
+                .hint()
+                .unwrap()
+                .starts_with("subscribe to the product in AWS Marketplace")
+        );
+        let ended = EntitlementError::AgreementNotActive {
+            id: "agmt-1".into(),
+            status: "CANCELLED".into(),
+        };
+        assert_eq!(
+            ended.hint().as_deref(),
+            Some(
+                "`entitle cleanup --agreement ID` deletes the grants an ended agreement left behind"
+            )
+        );
+        let renewed = EntitlementError::AgreementNotActive {
+            id: "agmt-1".into(),
+            status: "RENEWED".into(),
+        };
+        assert!(
+            renewed
+                .hint()
+                .unwrap()
+                .starts_with("the subscription goes on under another agreement")
+        );
+        let without = EntitlementError::AgreementWithoutLicense {
+            id: "agmt-1".into(),
+        };
+        assert_eq!(without.hint(), None);
     }
 }

@@ -218,6 +218,26 @@ mod tests {
     }
 
     #[test]
+    fn a_share_not_reached_holds_even_without_a_bake() {
+        let verdict = GateVerdict::judge(&gate(100, 0), share(1, 2), Some(NOW - 60), NOW);
+        assert!(!verdict.min_active_holds);
+        assert!(
+            !verdict.holds,
+            "a gate without a bake still needs its share"
+        );
+        assert_eq!(verdict.baked_seconds, 0);
+    }
+
+    #[test]
+    fn gate_facts_answer_for_the_phase_they_recorded() {
+        let facts = GateFacts {
+            share_reached: [("pilot".to_owned(), NOW - 60)].into(),
+        };
+        assert_eq!(facts.share_reached_since("pilot"), Some(NOW - 60));
+        assert_eq!(facts.share_reached_since("workloads"), None);
+    }
+
+    #[test]
     fn ignored_gates_are_named_or_all() {
         assert!(!IgnoreGates::None.covers("pilot"));
         assert!(IgnoreGates::All.covers("pilot"));

@@ -273,3 +273,107 @@ impl PlanError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: Action, blocked: bool) -> Change {
+        let principal =
+            Principal::from_arn("arn:aws:iam::111111111111:root").expect("an account principal");
+        Change {
+            phase: "pilot".to_owned(),
+            principal_arn: principal.arn(),
+            principal,
+            principal_name: String::new(),
+            principal_path: String::new(),
+            accounts: 1,
+            action,
+            before: None,
+            after: None,
+            reason: String::new(),
+            client_token: None,
+            tags: BTreeMap::new(),
+            blocked,
+            once_active: None,
+        }
+    }
+
+    #[test]
+    fn actions_carry_terraform_s_symbols() {
+        let symbols: Vec<&str> = [
+            Action::Create,
+            Action::Activate,
+            Action::UpdateOperations,
+            Action::Recreate,
+            Action::Delete,
+            Action::NoOp,
+        ]
+        .into_iter()
+        .map(Action::symbol)
+        .collect();
+        assert_eq!(symbols, ["+", "~", "~", "-/+", "-", " "]);
+    }
+
+    #[test]
+    fn the_summary_counts_blocked_changes_apart_and_blocked_no_ops_as_unchanged() {
+        let changes = [
+            change(Action::Create, false),
+            change(Action::Create, false),
+            change(Action::Recreate, false),
+            change(Action::Activate, false),
+            change(Action::UpdateOperations, false),
+            change(Action::Delete, false),
+            change(Action::NoOp, false),
+            change(Action::NoOp, true),
+            change(Action::Create, true),
+        ];
+        assert_eq!(
+            Summary::of(&changes),
+            Summary {
+                create: 3,
+                activate: 1,
+                update: 1,
+                delete: 1,
+                recreate: 1,
+                unchanged: 2,
+                blocked: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn only_unblocked_changes_make_a_plan_that_changes_anything() {
+        let mut plan = Plan {
+            rollout: "r".to_owned(),
+            license_arn: "arn:l".to_owned(),
+            product_sku: "prod-a".to_owned(),
+            product_name: "A".to_owned(),
+            phase_limit: None,
+            operations: BTreeSet::new(),
+            activation: Activation::Grantor,
+            activation_override: ActivationOverride::DistributedGrantsOnly,
+            phases: Vec::new(),
+            changes: vec![change(Action::NoOp, false), change(Action::Create, true)],
+            unowned: Vec::new(),
+            summary: Summary::default(),
+            destroy: false,
+        };
+        assert!(!plan.has_changes());
+        plan.changes.push(change(Action::Delete, false));
+        assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn only_an_unknown_phase_with_a_near_miss_or_an_unavailable_license_has_a_hint() {
+        let unknown = PlanError::UnknownPhase {
+            name: "x".to_owned(),
+            suggestion: None,
+        };
+        assert_eq!(unknown.hint(), None);
+        let errors = PlanError::PlanFile(PlanFileErrors {
+            diagnostics: Vec::new(),
+        });
+        assert_eq!(errors.hint(), None);
+    }
+}

@@ -180,4 +180,82 @@ grant_to = "accounts"
             })
         );
     }
+
+    fn license(allowed: &[Operation]) -> LicenseInfo {
+        LicenseInfo {
+            arn: "arn:l".to_owned(),
+            product_sku: "prod-a".to_owned(),
+            product_name: "A".to_owned(),
+            status: crate::model::grant::LicenseStatus::Available,
+            allowed_operations: allowed.iter().cloned().collect(),
+            issuer: "AWS/Marketplace".to_owned(),
+            home_region: "us-east-1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn operations_default_to_the_license_s_without_passing_it_on() {
+        let license = license(&[
+            Operation::CreateGrant,
+            Operation::CheckoutLicense,
+            Operation::CheckInLicense,
+        ]);
+        assert_eq!(
+            check_operations(&rollout(TWO_PHASES), &license).ok(),
+            Some([Operation::CheckoutLicense, Operation::CheckInLicense].into())
+        );
+        let chosen = format!("operations = [\"CheckoutLicense\", \"CreateGrant\"]\n{TWO_PHASES}");
+        assert_eq!(
+            check_operations(&rollout(&chosen), &license).ok(),
+            Some([Operation::CheckoutLicense, Operation::CreateGrant].into())
+        );
+        let refused = format!("operations = [\"CheckoutLicense\", \"CreateToken\"]\n{TWO_PHASES}");
+        let errors = check_operations(&rollout(&refused), &license).unwrap_err();
+        assert_eq!(errors.diagnostics.len(), 1);
+        assert_eq!(
+            errors.diagnostics[0].message,
+            "the license does not allow passing on `CreateToken`"
+        );
+        assert_eq!(
+            errors.diagnostics[0].hint.as_deref(),
+            Some("the license allows `CreateGrant`, `CheckoutLicense`, `CheckInLicense`")
+        );
+    }
+
+    #[test]
+    fn the_grant_limit_per_license_is_reached_not_passed() {
+        let rollout = rollout(TWO_PHASES);
+        let partition = "aws".to_owned();
+        let grants = |count: u64| -> Vec<CoverGrant> {
+            (0..count)
+                .map(|number| {
+                    let id =
+                        crate::model::AccountId::parse(format!("{:012}", 200_000_000_000 + number))
+                            .unwrap();
+                    CoverGrant {
+                        principal: crate::model::Principal::Account {
+                            id: id.clone(),
+                            partition: partition.clone(),
+                        },
+                        accounts: [id].into(),
+                    }
+                })
+                .collect()
+        };
+        let at_limit = [grants(2_000)];
+        assert_eq!(
+            wanted_principals(&rollout, &at_limit, false)
+                .expect("exactly the limit")
+                .len(),
+            2_000
+        );
+        let past = [grants(1), grants(2_001)];
+        let Err(PlanError::PlanFile(errors)) = wanted_principals(&rollout, &past, false) else {
+            panic!("past the limit");
+        };
+        assert_eq!(
+            errors.diagnostics[0].message,
+            "the plan needs 2001 grants by phase `everyone`, more than the 2000 License Manager allows per license"
+        );
+    }
 }
