@@ -4,7 +4,8 @@
 //! command reports what was done and exits 130 (SIGINT) or 143 (SIGTERM). Outside a guarded run
 //! (reading, planning, asking for confirmation: nothing changed yet), and on a second signal, the
 //! process exits at once with that code, after the journal's line being written (if any) is
-//! complete, so the journal is never left with a torn line by a signal.
+//! complete (so the journal is never left with a torn line by a signal) and the S3 locks it holds
+//! are released (so the next run is not refused until `force-unlock`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -208,6 +209,8 @@ impl Drop for Guard {
 /// that no line is torn, and with one line for the person who pressed Ctrl-C.
 fn exit_now(signal: Signal, during_run: bool) -> ! {
     crate::apply::journal::hold_writes();
+    // A lock left in S3 would refuse the next run until `force-unlock`.
+    crate::apply::journal_store::release_held_at_exit(std::time::Duration::from_secs(5));
     crate::ui::apply::exiting_at_once(signal.name(), during_run);
     std::process::exit(i32::from(signal.exit_code()));
 }

@@ -1,7 +1,8 @@
 //! The lock and the shared journal through the real binary: a held lock refuses `entitle cleanup`
 //! (exit 1, naming the holder) while read-only commands go on; a run SIGKILLed while holding the
 //! lock leaves it in S3 (the object stays until `entitle force-unlock` removes it, journalled)
-//! and not locally (the OS released it: force-unlock says so); two working directories sharing
+//! and not locally (the OS released it: force-unlock says so), while Ctrl-C before any change
+//! releases it; two working directories sharing
 //! an S3 journal (moto) see the same history.
 #![allow(clippy::unwrap_used)]
 
@@ -327,6 +328,62 @@ async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
     let again = ran(&mut command(&["force-unlock", "--rollout", "cleanup"]));
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stdout.contains("is not locked"), "{}", again.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_before_any_change_releases_the_s3_lock() {
+    let moto = Moto::start(MANAGEMENT);
+    create_bucket(&moto.endpoint, BUCKET).await;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let server = slow_emulator(dir);
+    let command = |args: &[&str]| {
+        let mut command = entitle(Some(&server.endpoint));
+        with_s3_journal(&mut command, &moto)
+            .current_dir(dir)
+            .args(args);
+        command
+    };
+
+    // The cleanup takes its lock, then waits on SearchAgreements: nothing is changed yet.
+    let mut stopped = command(&["cleanup", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lock = None;
+    for _ in 0..600 {
+        lock = s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock()).await;
+        if lock.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(lock.is_some(), "the cleanup took its lock");
+    let sent = Command::new("kill")
+        .args(["-INT", &stopped.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = stopped.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(stopped.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+
+    // The lock went with the process: the next run is not refused, force-unlock finds none.
+    assert!(
+        s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock())
+            .await
+            .is_none(),
+        "{stderr}"
+    );
+    let unlocked = ran(&mut command(&["force-unlock", "--rollout", "cleanup"]));
+    assert_eq!(unlocked.code, 0, "{}", unlocked.stderr);
+    assert!(
+        unlocked.stdout.contains("is not locked"),
+        "{}",
+        unlocked.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -173,6 +173,41 @@ enum Held {
     S3 { bucket: Bucket, key: String },
 }
 
+/// The S3 locks this process holds, by key: what [`release_held_at_exit`] removes when a signal
+/// ends the process before their guards could (a local lock dies with its process anyway).
+static HELD_S3: std::sync::Mutex<Vec<(Bucket, String, Holder)>> = std::sync::Mutex::new(Vec::new());
+
+fn forget_held(key: &str) {
+    if let Ok(mut held) = HELD_S3.lock() {
+        held.retain(|(_, held_key, _)| held_key != key);
+    }
+}
+
+/// Releases the S3 locks this process still holds, waiting at most `limit` for S3: called when a
+/// signal ends the process at once, so that the next run is not refused until `force-unlock`.
+/// Does nothing outside a multi-threaded runtime.
+pub(crate) fn release_held_at_exit(limit: std::time::Duration) {
+    let held = HELD_S3
+        .lock()
+        .map(|mut held| std::mem::take(&mut *held))
+        .unwrap_or_default();
+    if held.is_empty() {
+        return;
+    }
+    block_on_if_allowed(async move {
+        let releases = async {
+            for (bucket, key, holder) in &held {
+                if let Err(error) = release_s3(bucket, key, holder).await {
+                    tracing::warn!(%error, "could not release the journal's lock");
+                }
+            }
+        };
+        if tokio::time::timeout(limit, releases).await.is_err() {
+            tracing::warn!("S3 did not answer in time: the journal's lock was left");
+        }
+    });
+}
+
 impl LockGuard {
     /// Who holds it: this run.
     pub fn holder(&self) -> &Holder {
@@ -192,7 +227,11 @@ impl LockGuard {
                     source,
                 })
             }
-            Some(Held::S3 { bucket, key }) => release_s3(&bucket, &key, &self.holder).await,
+            Some(Held::S3 { bucket, key }) => {
+                let released = release_s3(&bucket, &key, &self.holder).await;
+                forget_held(&key);
+                released
+            }
         }
     }
 }
@@ -205,6 +244,7 @@ impl Drop for LockGuard {
                 let _ = lock.release();
             }
             Some(Held::S3 { bucket, key }) => {
+                forget_held(&key);
                 let holder = self.holder.clone();
                 block_on_if_allowed(async move {
                     if let Err(error) = release_s3(&bucket, &key, &holder).await {
@@ -248,6 +288,9 @@ impl LockGuard {
 
     /// An S3 lock object, created.
     pub(crate) fn s3(holder: Holder, bucket: Bucket, key: String) -> Self {
+        if let Ok(mut held) = HELD_S3.lock() {
+            held.push((bucket.clone(), key.clone(), holder.clone()));
+        }
         Self {
             holder,
             held: Some(Held::S3 { bucket, key }),

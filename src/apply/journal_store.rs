@@ -24,6 +24,7 @@ use crate::aws::AwsClients;
 use crate::aws::s3::{Bucket, Created};
 
 pub use super::journal_error::JournalError;
+pub(crate) use super::journal_lock::release_held_at_exit;
 pub use super::journal_lock::{
     Holder, LockGuard, LockState, Unlocked, host_name, local_user, lock_state_file,
 };
