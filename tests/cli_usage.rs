@@ -252,7 +252,7 @@ fn a_later_phase_using_the_model_before_its_grant_is_flagged_as_paying_list_pric
     assert!(
         report
             .stderr
-            .contains("1 account(s) flagged by the usage report"),
+            .contains("1 account flagged by the usage report"),
         "{}",
         report.stderr
     );
@@ -300,7 +300,7 @@ fn a_later_phase_using_the_model_before_its_grant_is_flagged_as_paying_list_pric
         human.stdout
     );
     assert!(
-        human.stdout.contains("1 account(s) flagged"),
+        human.stdout.contains("1 account flagged"),
         "{}",
         human.stdout
     );

@@ -289,7 +289,7 @@ fn a_broken_account_is_flagged_and_fails_the_verification() {
     assert!(
         verified
             .stderr
-            .contains("1 account(s) disagree with the plan and 0 could not be verified"),
+            .contains("1 account disagrees with the plan and 0 could not be verified"),
         "{}",
         verified.stderr
     );

@@ -456,9 +456,7 @@ fn acceptance_waits_for_a_role_and_a_missing_role_fails_that_account_alone() {
     let shown = run(dir, &["status", &plan, "--phase", "pilot"]);
     assert!(
         shown.stdout.contains("PENDING_ACCEPT")
-            && shown
-                .stdout
-                .contains("2 account(s) must accept their grant")
+            && shown.stdout.contains("2 accounts must accept their grant")
             && shown.stdout.contains("--member-role"),
         "{}",
         shown.stdout

@@ -325,7 +325,8 @@ fn explain_empty_scope(
 /// Asks for the organisation id on the terminal; refuses without one.
 fn confirm(org_id: &str, deletions: usize) -> anyhow::Result<()> {
     let question = format!(
-        "Delete {deletions} grant(s)? Accounts lose access to these products. Type the organisation id ({org_id}) to go on: "
+        "Delete {}? Accounts lose access to these products. Type the organisation id ({org_id}) to go on: ",
+        crate::ui::counted(deletions, "grant")
     );
     confirm::typed(
         Changes::Grants,

@@ -4,6 +4,7 @@
 //! an S3 endpoint of its own (the emulator has none).
 
 use super::Context;
+use crate::apply::journal::History;
 use crate::apply::journal_store::{JournalStore, check_sandbox_journal};
 use crate::aws::AwsClients;
 
@@ -26,4 +27,17 @@ pub async fn locate(
         rollout,
     )
     .await?)
+}
+
+/// Warns when lines of the journal at `place` could not be read (a run killed while writing).
+pub(super) fn warn_unreadable(printer: &crate::ui::Printer, history: &History, place: &str) {
+    if history.unreadable > 0 {
+        printer.warn(
+            &format!(
+                "{} of the journal `{place}` could not be read (a run killed while writing?)",
+                crate::ui::counted(history.unreadable, "line")
+            ),
+            None,
+        );
+    }
 }

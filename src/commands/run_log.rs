@@ -79,15 +79,7 @@ pub(super) fn record_ended(
 /// Says where the previous run stopped, when it did not finish: interrupted by a signal (and
 /// which), or stopped without a word (killed, crashed), with the calls it never saw answered.
 pub(super) fn report_previous_run(printer: &Printer, history: &History, place: &str) {
-    if history.unreadable > 0 {
-        printer.warn(
-            &format!(
-                "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
-                history.unreadable, place
-            ),
-            None,
-        );
-    }
+    super::rollout_journal::warn_unreadable(printer, history, place);
     let Some(last) = history.last_run() else {
         return;
     };
@@ -99,8 +91,11 @@ pub(super) fn report_previous_run(printer: &Printer, history: &History, place: &
         None => "stopped before it finished".to_owned(),
     };
     let mut message = format!(
-        "the previous `{}` (run {}, started {}) {how}: {} call(s) answered",
-        last.command, last.run, last.started_at, last.calls_finished
+        "the previous `{}` (run {}, started {}) {how}: {} answered",
+        last.command,
+        last.run,
+        last.started_at,
+        crate::ui::counted(last.calls_finished, "call")
     );
     for (call, at) in &last.unanswered {
         message.push_str(&format!(

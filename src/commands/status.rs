@@ -70,16 +70,7 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
     )
     .await?;
     let mut history = store.read().await?;
-    if history.unreadable > 0 {
-        context.printer.warn(
-            &format!(
-                "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
-                history.unreadable,
-                store.describe()
-            ),
-            None,
-        );
-    }
+    super::rollout_journal::warn_unreadable(&context.printer, &history, &store.describe());
     // The agreement behind the license, for the subscription's state at the top. Best effort:
     // the license's own status (DELETED after a cancellation) already says whether it ended.
     let agreements = marketplace::purchase_agreements(&clients)

@@ -28,7 +28,7 @@ const DEFAULT_DAYS: i64 = 30;
 
 /// Something is flagged: the report said what (exit 1).
 #[derive(Debug, thiserror::Error)]
-#[error("{flagged} account(s) flagged by the usage report")]
+#[error("{} flagged by the usage report", crate::ui::counted(*.flagged, "account"))]
 pub struct UsageFlagged {
     /// How many.
     pub flagged: usize,
@@ -139,16 +139,7 @@ pub async fn run(context: &Context, args: &UsageArgs) -> anyhow::Result<Outcome>
         super::rollout_journal::locate(context, &clients, organization, CLEANUP, None).await?;
     let cleanup_history = cleanup_store.read().await?;
     for (read, store) in [(&history, &store), (&cleanup_history, &cleanup_store)] {
-        if read.unreadable > 0 {
-            context.printer.warn(
-                &format!(
-                    "{} line(s) of the journal `{}` could not be read (a run killed while writing?)",
-                    read.unreadable,
-                    store.describe()
-                ),
-                None,
-            );
-        }
+        super::rollout_journal::warn_unreadable(&context.printer, read, &store.describe());
     }
     if history.entries.is_empty() {
         context.printer.notice(&format!(

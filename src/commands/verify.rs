@@ -28,10 +28,20 @@ use crate::ui::verify::{VerifyDocument, VerifyProgress, render_human};
 /// Organizations creates in every account it creates.
 pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
 
+/// `1 account disagrees`, `2 accounts disagree`.
+fn agreeing(disagree: usize) -> String {
+    if disagree == 1 {
+        "1 account disagrees".to_owned()
+    } else {
+        format!("{disagree} accounts disagree")
+    }
+}
+
 /// Some verified account does not agree with the plan's intent (or could not be verified).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{disagree} account(s) disagree with the plan and {failed} could not be verified (of {checked})"
+    "{} with the plan and {failed} could not be verified (of {checked})",
+    agreeing(*.disagree)
 )]
 pub struct VerifyFailed {
     /// Accounts with a flag.

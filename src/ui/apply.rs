@@ -308,6 +308,27 @@ impl ApplyReport {
     }
 }
 
+/// What the calls added up to: retries are said to have been made, not to have succeeded (a
+/// change whose retries ran out is listed as failed above).
+fn calls_line(calls: &CallCounts, failed_changes: usize) -> String {
+    let sent = super::counted(
+        usize::try_from(calls.calls).unwrap_or(usize::MAX),
+        "License Manager call",
+    );
+    if calls.throttled == 0 && calls.retried == 0 {
+        return format!("{sent}, none throttled or failed.");
+    }
+    let outlasted = if failed_changes > 0 {
+        " (a failed change above ran out of retries)"
+    } else {
+        ""
+    };
+    format!(
+        "{sent}: {} throttled and {} failed transiently, each retried{outlasted}.",
+        calls.throttled, calls.retried
+    )
+}
+
 /// The table and a one-line summary.
 pub fn render_human(report: &ChangeOutcomes, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
@@ -333,10 +354,7 @@ pub fn render_human(report: &ChangeOutcomes, style: &Style, out: &mut dyn Write)
     writeln!(
         out,
         "{}",
-        style.dim(format!(
-            "{} License Manager calls, {} throttled and {} failed transiently (all retried).",
-            report.calls.calls, report.calls.throttled, report.calls.retried
-        ))
+        style.dim(calls_line(&report.calls, report.totals["failed"]))
     )?;
     writeln!(
         out,
@@ -351,8 +369,8 @@ pub fn render_human(report: &ChangeOutcomes, style: &Style, out: &mut dyn Write)
             out,
             "{}",
             style.warning(format!(
-                "{} change(s) waiting on AWS or an account (not failed): run apply again later to finish them.",
-                report.totals["waiting"]
+                "{} waiting on AWS or an account (not failed): run apply again later to finish them.",
+                super::counted(report.totals["waiting"], "change")
             ))
         )?;
     }
@@ -422,5 +440,33 @@ pub fn exiting_at_once(signal: &str, during_run: bool) {
         );
     } else {
         eprintln!("\ninterrupted by {signal}: no change was under way");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_calls_line_never_claims_a_retry_succeeded() {
+        let quiet = CallCounts {
+            calls: 1,
+            throttled: 0,
+            retried: 0,
+        };
+        assert_eq!(
+            calls_line(&quiet, 0),
+            "1 License Manager call, none throttled or failed."
+        );
+        let busy = CallCounts {
+            calls: 33,
+            throttled: 2,
+            retried: 1,
+        };
+        assert_eq!(
+            calls_line(&busy, 0),
+            "33 License Manager calls: 2 throttled and 1 failed transiently, each retried."
+        );
+        assert!(calls_line(&busy, 1).ends_with("(a failed change above ran out of retries)."));
     }
 }

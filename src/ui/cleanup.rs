@@ -138,10 +138,10 @@ pub fn render_plan(
                 .unwrap_or_default();
             writeln!(
                 out,
-                "  {} {}{place}: grant `{name}`, reaches {} account(s)",
+                "  {} {}{place}: grant `{name}`, reaches {}",
                 style.bad("-"),
                 change.principal_name,
-                change.accounts
+                super::counted(change.accounts, "account")
             )?;
             debug_assert_eq!(change.action, Action::Delete);
         }
@@ -166,9 +166,9 @@ pub fn render_plan(
         if !holders.is_empty() {
             writeln!(
                 out,
-                "  {} account(s) hold a live grant of it now: {}",
-                holders.len(),
-                holders.join(", ")
+                "  {} a live grant of it now: {}",
+                holding(holders.len()),
+                names_shown(&holders)
             )?;
         }
         writeln!(out)?;
@@ -178,8 +178,9 @@ pub fn render_plan(
         out,
         "{}",
         style.bold(format!(
-            "Cleanup: {deletions} grant(s) to delete on {} license(s).",
-            licenses.len()
+            "Cleanup: {} to delete on {}.",
+            super::counted(deletions, "grant"),
+            super::counted(licenses.len(), "license")
         ))
     )
 }
@@ -243,4 +244,53 @@ pub fn render_result(
         style.bad("Not clean: some accounts still hold a grant (see above).")
     };
     writeln!(out, "{verdict}")
+}
+
+/// `1 account holds`, `2 accounts hold`.
+fn holding(count: usize) -> String {
+    if count == 1 {
+        "1 account holds".to_owned()
+    } else {
+        format!("{count} accounts hold")
+    }
+}
+
+/// The most names shown on one line; the JSON document lists every one.
+const NAMES_SHOWN: usize = 8;
+
+/// Up to [`NAMES_SHOWN`] names, then how many more: one readable line however many there are.
+fn names_shown(names: &[String]) -> String {
+    if names.len() <= NAMES_SHOWN {
+        return names.join(", ");
+    }
+    format!(
+        "{}, and {} more (`--output json` lists every one)",
+        names[..NAMES_SHOWN].join(", "),
+        names.len() - NAMES_SHOWN
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_holders_fit_one_line() {
+        let names: Vec<String> = (0..38)
+            .map(|n| format!("acct-{n} (1000000000{n:02})"))
+            .collect();
+        let line = names_shown(&names);
+        assert!(line.starts_with("acct-0 (100000000000), "), "{line}");
+        assert!(
+            line.ends_with(", and 30 more (`--output json` lists every one)"),
+            "{line}"
+        );
+        assert!(!line.contains("acct-8 "), "{line}");
+        assert_eq!(
+            names_shown(&names[..2]),
+            "acct-0 (100000000000), acct-1 (100000000001)"
+        );
+        assert_eq!(holding(1), "1 account holds");
+        assert_eq!(holding(38), "38 accounts hold");
+    }
 }

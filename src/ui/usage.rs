@@ -279,7 +279,7 @@ pub fn render_human(report: &UsageReport, style: &Style, out: &mut dyn Write) ->
             writeln!(
                 out,
                 "  {} no usage in the window: {}",
-                style.dim(format!("{} account(s) with", unused.len())),
+                style.dim(format!("{} with", super::counted(unused.len(), "account"))),
                 unused.join(", ")
             )?;
         }
@@ -310,7 +310,10 @@ pub fn render_human(report: &UsageReport, style: &Style, out: &mut dyn Write) ->
         writeln!(
             out,
             "\n{} (docs/usage.md says what to do about each flag)",
-            style.bad(format!("{} account(s) flagged", report.flagged))
+            style.bad(format!(
+                "{} flagged",
+                super::counted(report.flagged, "account")
+            ))
         )?;
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::{FORMAT_VERSION, Printer, Style};
