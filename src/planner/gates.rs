@@ -114,8 +114,15 @@ impl GateVerdict {
     pub(crate) fn held_back_because(&self, phase: &str, share: Share) -> Option<String> {
         if !self.min_active_holds {
             return Some(format!(
-                "phase `{phase}` has {} of {} accounts active, its gate needs {}%",
-                share.active, share.targeted, self.min_active_percent
+                "phase `{phase}` has {} of {} {} active, its gate needs {}%",
+                share.active,
+                share.targeted,
+                if share.targeted == 1 {
+                    "account"
+                } else {
+                    "accounts"
+                },
+                self.min_active_percent
             ));
         }
         if self.holds {

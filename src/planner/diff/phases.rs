@@ -142,7 +142,7 @@ organization = true
     fn a_held_gate_blocks_every_later_phase() {
         let phases = phases_with(GrantStatus::Disabled, 2, &PlanOptions::default());
         assert_eq!(phases[0].blocked, None);
-        let held = "phase `pilot` has 0 of 1 accounts active, its gate needs 100%";
+        let held = "phase `pilot` has 0 of 1 account active, its gate needs 100%";
         assert_eq!(phases[1].blocked.as_deref(), Some(held));
         assert_eq!(
             phases[2].blocked.as_deref(),
@@ -160,7 +160,7 @@ organization = true
         assert_eq!(phases[1].blocked, None);
         assert_eq!(
             phases[1].gate_ignored.as_deref(),
-            Some("phase `pilot` has 0 of 1 accounts active, its gate needs 100%")
+            Some("phase `pilot` has 0 of 1 account active, its gate needs 100%")
         );
         assert_eq!(
             phases[2].blocked.as_deref(),
