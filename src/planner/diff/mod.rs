@@ -568,14 +568,15 @@ ous = ["Workloads"]
         let mut elsewhere = grant(2, "all", ACCOUNT_2, GrantStatus::Active);
         elsewhere.license_arn = "arn:aws:license-manager::1:license:l-2".to_owned();
         let plan = plan_of(
-            "[[phase]]\nname = \"all\"\naccounts = [\"111111111111\"]\n",
+            "[[phase]]\nname = \"all\"\naccounts = [\"111111111111\", \"222222222222\"]\n",
             &observed(vec![theirs, elsewhere]),
             &PlanOptions::default(),
         );
         assert_eq!(
             lines(&plan),
             [
-                "all Create 111111111111: phase `all` targets it and no grant exists: create, then activate it (note: grant `entitle/r/all`, not owned by this rollout, already names this principal)"
+                "all Create 111111111111: phase `all` targets it and no grant exists: create, then activate it (note: grant `entitle/r/all`, not owned by this rollout, already names this principal)",
+                "all Create 222222222222: phase `all` targets it and no grant exists: create, then activate it",
             ]
         );
         assert_eq!(
@@ -1010,5 +1011,116 @@ retire_superseded = true
         );
         let everything = plan_of(PILOT_THEN_WORKLOADS, &observed, &PlanOptions::default());
         assert_eq!(everything.changes.len(), 6, "{:?}", lines(&everything));
+    }
+
+    #[test]
+    fn with_member_activation_grants_waiting_on_their_accounts_are_left_to_them() {
+        let phases = "activation = \"member\"\n\n[[phase]]\nname = \"all\"\naccounts = [\"111111111111\"]\nous = [\"Sandbox\"]\n";
+        let plan = plan_of(
+            phases,
+            &observed(vec![
+                grant(1, "all", ACCOUNT_1, GrantStatus::PendingAccept),
+                grant(2, "all", &ou_arn(SANDBOX), GrantStatus::WorkflowCompleted),
+            ]),
+            &PlanOptions {
+                member_role: Some("Member".to_owned()),
+                ..PlanOptions::default()
+            },
+        );
+        assert_eq!(
+            lines(&plan),
+            [
+                "all NoOp ou-ab12-bbbbbbbb: distributed; member accounts activate it (`activation = \"member\"`)",
+                "all NoOp 111111111111: waiting for the account to accept it",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unwanted_grant_of_a_held_phase_waits_for_its_gate_unless_destroying() {
+        let phases = r#"
+[[phase]]
+name = "pilot"
+accounts = ["111111111111"]
+gate = { min_active = "100%", bake = "1d" }
+
+[[phase]]
+name = "rest"
+accounts = ["111111111111", "333333333333"]
+"#;
+        let seen = observed(vec![
+            grant(1, "pilot", ACCOUNT_1, GrantStatus::Active),
+            grant(2, "rest", ACCOUNT_3, GrantStatus::Active),
+            grant(3, "rest", ACCOUNT_2, GrantStatus::Active),
+        ]);
+        assert_eq!(
+            lines(&plan_of(phases, &seen, &PlanOptions::default())),
+            [
+                "pilot NoOp 111111111111: active",
+                "rest NoOp 333333333333 blocked: active",
+                "rest Delete 222222222222 blocked: no phase of the plan targets this account any more: delete the grant",
+            ]
+        );
+        let destroy = PlanOptions {
+            destroy: true,
+            ..PlanOptions::default()
+        };
+        assert!(
+            plan_of(phases, &seen, &destroy)
+                .changes
+                .iter()
+                .all(|change| change.action == Action::Delete && !change.blocked),
+            "tearing down waits for no gate"
+        );
+    }
+
+    #[test]
+    fn a_grant_being_deleted_outside_entitle_is_created_again() {
+        let plan = plan_of(
+            "[[phase]]\nname = \"all\"\naccounts = [\"111111111111\"]\n",
+            &observed(vec![grant(1, "all", ACCOUNT_1, GrantStatus::PendingDelete)]),
+            &PlanOptions::default(),
+        );
+        assert_eq!(
+            lines(&plan),
+            [format!(
+                "all Recreate 111111111111: grant `{}` is being deleted outside entitle: create it again as generation 1",
+                grant_arn(1)
+            )]
+        );
+    }
+
+    #[test]
+    fn the_grant_of_an_account_that_is_no_longer_active_is_deleted_saying_so() {
+        let tree = tree();
+        let suspended = OrgTree::new(
+            tree.organization().clone(),
+            tree.root().clone(),
+            tree.units().cloned(),
+            tree.accounts().cloned().map(|mut account| {
+                if account.id.as_str() == "333333333333" {
+                    account.state = crate::model::AccountState::from_aws("SUSPENDED");
+                }
+                account
+            }),
+        )
+        .unwrap();
+        let plan = plan(
+            &rollout("[[phase]]\nname = \"all\"\naccounts = [\"111111111111\"]\n"),
+            &suspended,
+            &observed(vec![
+                grant(1, "all", ACCOUNT_1, GrantStatus::Active),
+                grant(3, "all", ACCOUNT_3, GrantStatus::Active),
+            ]),
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            lines(&plan),
+            [
+                "all Delete 333333333333: account `333333333333` is `SUSPENDED`: delete the grant",
+                "all NoOp 111111111111: active",
+            ]
+        );
     }
 }
