@@ -79,6 +79,33 @@ fn slow_emulator(dir: &Path) -> SandboxServer {
     ])
 }
 
+/// Starts `cleanup` (stdout dropped, stderr piped) and waits until its lock object is in S3:
+/// the process and the lock's holder, which must be that process.
+async fn cleanup_holding_its_s3_lock(
+    mut cleanup: Command,
+    moto: &Moto,
+) -> (std::process::Child, Holder) {
+    let child = cleanup
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lock = None;
+    for _ in 0..600 {
+        lock = s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock()).await;
+        if lock.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let holder: Holder = serde_json::from_str(&lock.expect("the cleanup took its lock")).unwrap();
+    assert_eq!(
+        (holder.command.as_str(), holder.pid),
+        ("cleanup", child.id())
+    );
+    (child, holder)
+}
+
 /// Waits (up to 60 s) until `found` says yes.
 fn wait_until(what: &str, mut found: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -245,22 +272,9 @@ async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
         command
     };
 
-    let mut killed = command(&["cleanup", "--auto-approve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut killed, holder) =
+        cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), &moto).await;
     let pid = killed.id();
-    let mut lock = None;
-    for _ in 0..600 {
-        lock = s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock()).await;
-        if lock.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let holder: Holder = serde_json::from_str(&lock.expect("the cleanup took its lock")).unwrap();
-    assert_eq!((holder.command.as_str(), holder.pid), ("cleanup", pid));
     killed.kill().unwrap();
     killed.wait().unwrap();
 
@@ -346,20 +360,8 @@ async fn ctrl_c_before_any_change_releases_the_s3_lock() {
     };
 
     // The cleanup takes its lock, then waits on SearchAgreements: nothing is changed yet.
-    let mut stopped = command(&["cleanup", "--auto-approve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lock = None;
-    for _ in 0..600 {
-        lock = s3_text(&moto.endpoint, BUCKET, &s3_cleanup_lock()).await;
-        if lock.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(lock.is_some(), "the cleanup took its lock");
+    let (mut stopped, _) =
+        cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), &moto).await;
     let sent = Command::new("kill")
         .args(["-INT", &stopped.id().to_string()])
         .status()

@@ -89,13 +89,7 @@ fn an_ended_subscription_is_said_at_the_top_with_the_cleanup_hint() {
     );
 
     // The buyer cancels: the license is DELETED, the agreement CANCELLED.
-    let cancelled = ran(entitle(None).current_dir(dir).args([
-        "sandbox",
-        "cancel-agreement",
-        DEMO_ACTIVE_AGREEMENT,
-        "--state",
-        &dir.join("state.json").display().to_string(),
-    ]));
+    let cancelled = run(dir, &["sandbox", "cancel-agreement", DEMO_ACTIVE_AGREEMENT]);
     assert_eq!(cancelled.code, 0, "{}", cancelled.stderr);
 
     let ended = json(&run(dir, &["--output", "json", "status", &plan]));
