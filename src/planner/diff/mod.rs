@@ -1123,4 +1123,34 @@ accounts = ["111111111111", "333333333333"]
             ]
         );
     }
+
+    #[test]
+    fn a_broader_grant_retires_only_the_earlier_grants_it_reaches() {
+        let phases = r#"
+[[phase]]
+name = "pilot"
+accounts = ["111111111111", "333333333333"]
+
+[[phase]]
+name = "workloads"
+ous = ["Workloads"]
+retire_superseded = true
+"#;
+        let plan = plan_of(
+            phases,
+            &observed(vec![
+                grant(1, "pilot", ACCOUNT_1, GrantStatus::Active),
+                grant(3, "pilot", ACCOUNT_3, GrantStatus::Active),
+            ]),
+            &PlanOptions::default(),
+        );
+        assert_eq!(
+            lines(&plan),
+            [
+                "pilot NoOp 333333333333: active",
+                "workloads Create ou-ab12-aaaaaaaa: phase `workloads` targets it and no grant exists: create, then activate it",
+                "workloads Delete 111111111111: superseded by the grant to Workloads of phase `workloads` (retire_superseded): deleted in this run once that grant is activated",
+            ]
+        );
+    }
 }

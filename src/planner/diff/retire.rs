@@ -198,4 +198,26 @@ mod tests {
         assert!(!covers(&tree, &ou(WORKLOADS), &ou(WORKLOADS)));
         assert!(!covers(&tree, &account, &account));
     }
+
+    #[test]
+    fn an_ou_grant_covers_the_ous_nested_in_it() {
+        let flat = tree();
+        let nested_id = "ou-ab12-cccccccc";
+        let nested = crate::model::OrgUnit {
+            id: crate::model::OuId::parse(nested_id).expect("an OU id"),
+            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{nested_id}"),
+            name: "Prod".to_owned(),
+            parent: crate::model::ParentId::parse(WORKLOADS).expect("a parent id"),
+        };
+        let tree = OrgTree::new(
+            flat.organization().clone(),
+            flat.root().clone(),
+            flat.units().cloned().chain([nested]),
+            flat.accounts().cloned(),
+        )
+        .expect("a tree");
+        assert!(covers(&tree, &ou(WORKLOADS), &ou(nested_id)));
+        assert!(!covers(&tree, &ou(nested_id), &ou(WORKLOADS)));
+        assert!(!covers(&tree, &ou(SANDBOX), &ou(nested_id)));
+    }
 }
