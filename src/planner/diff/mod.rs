@@ -1153,4 +1153,46 @@ retire_superseded = true
             ]
         );
     }
+
+    #[test]
+    fn without_per_account_grants_read_a_broader_grant_is_judged_by_its_own_status() {
+        let phases = r#"
+[[phase]]
+name = "pilot"
+accounts = ["111111111111"]
+
+[[phase]]
+name = "workloads"
+ous = ["Workloads"]
+retire_superseded = true
+"#;
+        let seen = |status| {
+            observed(vec![
+                grant(1, "pilot", ACCOUNT_1, GrantStatus::Active),
+                grant(2, "workloads", &ou_arn(WORKLOADS), status),
+            ])
+        };
+        assert_eq!(
+            lines(&plan_of(
+                phases,
+                &seen(GrantStatus::Active),
+                &PlanOptions::default()
+            )),
+            [
+                "workloads NoOp ou-ab12-aaaaaaaa: active",
+                "workloads Delete 111111111111: superseded by the ACTIVE grant to Workloads of phase `workloads` (retire_superseded)",
+            ]
+        );
+        assert_eq!(
+            lines(&plan_of(
+                phases,
+                &seen(GrantStatus::Disabled),
+                &PlanOptions::default()
+            )),
+            [
+                "workloads Activate ou-ab12-aaaaaaaa: the grant is `DISABLED`: activate it",
+                "workloads Delete 111111111111: superseded by the grant to Workloads of phase `workloads` (retire_superseded): deleted in this run once that grant is activated",
+            ]
+        );
+    }
 }
