@@ -1195,4 +1195,40 @@ retire_superseded = true
             ]
         );
     }
+
+    #[test]
+    fn an_update_that_activates_the_broader_grant_lets_a_retirement_go_in_the_same_run() {
+        let phases = r#"
+[[phase]]
+name = "pilot"
+accounts = ["111111111111", "222222222222"]
+
+[[phase]]
+name = "workloads"
+ous = ["Workloads"]
+retire_superseded = true
+"#;
+        let mut ou_grant = grant(3, "workloads", &ou_arn(WORKLOADS), GrantStatus::Disabled);
+        ou_grant
+            .granted_operations
+            .insert(Operation::CheckInLicense);
+        let plan = plan_of(
+            phases,
+            &observed(vec![
+                grant(1, "pilot", ACCOUNT_1, GrantStatus::Active),
+                // Not active yet: activated in this run, not deleted.
+                grant(2, "pilot", ACCOUNT_2, GrantStatus::Disabled),
+                ou_grant,
+            ]),
+            &PlanOptions::default(),
+        );
+        assert_eq!(
+            lines(&plan),
+            [
+                "pilot Activate 222222222222: the grant is `DISABLED`: activate it; retired once the grant to Workloads of phase `workloads` is ACTIVE",
+                "workloads UpdateOperations ou-ab12-aaaaaaaa: allowed operations differ from the plan (-CheckInLicense), and activate it",
+                "workloads Delete 111111111111: superseded by the grant to Workloads of phase `workloads` (retire_superseded): deleted in this run once that grant is activated",
+            ]
+        );
+    }
 }
