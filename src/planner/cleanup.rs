@@ -646,6 +646,35 @@ mod tests {
             "a principal that is no ARN stays"
         );
 
+        let only_ours = BTreeMap::from([(
+            "l-old".to_owned(),
+            vec![distributed(1, ou, Some("r"), "ACTIVE")],
+        )]);
+        let ours = cleanup(ended(), &only_ours, &received, &tree, false);
+        assert_eq!(
+            (ours.len(), ours[0].deletions.len(), ours[0].untouched.len()),
+            (1, 1, 0),
+            "a license with deletions and nothing left alone is shown"
+        );
+        let only_theirs = BTreeMap::from([(
+            "l-old".to_owned(),
+            vec![distributed(
+                2,
+                "arn:aws:iam::333333333333:root",
+                None,
+                "ACTIVE",
+            )],
+        )]);
+        let theirs = cleanup(ended(), &only_theirs, &received, &tree, false);
+        assert_eq!(
+            (
+                theirs.len(),
+                theirs[0].deletions.len(),
+                theirs[0].untouched.len()
+            ),
+            (1, 0, 1),
+            "a license with only grants left alone is shown"
+        );
         let no_grants = cleanup(ended(), &BTreeMap::new(), &received, &tree, true);
         assert!(
             no_grants.is_empty(),
