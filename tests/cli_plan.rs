@@ -342,6 +342,40 @@ fn an_agreement_leads_to_its_license_and_an_ended_one_is_refused() {
 }
 
 #[test]
+fn a_product_without_a_license_is_shown_where_the_plan_names_it_with_the_near_miss() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("typo.toml");
+    let text = BASE.replace("prod-mxcfnwvpd6kb4", "prod-mxcfnwvpd6kc4");
+    let line = text
+        .lines()
+        .position(|line| line.starts_with("product = "))
+        .unwrap()
+        + 1;
+    std::fs::write(&file, &text).unwrap();
+    let refused = plan(directory.path(), &[file.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.starts_with(
+            "error: no Marketplace license for product `prod-mxcfnwvpd6kc4` was received by this account\n"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(&format!("typo.toml:{line}:11\n")),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("hint: did you mean `prod-mxcfnwvpd6kb4`?"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
 fn every_example_plan_plans_against_the_sandbox() {
     let directory = tempfile::tempdir().unwrap();
     let mut planned = 0;

@@ -13,7 +13,7 @@ use crate::aws::{AwsClients, license_manager, marketplace, prerequisites};
 use crate::model::AccountId;
 use crate::model::plan::{EntitlementSelector, RolloutPlan, parse_plan};
 use crate::planner::Observed;
-use crate::planner::entitlement::choose_license;
+use crate::planner::entitlement::{EntitlementError, choose_license};
 use crate::ui::progress::DiscoverSpinner;
 
 /// Reads and checks a plan file; its problems are printed, all at once, as diagnostics.
@@ -109,6 +109,14 @@ pub async fn observe(
     };
     let (discovery, observed) = tokio::join!(organisation, observe_license(clients, rollout));
     spinner.finish();
+    // A license the plan names but AWS does not have is the plan's problem: shown where it is.
+    let observed = observed.map_err(|error| match error.downcast::<EntitlementError>() {
+        Ok(error) => {
+            context.printer.diagnostics(&error.located(rollout));
+            anyhow::Error::from(Reported)
+        }
+        Err(error) => error,
+    });
     Ok((discovery?, observed?))
 }
 

@@ -282,6 +282,8 @@ pub enum EntitlementSelector {
 pub struct Entitlement {
     /// Which license is distributed.
     pub selector: EntitlementSelector,
+    /// Where the plan names it (its value), for problems found against AWS.
+    pub selector_span: Span,
     /// The operations grants allow; `None`: what the license allows minus `CreateGrant`.
     pub operations: Option<BTreeSet<Operation>>,
     /// Where `operations` was written (to point at it when the license refuses one).
@@ -809,8 +811,8 @@ impl Parser<'_> {
                 "keep exactly one of `product`, `license_arn`, `agreement` or `model`".to_owned(),
             );
         }
-        let selector = match selectors.into_iter().next() {
-            Some((_, _, selector)) => selector,
+        let (selector, selector_span) = match selectors.into_iter().next() {
+            Some((_, span, selector)) => (selector, Span::from(span)),
             // An unknown model was reported where it was written.
             None if model_named => return None,
             None => {
@@ -858,6 +860,7 @@ impl Parser<'_> {
         };
         Some(Entitlement {
             selector,
+            selector_span,
             operations,
             operations_span,
             activation: self.choice(

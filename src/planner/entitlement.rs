@@ -1,8 +1,9 @@
 //! Which received license a plan's `[entitlement]` means: by product, license ARN or agreement.
 
+use crate::model::RolloutPlan;
 use crate::model::agreement::AgreementInfo;
 use crate::model::grant::{LicenseInfo, LicenseStatus};
-use crate::model::plan::EntitlementSelector;
+use crate::model::plan::{Diagnostic, EntitlementSelector, PlanFileErrors, nearest};
 
 /// Why the entitlement names no usable license.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +39,32 @@ pub enum EntitlementError {
 }
 
 impl EntitlementError {
+    /// The problem where the plan names the entitlement (line and column of its value), with
+    /// the hint and, for an unknown product, the nearest product that has a license.
+    pub fn located(&self, rollout: &RolloutPlan) -> PlanFileErrors {
+        let near = match self {
+            Self::NoLicenseForProduct { product, available } => {
+                nearest(product, available.iter().map(String::as_str))
+                    .map(|near| format!("did you mean `{near}`? "))
+            }
+            _ => None,
+        };
+        let hint = match (near, self.hint()) {
+            (Some(near), Some(hint)) => Some(format!("{near}{hint}")),
+            (near, hint) => near.or(hint),
+        };
+        PlanFileErrors {
+            diagnostics: vec![
+                Diagnostic::at(
+                    &rollout.source,
+                    rollout.entitlement.selector_span,
+                    self.to_string(),
+                )
+                .maybe_hint(hint),
+            ],
+        }
+    }
+
     /// What a person can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -285,5 +312,29 @@ mod tests {
             id: "agmt-1".into(),
         };
         assert_eq!(without.hint(), None);
+    }
+
+    #[test]
+    fn an_unknown_product_is_located_with_its_near_miss() {
+        let rollout = crate::model::parse_plan(
+            "version = 1\nname = \"r\"\n[entitlement]\nproduct = \"prod-mxcfnwvpd6kc4\"\n[[phase]]\nname = \"p\"\norganization = true\n",
+            "r.toml",
+        )
+        .unwrap();
+        let licenses = [
+            license("arn:a", "prod-mxcfnwvpd6kb4", LicenseStatus::Available),
+            license("arn:b", "prod-cx7ovbu5wex7g", LicenseStatus::Available),
+        ];
+        let error = choose_license(&rollout.entitlement.selector, &licenses, None).unwrap_err();
+        let located = error.located(&rollout);
+        let diagnostic = &located.diagnostics[0];
+        let location = diagnostic.location.as_ref().unwrap();
+        assert_eq!((location.line, location.column), (4, 11));
+        assert_eq!(
+            diagnostic.hint.as_deref(),
+            Some(
+                "did you mean `prod-mxcfnwvpd6kb4`? licenses exist for: prod-cx7ovbu5wex7g, prod-mxcfnwvpd6kb4"
+            )
+        );
     }
 }
