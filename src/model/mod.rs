@@ -3,6 +3,8 @@
 pub mod agreement;
 pub mod bedrock;
 pub mod doctor;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod grant;
 pub mod ids;
 pub mod org;

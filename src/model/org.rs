@@ -363,45 +363,14 @@ impl OrgTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ou(id: &str, name: &str, parent: &str) -> OrgUnit {
-        OrgUnit {
-            id: OuId::parse(id).unwrap(),
-            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
-            name: name.into(),
-            parent: ParentId::parse(parent).unwrap(),
-        }
-    }
-
-    fn account(id: &str, parent: &str) -> Account {
-        Account {
-            id: AccountId::parse(id).unwrap(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
-            state: AccountState::Active,
-            parent: ParentId::parse(parent).unwrap(),
-            tags: BTreeMap::new(),
-        }
-    }
+    use crate::model::fixtures::{account, organization, root, tree_of, unit};
 
     fn sample() -> OrgTree {
-        OrgTree::new(
-            Organization {
-                id: OrgId::parse("o-test123456").unwrap(),
-                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
-                management_account: AccountId::parse("100000000001").unwrap(),
-                feature_set: FeatureSet::All,
-            },
-            Root {
-                id: RootId::parse("r-ab12").unwrap(),
-                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
-                name: "Root".into(),
-            },
+        tree_of(
             [
-                ou("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
-                ou("ou-ab12-bbbbbbbb", "ML", "ou-ab12-aaaaaaaa"),
-                ou("ou-ab12-cccccccc", "Sandbox", "ou-ab12-bbbbbbbb"),
+                unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
+                unit("ou-ab12-bbbbbbbb", "ML", "ou-ab12-aaaaaaaa"),
+                unit("ou-ab12-cccccccc", "Sandbox", "ou-ab12-bbbbbbbb"),
             ],
             [
                 account("100000000001", "r-ab12"),
@@ -410,7 +379,6 @@ mod tests {
                 account("333333333333", "ou-ab12-aaaaaaaa"),
             ],
         )
-        .unwrap()
     }
 
     #[test]
@@ -445,11 +413,10 @@ mod tests {
 
     #[test]
     fn unknown_parents_are_refused() {
-        let tree = sample();
         let error = OrgTree::new(
-            tree.organization().clone(),
-            tree.root().clone(),
-            [ou("ou-ab12-dddddddd", "Lost", "ou-ab12-zzzzzzzz")],
+            organization(),
+            root(),
+            [unit("ou-ab12-dddddddd", "Lost", "ou-ab12-zzzzzzzz")],
             [],
         )
         .unwrap_err();
@@ -461,13 +428,12 @@ mod tests {
 
     #[test]
     fn cycles_are_refused() {
-        let tree = sample();
         let error = OrgTree::new(
-            tree.organization().clone(),
-            tree.root().clone(),
+            organization(),
+            root(),
             [
-                ou("ou-ab12-dddddddd", "A", "ou-ab12-eeeeeeee"),
-                ou("ou-ab12-eeeeeeee", "B", "ou-ab12-dddddddd"),
+                unit("ou-ab12-dddddddd", "A", "ou-ab12-eeeeeeee"),
+                unit("ou-ab12-eeeeeeee", "B", "ou-ab12-dddddddd"),
             ],
             [],
         )

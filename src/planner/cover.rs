@@ -189,9 +189,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::model::{
-        Account, AccountState, FeatureSet, OrgId, OrgUnit, Organization, RolloutPlan, Root, RootId,
-    };
+    use crate::model::RolloutPlan;
+    use crate::model::fixtures::{account, tree_of, unit};
     use crate::planner::targets::resolve_targets;
 
     const WORKLOADS: &str = "ou-ab12-aaaaaaaa";
@@ -203,33 +202,7 @@ mod tests {
     /// Workloads (111, 222) holding Prod (444); Sandbox (no account of its own) holding Team
     /// (333); Empty (no account at all); the management account at the root.
     fn tree() -> OrgTree {
-        let account = |id: &str, parent: &str| Account {
-            id: AccountId::parse(id).unwrap(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
-            state: AccountState::Active,
-            parent: ParentId::parse(parent).unwrap(),
-            tags: BTreeMap::new(),
-        };
-        let unit = |id: &str, name: &str, parent: &str| OrgUnit {
-            id: OuId::parse(id).unwrap(),
-            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
-            name: name.into(),
-            parent: ParentId::parse(parent).unwrap(),
-        };
-        OrgTree::new(
-            Organization {
-                id: OrgId::parse("o-test123456").unwrap(),
-                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
-                management_account: AccountId::parse("100000000001").unwrap(),
-                feature_set: FeatureSet::All,
-            },
-            Root {
-                id: RootId::parse("r-ab12").unwrap(),
-                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
-                name: "Root".into(),
-            },
+        tree_of(
             [
                 unit(WORKLOADS, "Workloads", "r-ab12"),
                 unit(PROD, "Prod", WORKLOADS),
@@ -245,7 +218,6 @@ mod tests {
                 account("333333333333", TEAM),
             ],
         )
-        .unwrap()
     }
 
     fn rollout(phase: &str) -> RolloutPlan {

@@ -165,16 +165,8 @@ fn list(items: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
 mod fixtures {
     use super::{LICENSE_MANAGER_PRINCIPAL, MARKETPLACE_PRINCIPAL};
     use crate::model::doctor::{CallerIdentity, LicenseManagerSettings, PrerequisiteFacts};
-    use crate::model::{AccountId, FeatureSet, OrgId, Organization};
 
-    pub(super) fn organization() -> Organization {
-        Organization {
-            id: OrgId::parse("o-test123456").expect("a valid id"),
-            arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
-            management_account: AccountId::parse("100000000001").expect("a valid id"),
-            feature_set: FeatureSet::All,
-        }
-    }
+    pub(super) use crate::model::fixtures::organization;
 
     pub(super) fn healthy() -> PrerequisiteFacts {
         PrerequisiteFacts {

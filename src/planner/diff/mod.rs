@@ -146,17 +146,15 @@ fn sort_changes(changes: &mut [Change], rollout: &RolloutPlan) {
 pub(in crate::planner) mod fixtures {
     #![allow(clippy::unwrap_used)]
 
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
 
     use super::Observed;
+    use crate::model::fixtures::{account, tree_of, unit};
     use crate::model::grant::{
         DistributedGrant, GrantStatus, LicenseInfo, LicenseStatus, Operation, TAG_PHASE,
         TAG_ROLLOUT,
     };
-    use crate::model::{
-        Account, AccountId, AccountState, FeatureSet, OrgId, OrgTree, OrgUnit, Organization, OuId,
-        ParentId, RolloutPlan, Root, RootId,
-    };
+    use crate::model::{OrgTree, RolloutPlan};
 
     pub(in crate::planner) const LICENSE: &str =
         "arn:aws:license-manager::294406891311:license:l-1";
@@ -164,34 +162,11 @@ pub(in crate::planner) mod fixtures {
     pub(in crate::planner) const SANDBOX: &str = "ou-ab12-bbbbbbbb";
 
     pub(in crate::planner) fn tree() -> OrgTree {
-        let account = |id: &str, parent: &str| Account {
-            id: AccountId::parse(id).unwrap(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
-            state: AccountState::Active,
-            parent: ParentId::parse(parent).unwrap(),
-            tags: BTreeMap::new(),
-        };
-        let unit = |id: &str, name: &str| OrgUnit {
-            id: OuId::parse(id).unwrap(),
-            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
-            name: name.into(),
-            parent: ParentId::parse("r-ab12").unwrap(),
-        };
-        OrgTree::new(
-            Organization {
-                id: OrgId::parse("o-test123456").unwrap(),
-                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
-                management_account: AccountId::parse("100000000001").unwrap(),
-                feature_set: FeatureSet::All,
-            },
-            Root {
-                id: RootId::parse("r-ab12").unwrap(),
-                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
-                name: "Root".into(),
-            },
-            [unit(WORKLOADS, "Workloads"), unit(SANDBOX, "Sandbox")],
+        tree_of(
+            [
+                unit(WORKLOADS, "Workloads", "r-ab12"),
+                unit(SANDBOX, "Sandbox", "r-ab12"),
+            ],
             [
                 account("100000000001", "r-ab12"),
                 account("111111111111", WORKLOADS),
@@ -199,7 +174,6 @@ pub(in crate::planner) mod fixtures {
                 account("333333333333", SANDBOX),
             ],
         )
-        .unwrap()
     }
 
     /// A rollout `r` with the given `[[phase]]` tables.

@@ -480,49 +480,25 @@ mod tests {
     }
 
     fn tree() -> OrgTree {
-        use crate::model::{FeatureSet, OrgId, OrgUnit, OuId, ParentId, Root, RootId};
-        let account = |id: &str, parent: &str, state: AccountState| crate::model::Account {
-            id: AccountId::parse(id).unwrap(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
-            state,
-            parent: ParentId::parse(parent).unwrap(),
-            tags: BTreeMap::new(),
+        use crate::model::fixtures::{account, tree_of, unit};
+        let suspended = crate::model::Account {
+            state: AccountState::Suspended,
+            ..account("222222222221", "ou-ab12-bbbbbbbb")
         };
-        let unit = |id: &str, name: &str| OrgUnit {
-            id: OuId::parse(id).unwrap(),
-            arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
-            name: name.into(),
-            parent: ParentId::parse("r-ab12").unwrap(),
-        };
-        let active = AccountState::Active;
-        OrgTree::new(
-            Organization {
-                id: OrgId::parse("o-test123456").unwrap(),
-                arn: "arn:aws:organizations::100000000001:organization/o-test123456".into(),
-                management_account: AccountId::parse("100000000001").unwrap(),
-                feature_set: FeatureSet::All,
-            },
-            Root {
-                id: RootId::parse("r-ab12").unwrap(),
-                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
-                name: "Root".into(),
-            },
+        tree_of(
             [
-                unit("ou-ab12-aaaaaaaa", "Workloads"),
-                unit("ou-ab12-bbbbbbbb", "Sandbox"),
+                unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
+                unit("ou-ab12-bbbbbbbb", "Sandbox", "r-ab12"),
             ],
             [
-                account("100000000001", "r-ab12", active.clone()),
-                account("111111111111", "ou-ab12-aaaaaaaa", active.clone()),
-                account("111111111112", "ou-ab12-aaaaaaaa", active.clone()),
-                account("111111111113", "ou-ab12-aaaaaaaa", active.clone()),
-                account("222222222221", "ou-ab12-bbbbbbbb", AccountState::Suspended),
-                account("222222222222", "ou-ab12-bbbbbbbb", active.clone()),
+                account("100000000001", "r-ab12"),
+                account("111111111111", "ou-ab12-aaaaaaaa"),
+                account("111111111112", "ou-ab12-aaaaaaaa"),
+                account("111111111113", "ou-ab12-aaaaaaaa"),
+                suspended,
+                account("222222222222", "ou-ab12-bbbbbbbb"),
             ],
         )
-        .unwrap()
     }
 
     #[test]

@@ -681,43 +681,22 @@ fn subscriptions_check(
 #[cfg(test)]
 mod tests {
     use super::super::diagnose;
-    use super::super::fixtures::{healthy, organization};
+    use super::super::fixtures::healthy;
     use super::*;
+    use crate::model::fixtures::{account, tree_of, unit};
     use crate::model::grant::{GrantStatus, Operation};
-    use crate::model::{Account, AccountState, OrgUnit, OuId, ParentId, Root, RootId};
 
     const LICENSE: &str = "arn:aws:license-manager::294406891311:license:l-1";
 
     fn tree() -> OrgTree {
-        let account = |id: &str, parent: &str| Account {
-            id: AccountId::parse(id).unwrap(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            arn: format!("arn:aws:organizations::100000000001:account/o-test123456/{id}"),
-            state: AccountState::Active,
-            parent: ParentId::parse(parent).unwrap(),
-            tags: BTreeMap::new(),
-        };
-        OrgTree::new(
-            organization(),
-            Root {
-                id: RootId::parse("r-ab12").unwrap(),
-                arn: "arn:aws:organizations::100000000001:root/o-test123456/r-ab12".into(),
-                name: "Root".into(),
-            },
-            [OrgUnit {
-                id: OuId::parse("ou-ab12-aaaaaaaa").unwrap(),
-                arn: "arn:aws:organizations::100000000001:ou/o-test123456/ou-ab12-aaaaaaaa".into(),
-                name: "Workloads".into(),
-                parent: ParentId::parse("r-ab12").unwrap(),
-            }],
+        tree_of(
+            [unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12")],
             [
                 account("100000000001", "r-ab12"),
                 account("111111111111", "ou-ab12-aaaaaaaa"),
                 account("222222222222", "ou-ab12-aaaaaaaa"),
             ],
         )
-        .unwrap()
     }
 
     fn plan_with_grants(existing: usize) -> PlanFacts {
