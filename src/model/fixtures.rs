@@ -1,12 +1,13 @@
 //! The test organisation of the unit tests, written once: `o-test123456` with root `r-ab12` and
-//! management account 100000000001, and ACTIVE accounts and OUs placed where a test says.
+//! management account 100000000001, ACTIVE accounts and OUs placed where a test says, and
+//! Marketplace licenses.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
 use super::{
-    Account, AccountId, AccountState, FeatureSet, OrgId, OrgTree, OrgUnit, Organization, OuId,
-    ParentId, Root, RootId,
+    Account, AccountId, AccountState, FeatureSet, LicenseInfo, LicenseStatus, OrgId, OrgTree,
+    OrgUnit, Organization, OuId, ParentId, Root, RootId,
 };
 
 /// The test organisation (all features).
@@ -57,4 +58,17 @@ pub(crate) fn tree_of(
     accounts: impl IntoIterator<Item = Account>,
 ) -> OrgTree {
     OrgTree::new(organization(), root(), units, accounts).unwrap()
+}
+
+/// A Marketplace license of `product` (Claude) at `arn`, in `status`.
+pub(crate) fn license(arn: &str, product: &str, status: LicenseStatus) -> LicenseInfo {
+    LicenseInfo {
+        arn: arn.into(),
+        product_sku: product.into(),
+        product_name: "Claude".into(),
+        status,
+        allowed_operations: Default::default(),
+        issuer: "AWS/Marketplace".into(),
+        home_region: "us-east-1".into(),
+    }
 }

@@ -339,18 +339,7 @@ pub fn cleanup(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn license(arn: &str, product: &str, status: LicenseStatus) -> LicenseInfo {
-        LicenseInfo {
-            arn: arn.to_owned(),
-            product_sku: product.to_owned(),
-            product_name: "Claude".to_owned(),
-            status,
-            allowed_operations: BTreeSet::new(),
-            issuer: "AWS/Marketplace".to_owned(),
-            home_region: "us-east-1".to_owned(),
-        }
-    }
+    use crate::model::fixtures::license;
 
     fn agreement(id: &str, status: &str, product: &str, licenses: &[&str]) -> AgreementInfo {
         AgreementInfo {

@@ -167,17 +167,7 @@ pub fn choose_license(
 mod tests {
     use super::*;
 
-    fn license(arn: &str, product: &str, status: LicenseStatus) -> LicenseInfo {
-        LicenseInfo {
-            arn: arn.into(),
-            product_sku: product.into(),
-            product_name: "Claude".into(),
-            status,
-            allowed_operations: Default::default(),
-            issuer: "AWS/Marketplace".into(),
-            home_region: "us-east-1".into(),
-        }
-    }
+    use crate::model::fixtures::license;
 
     #[test]
     fn the_available_license_of_a_product_wins() {

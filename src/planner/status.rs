@@ -237,3 +237,128 @@ pub fn status(
         phases,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::license;
+
+    #[test]
+    fn an_account_is_active_waiting_failed_or_missing() {
+        assert_eq!(AccountState::of(None), AccountState::Missing);
+        assert_eq!(
+            AccountState::of(Some(&GrantStatus::Active)),
+            AccountState::Active
+        );
+        for waiting in [
+            GrantStatus::PendingWorkflow,
+            GrantStatus::PendingAccept,
+            GrantStatus::Disabled,
+            GrantStatus::WorkflowCompleted,
+        ] {
+            assert_eq!(AccountState::of(Some(&waiting)), AccountState::Waiting);
+        }
+        for failed in [
+            GrantStatus::Rejected,
+            GrantStatus::FailedWorkflow,
+            GrantStatus::Deleted,
+            GrantStatus::PendingDelete,
+        ] {
+            assert_eq!(AccountState::of(Some(&failed)), AccountState::Failed);
+        }
+    }
+
+    fn agreement(id: &str, status: &str, licenses: &[&str], products: &[&str]) -> AgreementInfo {
+        AgreementInfo {
+            id: id.into(),
+            status: status.into(),
+            products: products
+                .iter()
+                .map(|product| (*product).to_owned())
+                .collect(),
+            license_arns: licenses.iter().map(|arn| (*arn).to_owned()).collect(),
+        }
+    }
+
+    const ARN: &str = "arn:aws:license-manager::1:license:l-1";
+
+    #[test]
+    fn a_live_subscription_names_its_active_agreement_and_is_usable() {
+        let live = license(ARN, "prod-a", LicenseStatus::Available);
+        let agreements = [
+            agreement("agmt-old", "CANCELLED", &[ARN], &["prod-a"]),
+            agreement("agmt-new", "ACTIVE", &[ARN], &["prod-a"]),
+            agreement("agmt-other", "ACTIVE", &["arn:other"], &["prod-a"]),
+        ];
+        let subscription = SubscriptionStatus::of(&live, &agreements);
+        assert_eq!(subscription.agreement_id.as_deref(), Some("agmt-new"));
+        assert_eq!(subscription.agreement_status.as_deref(), Some("ACTIVE"));
+        assert!(!subscription.ended);
+        assert!(subscription.usable);
+        assert_eq!(subscription.cleanup_hint(), None);
+        // Without any agreement found, the license alone decides.
+        let alone = SubscriptionStatus::of(&live, &[]);
+        assert_eq!(alone.agreement_id, None);
+        assert!(alone.usable && !alone.ended);
+    }
+
+    #[test]
+    fn a_deleted_license_names_its_ended_agreement_and_the_cleanup() {
+        let deleted = license(ARN, "prod-a", LicenseStatus::Deleted);
+        let agreements = [
+            agreement("agmt-new", "ACTIVE", &[ARN], &["prod-a"]),
+            agreement("agmt-old", "CANCELLED", &[ARN], &["prod-a"]),
+        ];
+        let subscription = SubscriptionStatus::of(&deleted, &agreements);
+        assert_eq!(subscription.agreement_id.as_deref(), Some("agmt-old"));
+        assert!(subscription.ended);
+        assert!(!subscription.usable);
+        assert_eq!(
+            subscription.cleanup_hint().as_deref(),
+            Some(
+                "`entitle cleanup --license arn:aws:license-manager::1:license:l-1` deletes the grants the ended subscription left behind"
+            )
+        );
+    }
+
+    #[test]
+    fn an_ended_agreement_ends_a_license_still_shown_available() {
+        let shown = license(ARN, "prod-a", LicenseStatus::Available);
+        let subscription =
+            SubscriptionStatus::of(&shown, &[agreement("agmt-1", "CANCELLED", &[ARN], &[])]);
+        assert!(subscription.ended);
+        assert!(!subscription.usable);
+    }
+
+    #[test]
+    fn a_license_not_available_is_not_usable_without_having_ended() {
+        let pending = license(ARN, "prod-a", LicenseStatus::PendingAvailable);
+        let subscription = SubscriptionStatus::of(&pending, &[]);
+        assert!(!subscription.ended);
+        assert!(!subscription.usable);
+    }
+
+    #[test]
+    fn an_agreement_naming_no_license_is_found_by_product_only() {
+        let live = license(ARN, "prod-a", LicenseStatus::Available);
+        // Older agreements name no license: the product links them.
+        let by_product = [agreement("agmt-old-style", "ACTIVE", &[], &["prod-a"])];
+        assert_eq!(
+            SubscriptionStatus::of(&live, &by_product)
+                .agreement_id
+                .as_deref(),
+            Some("agmt-old-style")
+        );
+        // An agreement naming another license of the same product is not this one's.
+        let elsewhere = [agreement(
+            "agmt-else",
+            "ACTIVE",
+            &["arn:other"],
+            &["prod-a"],
+        )];
+        assert_eq!(SubscriptionStatus::of(&live, &elsewhere).agreement_id, None);
+        // Nor one of another product.
+        let other = [agreement("agmt-b", "ACTIVE", &[], &["prod-b"])];
+        assert_eq!(SubscriptionStatus::of(&live, &other).agreement_id, None);
+    }
+}
