@@ -361,4 +361,47 @@ mod tests {
         let other = [agreement("agmt-b", "ACTIVE", &[], &["prod-b"])];
         assert_eq!(SubscriptionStatus::of(&live, &other).agreement_id, None);
     }
+
+    fn report(phase_limit: Option<&str>) -> StatusReport {
+        let rollout = crate::model::parse_plan(
+            "version = 1\nname = \"r\"\n[entitlement]\nproduct = \"prod-a\"\n\
+             [[phase]]\nname = \"pilot\"\naccounts = [\"111111111111\"]\ngate = { min_active = \"100%\" }\n\
+             [[phase]]\nname = \"workloads\"\nous = [\"Workloads\"]\n\
+             [[phase]]\nname = \"everyone\"\norganization = true\n",
+            "r.toml",
+        )
+        .unwrap();
+        let observed = Observed {
+            license: license(ARN, "prod-a", LicenseStatus::Available),
+            grants: Vec::new(),
+            received: Vec::new(),
+            own_subscriptions: Default::default(),
+        };
+        let tree = crate::planner::diff::fixtures::tree();
+        status(&rollout, &tree, &observed, &GateFacts::default(), 0)
+            .unwrap()
+            .up_to(phase_limit)
+    }
+
+    #[test]
+    fn a_report_goes_up_to_the_phase_asked_for() {
+        let names = |report: &StatusReport| -> Vec<String> {
+            report
+                .phases
+                .iter()
+                .map(|phase| phase.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&report(None)), ["pilot", "workloads", "everyone"]);
+        assert_eq!(names(&report(Some("pilot"))), ["pilot"]);
+        assert_eq!(names(&report(Some("workloads"))), ["pilot", "workloads"]);
+        assert_eq!(names(&report(Some("everyone"))).len(), 3);
+        // Nothing granted: every account missing, the pilot's gate not holding.
+        let all = report(None);
+        assert_eq!(all.phases[2].accounts.len(), 3);
+        assert!(all.phases.iter().all(|phase| phase.active == 0));
+        assert!(!all.gates_hold());
+        assert!(report(Some("workloads")).phases[0].gate.is_some());
+        assert_eq!(all.subscription.license_status, LicenseStatus::Available);
+    }
 }
