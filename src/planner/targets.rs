@@ -548,4 +548,160 @@ mod tests {
         .unwrap();
         assert!(kept[0].targeted.is_empty());
     }
+
+    /// Workloads/ML (111111111111, and the management account's sibling 222222222222 SUSPENDED)
+    /// under the root, Sandbox beside it; no tags anywhere.
+    fn nested() -> OrgTree {
+        use crate::model::fixtures::{account, tree_of, unit};
+        let suspended = crate::model::Account {
+            state: AccountState::Suspended,
+            ..account("222222222222", "ou-ab12-bbbbbbbb")
+        };
+        tree_of(
+            [
+                unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
+                unit("ou-ab12-bbbbbbbb", "ML", "ou-ab12-aaaaaaaa"),
+                unit("ou-ab12-cccccccc", "Sandbox", "r-ab12"),
+            ],
+            [
+                account("100000000001", "r-ab12"),
+                account("111111111111", "ou-ab12-bbbbbbbb"),
+                suspended,
+                account("333333333333", "ou-ab12-cccccccc"),
+            ],
+        )
+    }
+
+    /// The one problem of a phase with `selectors`: (message, hint).
+    fn problem(tree: &OrgTree, selectors: &str) -> (String, Option<String>) {
+        let errors = phases(tree, &format!("[[phase]]\nname = \"p\"\n{selectors}")).unwrap_err();
+        assert_eq!(errors.diagnostics.len(), 1, "{errors}");
+        let diagnostic = &errors.diagnostics[0];
+        (diagnostic.message.clone(), diagnostic.hint.clone())
+    }
+
+    #[test]
+    fn unknown_selectors_are_named_with_their_nearest_match() {
+        let tree = nested();
+        assert_eq!(
+            problem(&tree, "ous = [\"ML\"]\n"),
+            (
+                "unknown OU path `ML`".to_owned(),
+                Some("did you mean `Workloads/ML`? (paths start at the root)".to_owned())
+            )
+        );
+        assert_eq!(
+            problem(&tree, "ous = [\"Workloads/MLL\"]\n"),
+            (
+                "unknown OU path `Workloads/MLL`".to_owned(),
+                Some("did you mean `Workloads/ML`?".to_owned())
+            )
+        );
+        assert_eq!(
+            problem(&tree, "ous = [\"ou-ab12-aaaaaaab\"]\n"),
+            (
+                "OU `ou-ab12-aaaaaaab` is not in the organisation".to_owned(),
+                Some("did you mean `ou-ab12-aaaaaaaa`?".to_owned())
+            )
+        );
+        assert_eq!(
+            problem(&tree, "accounts = [\"111111111112\"]\n"),
+            (
+                "account `111111111112` is not in the organisation".to_owned(),
+                Some("did you mean `111111111111` (acct-111111111111)?".to_owned())
+            )
+        );
+        assert_eq!(problem(&tree, "accounts = [\"999999999999\"]\n").1, None);
+        assert_eq!(
+            problem(&tree, "tags = { team = \"ml\" }\n"),
+            (
+                "no account has the tag key `team`".to_owned(),
+                Some("no account has tags: was the organisation discovered with tags?".to_owned())
+            )
+        );
+        assert_eq!(
+            problem(&tagged(), "tags = { tem = \"ml\" }\n"),
+            (
+                "no account has the tag key `tem`".to_owned(),
+                Some("did you mean `team`?".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn exclusions_must_remove_something_the_phase_selects() {
+        let tree = nested();
+        assert_eq!(
+            problem(
+                &tree,
+                "ous = [\"Workloads\"]\nexclude = { accounts = [\"333333333333\"] }\n"
+            )
+            .0,
+            "exclusion of account `333333333333` removes nothing: phase `p` does not select it"
+        );
+        assert_eq!(
+            problem(
+                &tree,
+                "ous = [\"Workloads\"]\nexclude = { accounts = [\"444444444444\"] }\n"
+            )
+            .0,
+            "excluded account `444444444444` is not in the organisation"
+        );
+        assert_eq!(
+            problem(
+                &tree,
+                "ous = [\"Workloads\"]\nexclude = { ous = [\"Sandbox\"] }\n"
+            )
+            .0,
+            "exclusion of OU `Sandbox` removes nothing: phase `p` selects nothing in it"
+        );
+        // An OU inside a selected OU, or holding a selected account, may be excluded.
+        let inside = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\nous = [\"Workloads\"]\nexclude = { ous = [\"Workloads/ML\"] }\n",
+        )
+        .unwrap();
+        assert!(inside[0].targeted.is_empty());
+        assert_eq!(inside[0].excluded_ous.len(), 1);
+        let holding = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\naccounts = [\"111111111111\", \"333333333333\"]\nexclude = { ous = [\"Workloads\"] }\n",
+        )
+        .unwrap();
+        assert_eq!(ids(&holding[0].targeted), ["333333333333"]);
+        let organisation = phases(
+            &tree,
+            "[[phase]]\nname = \"p\"\norganization = true\nexclude = { ous = [\"Sandbox\"] }\n",
+        )
+        .unwrap();
+        assert_eq!(ids(&organisation[0].targeted), ["111111111111"]);
+    }
+
+    #[test]
+    fn the_management_account_and_inactive_accounts_are_skipped_with_the_reason() {
+        let tree = nested();
+        let all = phases(&tree, "[[phase]]\nname = \"p\"\norganization = true\n").unwrap();
+        assert_eq!(ids(&all[0].targeted), ["111111111111", "333333333333"]);
+        let skipped: Vec<(String, String)> = all[0]
+            .skipped
+            .iter()
+            .map(|skip| (skip.account.to_string(), skip.reason.describe()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                (
+                    "100000000001".to_owned(),
+                    "the management account holds the license itself and is never a grantee"
+                        .to_owned()
+                ),
+                (
+                    "222222222222".to_owned(),
+                    "the account is `SUSPENDED`, not ACTIVE".to_owned()
+                ),
+            ]
+        );
+        assert!(all[0].organization);
+        assert!(!all[0].has_exclusions());
+    }
 }
