@@ -401,6 +401,12 @@ mod tests {
         assert_eq!(all.phases[2].accounts.len(), 3);
         assert!(all.phases.iter().all(|phase| phase.active == 0));
         assert!(!all.gates_hold());
+        // Without gates (or with gates that hold) every gate holds.
+        let mut ungated = report(None);
+        for phase in &mut ungated.phases {
+            phase.gate = None;
+        }
+        assert!(ungated.gates_hold());
         assert!(report(Some("workloads")).phases[0].gate.is_some());
         assert_eq!(all.subscription.license_status, LicenseStatus::Available);
     }

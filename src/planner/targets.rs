@@ -5,7 +5,7 @@
 //! Only ACTIVE accounts are granted; the others, and the management account (which holds the
 //! license itself), are reported as skipped with the reason.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -417,17 +417,6 @@ pub fn account_label(tree: &OrgTree, id: &AccountId) -> (String, String) {
     }
 }
 
-/// Accounts per OU subtree, counted once: used by the cover and by rendering.
-pub fn subtree_account_counts(tree: &OrgTree) -> BTreeMap<OuId, usize> {
-    let mut counts: BTreeMap<OuId, usize> = BTreeMap::new();
-    for account in tree.accounts() {
-        for ancestor in ancestors_of_account(tree, &account.id) {
-            *counts.entry(ancestor).or_default() += 1;
-        }
-    }
-    counts
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -703,5 +692,54 @@ mod tests {
         );
         assert!(all[0].organization);
         assert!(!all[0].has_exclusions());
+    }
+
+    #[test]
+    fn an_unknown_tag_key_with_no_near_match_gets_no_guess() {
+        assert_eq!(
+            problem(&tagged(), "tags = { zzzzzz = \"x\" }\n"),
+            ("no account has the tag key `zzzzzz`".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn an_excluded_ou_counts_as_inside_what_the_selectors_keep() {
+        use crate::model::fixtures::{account, tree_of, unit};
+        let tagged = crate::model::Account {
+            tags: [("team".to_owned(), "ml".to_owned())].into(),
+            ..account("444444444444", "ou-ab12-aaaaaaaa")
+        };
+        let tree = tree_of(
+            [
+                unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
+                unit("ou-ab12-bbbbbbbb", "ML", "ou-ab12-aaaaaaaa"),
+                unit("ou-ab12-cccccccc", "Empty", "ou-ab12-aaaaaaaa"),
+            ],
+            [
+                account("100000000001", "r-ab12"),
+                account("111111111111", "ou-ab12-bbbbbbbb"),
+                tagged,
+            ],
+        );
+        // The union selects Workloads whole: excluding an OU inside it (even an empty one) is
+        // excluding part of the selection.
+        for inside in ["Workloads/ML", "Workloads/Empty"] {
+            let union = phases(
+                &tree,
+                &format!("[[phase]]\nname = \"p\"\nous = [\"Workloads\"]\nexclude = {{ ous = [\"{inside}\"] }}\n"),
+            )
+            .unwrap();
+            assert_eq!(union[0].excluded_ous.len(), 1, "{inside}");
+        }
+        // The intersection keeps only the tagged account: ML holds none of it, so excluding ML
+        // removes nothing.
+        assert_eq!(
+            problem(
+                &tree,
+                "ous = [\"Workloads\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\nexclude = { ous = [\"Workloads/ML\"] }\n"
+            )
+            .0,
+            "exclusion of OU `Workloads/ML` removes nothing: phase `p` selects nothing in it"
+        );
     }
 }
