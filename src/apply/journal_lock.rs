@@ -86,9 +86,9 @@ impl fmt::Display for Holder {
 }
 
 /// The local user, for the audit trail and the lock: `$USER`, `$LOGNAME` (set by login and cron
-/// where `$USER` is not), `%USERNAME%`, else the OS's name for the process's user (`id -un`; its
-/// number, `uid 1001`, when the user has no name, as in many containers). Every command that
-/// records who ran it asks here.
+/// where `$USER` is not), `%USERNAME%`, else the OS's name for the process's user (`/etc/passwd`
+/// for the uid owning `/proc/self`, else `id -un`; its number, `uid 1001`, when the user has no
+/// name, as in many containers). Every command that records who ran it asks here.
 pub fn local_user() -> Option<String> {
     let named = |variable: &str| {
         std::env::var(variable)
@@ -96,11 +96,32 @@ pub fn local_user() -> Option<String> {
             .map(|user| user.trim().to_owned())
             .filter(|user| !user.is_empty())
     };
-    named("USER")
-        .or_else(|| named("LOGNAME"))
-        .or_else(|| named("USERNAME"))
-        .or_else(|| id(&["-un"]))
-        .or_else(|| id(&["-u"]).map(|uid| format!("uid {uid}")))
+    // Asked once per process: the answer does not change, and a child process started while a
+    // lock's descriptor is open would hold the lock until it execs.
+    static USER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    USER.get_or_init(|| {
+        named("USER")
+            .or_else(|| named("LOGNAME"))
+            .or_else(|| named("USERNAME"))
+            .or_else(user_of_this_process)
+            .or_else(|| id(&["-un"]))
+            .or_else(|| id(&["-u"]).map(|uid| format!("uid {uid}")))
+    })
+    .clone()
+}
+
+/// The name `/etc/passwd` gives the uid owning `/proc/self` (`uid 1001` when it names none), on
+/// systems that have both; no process is started.
+fn user_of_this_process() -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let named = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid.to_string() && !name.is_empty()).then(|| name.to_owned())
+    });
+    Some(named.unwrap_or_else(|| format!("uid {uid}")))
 }
 
 /// What `id` answers, when it answers.
