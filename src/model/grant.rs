@@ -543,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn operations_round_trip_through_their_aws_spelling() {
+    fn operations_round_trip_through_the_service_spelling() {
         for name in Operation::ALL {
             let operation = Operation::from_aws(name);
             assert!(!matches!(operation, Operation::Other(_)), "{name}");

@@ -770,7 +770,7 @@ retire_superseded = true
     }
 
     #[test]
-    fn accounts_keeping_their_own_subscription_are_named_where_aws_refuses_activation() {
+    fn accounts_keeping_their_own_subscription_are_named_where_activation_is_refused() {
         let phases = "[[phase]]\nname = \"all\"\naccounts = [\"111111111111\", \"222222222222\", \"333333333333\"]\n";
         let mut seen = observed(vec![grant(1, "all", ACCOUNT_1, GrantStatus::Active)]);
         seen.own_subscriptions = [
