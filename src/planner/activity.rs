@@ -325,4 +325,23 @@ mod tests {
         assert_eq!(by_parent.len(), 1);
         assert_eq!(by_parent["g-ou"].len(), 2);
     }
+
+    #[test]
+    fn an_account_s_best_grant_is_the_one_closest_to_active() {
+        let closest_first = [
+            GrantStatus::Active,
+            GrantStatus::Disabled,
+            GrantStatus::PendingAccept,
+            GrantStatus::PendingWorkflow,
+            GrantStatus::WorkflowCompleted,
+            GrantStatus::Rejected,
+            GrantStatus::FailedWorkflow,
+            GrantStatus::Deleted,
+        ];
+        let ranks: Vec<u8> = closest_first.iter().map(rank).collect();
+        assert!(
+            ranks.windows(2).all(|pair| pair[0] < pair[1]),
+            "{closest_first:?} ranked {ranks:?}"
+        );
+    }
 }
