@@ -79,6 +79,37 @@ fn slow_emulator(dir: &Path) -> SandboxServer {
     ])
 }
 
+/// moto with the journal's bucket, and the slow emulator in a directory of its own: where a
+/// cleanup takes its S3 lock and then waits.
+struct SlowS3World {
+    moto: Moto,
+    server: SandboxServer,
+    directory: tempfile::TempDir,
+}
+
+impl SlowS3World {
+    async fn start() -> Self {
+        let moto = Moto::start(MANAGEMENT);
+        create_bucket(&moto.endpoint, BUCKET).await;
+        let directory = tempfile::tempdir().unwrap();
+        let server = slow_emulator(directory.path());
+        Self {
+            moto,
+            server,
+            directory,
+        }
+    }
+
+    /// `entitle ARGS` against the emulator, with the S3 journal, in the world's directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = entitle(Some(&self.server.endpoint));
+        with_s3_journal(&mut command, &self.moto)
+            .current_dir(self.directory.path())
+            .args(args);
+        command
+    }
+}
+
 /// Starts `cleanup` (stdout dropped, stderr piped) and waits until its lock object is in S3:
 /// the process and the lock's holder, which must be that process.
 async fn cleanup_holding_its_s3_lock(
@@ -259,18 +290,8 @@ fn a_sigkilled_run_leaves_no_local_lock_and_force_unlock_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
-    let moto = Moto::start(MANAGEMENT);
-    create_bucket(&moto.endpoint, BUCKET).await;
-    let directory = tempfile::tempdir().unwrap();
-    let dir = directory.path();
-    let server = slow_emulator(dir);
-    let command = |args: &[&str]| {
-        let mut command = entitle(Some(&server.endpoint));
-        with_s3_journal(&mut command, &moto)
-            .current_dir(dir)
-            .args(args);
-        command
-    };
+    let world = SlowS3World::start().await;
+    let (moto, command) = (&world.moto, |args: &[&str]| world.command(args));
 
     let (mut killed, holder) =
         cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), &moto).await;
@@ -346,18 +367,8 @@ async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_before_any_change_releases_the_s3_lock() {
-    let moto = Moto::start(MANAGEMENT);
-    create_bucket(&moto.endpoint, BUCKET).await;
-    let directory = tempfile::tempdir().unwrap();
-    let dir = directory.path();
-    let server = slow_emulator(dir);
-    let command = |args: &[&str]| {
-        let mut command = entitle(Some(&server.endpoint));
-        with_s3_journal(&mut command, &moto)
-            .current_dir(dir)
-            .args(args);
-        command
-    };
+    let world = SlowS3World::start().await;
+    let (moto, command) = (&world.moto, |args: &[&str]| world.command(args));
 
     // The cleanup takes its lock, then waits on SearchAgreements: nothing is changed yet.
     let (mut stopped, _) =
