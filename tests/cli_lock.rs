@@ -294,7 +294,7 @@ async fn a_sigkilled_run_leaves_its_s3_lock_until_force_unlock_removes_it() {
     let (moto, command) = (&world.moto, |args: &[&str]| world.command(args));
 
     let (mut killed, holder) =
-        cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), &moto).await;
+        cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), moto).await;
     let pid = killed.id();
     killed.kill().unwrap();
     killed.wait().unwrap();
@@ -372,7 +372,7 @@ async fn ctrl_c_before_any_change_releases_the_s3_lock() {
 
     // The cleanup takes its lock, then waits on SearchAgreements: nothing is changed yet.
     let (mut stopped, _) =
-        cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), &moto).await;
+        cleanup_holding_its_s3_lock(command(&["cleanup", "--auto-approve"]), moto).await;
     let sent = Command::new("kill")
         .args(["-INT", &stopped.id().to_string()])
         .status()
