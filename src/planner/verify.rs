@@ -916,4 +916,347 @@ mod tests {
         assert_eq!(failed.entitled, None);
         assert!(failed.flags.is_empty());
     }
+
+    #[test]
+    fn candidates_are_the_targeted_accounts_once_each_under_their_first_phase() {
+        use crate::model::fixtures::{account, tree_of, unit};
+        let tree = tree_of(
+            [unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12")],
+            [
+                account("111111111111", "r-ab12"),
+                account("222222222222", "ou-ab12-aaaaaaaa"),
+            ],
+        );
+        let rollout = plan();
+        let resolved = crate::planner::targets::resolve_targets(&rollout, &tree).unwrap();
+        let found = candidates(&resolved, &tree);
+        let seen: Vec<(&str, &str, &str, &str, usize)> = found
+            .iter()
+            .map(|c| {
+                (
+                    c.account.as_str(),
+                    c.name.as_str(),
+                    c.ou_path.as_str(),
+                    c.phase.as_str(),
+                    c.phase_index,
+                )
+            })
+            .collect();
+        // `everyone` targets both again: each is listed once, under its first phase.
+        assert_eq!(
+            seen,
+            [
+                ("111111111111", "acct-111111111111", "", "pilot", 0),
+                ("222222222222", "acct-222222222222", "Workloads", "wave", 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_small_sample_takes_the_lowest_account_of_each_phase_first() {
+        let all = organisation();
+        let three = sample(&all, 3);
+        let picked: Vec<(&str, usize, &str)> = three
+            .iter()
+            .map(|c| (c.account.as_str(), c.phase_index, c.ou_path.as_str()))
+            .collect();
+        // Phase 0 holds accounts ...001-...020, phase 1's first OU ...021-...040, phase 2's
+        // first OU starts after phase 1's 80.
+        assert_eq!(
+            picked,
+            [
+                ("100000000001", 0, "ou-0-0"),
+                ("100000000021", 1, "ou-1-0"),
+                ("100000000101", 2, "ou-2-0"),
+            ]
+        );
+        // Sixteen: every OU once, then the second pick goes to the first phase (picked least
+        // per group, then the phase picked least).
+        let sixteen = sample(&all, 16);
+        let second: Vec<&str> = sixteen
+            .iter()
+            .filter(|c| c.ou_path == "ou-0-0")
+            .map(|c| c.account.as_str())
+            .collect();
+        assert_eq!(second, ["100000000001", "100000000002"], "{sixteen:?}");
+        // A phase not yet covered comes before an OU not yet covered: with OU `a` in both
+        // phases, the second pick is phase 1's account of `a`, not phase 0's of `b`.
+        let shared = [
+            candidate("100000000001", 0, "a"),
+            candidate("100000000002", 0, "b"),
+            candidate("100000000003", 1, "a"),
+        ];
+        let two: Vec<String> = sample(&shared, 2)
+            .into_iter()
+            .map(|c| c.account.as_str().to_owned())
+            .collect();
+        assert_eq!(two, ["100000000001", "100000000003"]);
+        // One fewer than all: everything but the one group's last account.
+        let most = sample(&all, all.len() - 1);
+        assert_eq!(most.len(), all.len() - 1);
+    }
+
+    #[test]
+    fn every_flag_says_what_is_wrong_where_and_what_to_do() {
+        let region = || "eu-west-3".to_owned();
+        let flags = [
+            Flag::GrantActiveNotEntitled { region: region() },
+            Flag::GrantOfEndedLicense {
+                region: region(),
+                license_status: "EXPIRED".to_owned(),
+            },
+            Flag::EntitledWithoutActiveGrant { region: region() },
+            Flag::AgreementNotAvailable {
+                region: region(),
+                status: "PENDING".to_owned(),
+                error_message: Some("use-case form missing".to_owned()),
+            },
+            Flag::AgreementNotAvailable {
+                region: region(),
+                status: "NOT_AVAILABLE".to_owned(),
+                error_message: None,
+            },
+            Flag::NotAuthorized { region: region() },
+            Flag::RegionNotAvailable { region: region() },
+            Flag::ExpectedEntitled { region: region() },
+            Flag::ExpectedNotEntitled { region: region() },
+        ];
+        let messages: Vec<String> = flags.iter().map(Flag::message).collect();
+        assert_eq!(
+            messages,
+            [
+                "the grant is ACTIVE but Bedrock says the account is NOT entitled in `eu-west-3`",
+                "the grant is still ACTIVE but its license is `EXPIRED`: not entitled in `eu-west-3`",
+                "Bedrock says the account is entitled in `eu-west-3` but it holds no ACTIVE grant of the rollout",
+                "the model's agreement is `PENDING` in `eu-west-3`: use-case form missing",
+                "the model's agreement is `NOT_AVAILABLE` in `eu-west-3`",
+                "the role is NOT_AUTHORIZED to use the model in `eu-west-3`",
+                "the model is not available in `eu-west-3`",
+                "the plan means this account to use the model, but it is not entitled in `eu-west-3`",
+                "the plan means this account not to be entitled, but it is in `eu-west-3`",
+            ]
+        );
+        let fixes: Vec<&str> = flags.iter().map(Flag::fix).collect();
+        assert!(fixes[0].contains("AWS support case"));
+        assert!(fixes[3].contains("entitle use-case submit"));
+        assert!(fixes[6].contains("`--regions`"));
+        assert!(fixes[7].contains("entitle status PLAN"));
+        assert!(fixes[8].contains("entitle apply --destroy"));
+    }
+
+    #[test]
+    fn the_report_counts_each_flag_and_an_ended_license_flags_its_active_grants() {
+        let rollout = plan();
+        let mut seen = observed(vec![grant(
+            111_111_111_111,
+            "r",
+            "pilot",
+            GrantStatus::Active,
+        )]);
+        seen.license.status = LicenseStatus::Expired;
+        let regions = vec!["us-east-1".to_owned(), "eu-west-3".to_owned()];
+        let inputs = VerifyInputs {
+            rollout: &rollout,
+            observed: &seen,
+            model_id: "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            regions: &regions,
+            expect: Expect::Present,
+            applied: Some(0),
+            targeted: 7,
+            sampled: true,
+        };
+        let verified = report(
+            &inputs,
+            vec![
+                (
+                    candidate("111111111111", 0, "Pilot"),
+                    Ok(vec![
+                        answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE"),
+                        answer("eu-west-3", "NOT_AVAILABLE", "NOT_AVAILABLE"),
+                    ]),
+                ),
+                (
+                    candidate("222222222222", 1, "Wave"),
+                    Ok(vec![
+                        answer("us-east-1", "AVAILABLE", "AVAILABLE"),
+                        answer("eu-west-3", "AVAILABLE", "AVAILABLE"),
+                    ]),
+                ),
+            ],
+        );
+        let kinds: Vec<Vec<&str>> = verified
+            .accounts
+            .iter()
+            .map(|account| account.flags.iter().map(Flag::kind).collect())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                vec![
+                    "grant_of_ended_license",
+                    "expected_entitled",
+                    "grant_of_ended_license",
+                    "expected_entitled"
+                ],
+                vec![
+                    "entitled_without_active_grant",
+                    "expected_not_entitled",
+                    "entitled_without_active_grant",
+                    "expected_not_entitled"
+                ],
+            ]
+        );
+        assert_eq!(
+            verified.totals,
+            Totals {
+                targeted: 7,
+                checked: 2,
+                agree: 0,
+                disagree: 2,
+                failed: 0,
+                entitled: 1,
+                not_entitled: 1,
+                flags: BTreeMap::from([
+                    ("entitled_without_active_grant", 2),
+                    ("expected_entitled", 2),
+                    ("expected_not_entitled", 2),
+                    ("grant_of_ended_license", 2),
+                ]),
+            }
+        );
+        assert!(verified.sampled);
+        assert!(!verified.agrees());
+        assert_eq!(verified.regions, regions);
+    }
+
+    #[test]
+    fn a_report_agrees_only_without_disagreement_or_failure() {
+        let rollout = plan();
+        let seen = observed(vec![]);
+        let regions = vec!["us-east-1".to_owned()];
+        let inputs = VerifyInputs {
+            rollout: &rollout,
+            observed: &seen,
+            model_id: "m",
+            regions: &regions,
+            expect: Expect::Absent,
+            applied: None,
+            targeted: 1,
+            sampled: false,
+        };
+        let quiet = || {
+            vec![(
+                candidate("111111111111", 0, "Pilot"),
+                Ok(vec![answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE")]),
+            )]
+        };
+        let clean = report(&inputs, quiet());
+        assert_eq!(clean.totals.agree, 1);
+        assert!(clean.agrees());
+        assert_eq!(clean.applied_through, None);
+        let mut disagreeing = clean.clone();
+        disagreeing.totals.disagree = 1;
+        assert!(!disagreeing.agrees());
+        let mut failing = clean.clone();
+        failing.totals.failed = 1;
+        assert!(!failing.agrees());
+    }
+
+    #[test]
+    fn what_bedrock_must_allow_follows_the_grant_the_answer_and_the_intent() {
+        // Not meant, no grant, not entitled: nothing else Bedrock says matters.
+        let mut denied = answer("us-east-1", "NOT_AVAILABLE", "NOT_AVAILABLE");
+        denied.authorization = BedrockStatus("NOT_AUTHORIZED".to_owned());
+        denied.region_availability = BedrockStatus("NOT_AVAILABLE".to_owned());
+        let idle = judge(
+            candidate("111111111111", 1, "Wave"),
+            Intent::NotEntitled,
+            None,
+            None,
+            Ok(vec![denied.clone()]),
+        );
+        assert_eq!(idle.flags, [], "{:?}", idle.flags);
+        // Meant by the intent alone: the refusals are flagged, the agreement is not (no grant, not
+        // entitled: the agreement is not what stands in the way).
+        let meant = judge(
+            candidate("111111111111", 0, "Pilot"),
+            Intent::Entitled,
+            None,
+            None,
+            Ok(vec![denied.clone()]),
+        );
+        let kinds: Vec<&str> = meant.flags.iter().map(Flag::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "not_authorized",
+                "region_not_available",
+                "expected_entitled"
+            ]
+        );
+        // Meant by an ACTIVE grant alone (phase not applied): the agreement is flagged too.
+        let active = GrantStatus::Active;
+        let granted = judge(
+            candidate("111111111111", 1, "Wave"),
+            Intent::NotEntitled,
+            Some(("g-1", &active)),
+            None,
+            Ok(vec![denied.clone()]),
+        );
+        let kinds: Vec<&str> = granted.flags.iter().map(Flag::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "grant_active_not_entitled",
+                "agreement_not_available",
+                "not_authorized",
+                "region_not_available"
+            ]
+        );
+        assert_eq!(granted.grant_arn.as_deref(), Some("g-1"));
+        // A grant not ACTIVE is no grant in force.
+        let pending = GrantStatus::PendingAccept;
+        let waiting = judge(
+            candidate("111111111111", 1, "Wave"),
+            Intent::NotEntitled,
+            Some(("g-1", &pending)),
+            None,
+            Ok(vec![denied]),
+        );
+        assert_eq!(waiting.flags, [], "{:?}", waiting.flags);
+        assert_eq!(waiting.grant_status, Some(GrantStatus::PendingAccept));
+        // Entitled under an ended license with an ACTIVE grant: no ended-license flag (the
+        // account is entitled), but the agreement is still judged.
+        let lingering = judge(
+            candidate("111111111111", 0, "Pilot"),
+            Intent::Entitled,
+            Some(("g-1", &active)),
+            Some("EXPIRED"),
+            Ok(vec![answer("us-east-1", "AVAILABLE", "PENDING")]),
+        );
+        let kinds: Vec<&str> = lingering.flags.iter().map(Flag::kind).collect();
+        assert_eq!(kinds, ["agreement_not_available"]);
+        // Entitled in one region and not another: not entitled overall.
+        let split = judge(
+            candidate("111111111111", 0, "Pilot"),
+            Intent::Entitled,
+            Some(("g-1", &active)),
+            None,
+            Ok(vec![
+                answer("us-east-1", "AVAILABLE", "AVAILABLE"),
+                answer("eu-west-3", "NOT_AVAILABLE", "AVAILABLE"),
+            ]),
+        );
+        assert_eq!(split.entitled, Some(false));
+        // No answer at all (no region asked): unknown, not entitled.
+        let silent = judge(
+            candidate("111111111111", 0, "Pilot"),
+            Intent::Entitled,
+            None,
+            None,
+            Ok(vec![]),
+        );
+        assert_eq!(silent.entitled, None);
+        assert_eq!(silent.verdict, Verdict::Agrees);
+    }
 }
