@@ -21,9 +21,17 @@ use support::{SandboxServer, entitle, ran, repository};
 /// doctor and the prechecks ask for the delegated administrators only when the caller is not the
 /// management account; a delete re-reads its grant with GetGrant when AWS says the version it
 /// sent is stale; the member role is assumed only with `--member-role` and a grant waiting in
-/// PENDING_ACCEPT (proven by `the_member_role_policies_name_exactly_what_acceptance_calls`).
+/// PENDING_ACCEPT (proven by `the_member_role_policies_name_exactly_what_acceptance_calls`);
+/// an OU is described only when a plan names it by id, and its parents listed only when that
+/// answer carries no `Path`; cleanup lists OUs only without `Paths`; a grant's tags are read only
+/// for a grant named before grant names carried their owner (all proven by tests/cli_reads.rs and
+/// tests/discover_needed.rs).
 const CONDITIONAL: &[(&str, &str)] = &[
     ("*", "organizations:ListAccountsForParent"),
+    ("*", "organizations:DescribeOrganizationalUnit"),
+    ("*", "organizations:ListParents"),
+    ("cleanup", "organizations:ListOrganizationalUnitsForParent"),
+    ("*", "license-manager:ListTagsForResource"),
     ("*", "organizations:ListDelegatedAdministrators"),
     ("cleanup", "license-manager:GetGrant"),
     ("*", "sts:AssumeRole"),

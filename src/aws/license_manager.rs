@@ -1,6 +1,7 @@
 //! License Manager reads: the Marketplace licenses the caller received, the grants distributed
-//! from a license (with their tags, which is how entitle knows its own), and every account's
-//! received grant of a license across the organisation.
+//! from a license (with the tags that say whose each is: known from a name entitle gave, read
+//! for grants named before names carried a digest), and every account's received grant of a
+//! license across the organisation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,8 +14,8 @@ use super::config::AwsClients;
 use super::error::{AwsError, AwsErrorKind};
 use super::paging::all_pages;
 use crate::model::grant::{
-    DistributedGrant, GrantStatus, LicenseInfo, LicenseStatus, Operation, ReceivedGrant,
-    account_of_principal_arn,
+    DistributedGrant, GrantStatus, LicenseInfo, LicenseStatus, NamedOwner, Operation,
+    ReceivedGrant, account_of_principal_arn, owner_from_name,
 };
 
 const SERVICE: &str = "license-manager";
@@ -77,8 +78,10 @@ fn convert_license(license: &aws_sdk_licensemanager::types::GrantedLicense) -> O
     })
 }
 
-/// Every grant distributed from `license_arn`, each with its tags (one ListTagsForResource per
-/// grant: License Manager's grant listings carry no tags).
+/// Every grant distributed from `license_arn`, each with the tags that say whose it is: for a
+/// grant whose name entitle gave (and verifies), the tags entitle wrote on it, known from the
+/// name; for a grant named as entitle named them before, read (one ListTagsForResource each:
+/// License Manager's grant listings carry no tags); none for any other grant.
 pub async fn distributed_grants(
     clients: &AwsClients,
     license_arn: &str,
@@ -117,9 +120,19 @@ pub async fn distributed_grants(
         Ok((grants, page.next_token().map(str::to_owned)))
     })
     .await?;
+    // A name entitle gave, verified, says whose the grant is; only grants named the way entitle
+    // named them before (their tags decide) are read one by one.
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    for (index, grant) in grants.iter().enumerate() {
+    for (index, grant) in grants.iter_mut().enumerate() {
+        match owner_from_name(&grant.name, &grant.license_arn, &grant.principal_arn) {
+            NamedOwner::Legacy => {}
+            NamedOwner::Foreign => continue,
+            owner @ NamedOwner::Rollout { .. } => {
+                grant.tags = owner.tags().unwrap_or_default();
+                continue;
+            }
+        }
         let (client, semaphore, arn) = (
             clients.license_manager.clone(),
             semaphore.clone(),

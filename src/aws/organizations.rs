@@ -1,11 +1,13 @@
-//! Organisation discovery: reads the whole OU tree, every account and its tags from Organizations.
+//! Organisation discovery: every account (and its tags when wanted) and the OUs a job needs, from
+//! Organizations.
 //!
-//! The walk asks for as few pages as the API allows: one ListOrganizationalUnitsForParent
-//! page per 20 OUs per parent, and accounts through ListAccounts (one page per 20 accounts),
-//! placed in the tree by their `Paths`. Where the service does not return `Paths` (older
-//! endpoints, moto), accounts are listed per parent instead. Pages are read with bounded
-//! concurrency, each operation paced just under its rate limit (`pacing.rs`); throttling left
-//! over is absorbed by the SDK's retry policy built in `config.rs`.
+//! Accounts come through ListAccounts (one page per 20 accounts), placed in the tree by their
+//! `Paths`, which also give every OU that holds an account (by id). The OUs a job names are read
+//! by name on top (`ou_reads.rs`); the whole tree (one ListOrganizationalUnitsForParent page per
+//! 20 OUs per parent) only when the job needs every OU. Where the service does not return
+//! `Paths` (older endpoints, moto), the whole tree is walked and accounts are listed per parent.
+//! Pages are read with bounded concurrency, each operation paced just under its rate limit
+//! (`pacing.rs`); throttling left over is absorbed by the SDK's retry policy built in `config.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,21 +19,24 @@ use tokio::task::JoinSet;
 
 use super::config::AwsClients;
 use super::error::{AwsError, AwsErrorKind};
+use super::ou_reads::{UnitReader, ou_ids_in_path};
 use super::paging::all_pages;
 use crate::model::{
     Account, AccountId, AccountState, FeatureSet, InvalidId, OrgId, OrgTree, OrgTreeError, OrgUnit,
-    Organization, OuId, ParentId, Root, RootId,
+    Organization, OuId, ParentId, Root, RootId, UnitScope,
 };
 
-const SERVICE: &str = "organizations";
+pub(super) const SERVICE: &str = "organizations";
 /// Organizations refuses larger pages.
-const PAGE_SIZE: i32 = 20;
+pub(super) const PAGE_SIZE: i32 = 20;
 
-/// What discovery should read besides the tree.
+/// What discovery should read besides the accounts.
 #[derive(Debug, Clone)]
 pub struct DiscoverOptions {
     /// Read every account's tags (one ListTagsForResource call per account).
     pub tags: bool,
+    /// Which OUs to read by name (`planner::reads` says which a plan needs).
+    pub units: UnitScope,
     /// Pages in flight at once.
     pub concurrency: usize,
 }
@@ -40,6 +45,7 @@ impl Default for DiscoverOptions {
     fn default() -> Self {
         Self {
             tags: true,
+            units: UnitScope::Whole,
             concurrency: 8,
         }
     }
@@ -57,6 +63,8 @@ pub struct Discovery {
     pub api_calls: ApiCalls,
     /// Whether accounts were placed by their `Paths` (true) or listed per parent (false).
     pub placed_by_paths: bool,
+    /// Whether every OU was read (the whole tree walked), or only those the job named.
+    pub every_unit: bool,
 }
 
 /// Why discovery failed.
@@ -77,14 +85,17 @@ pub enum DiscoverError {
     /// The pieces do not form one tree.
     #[error("the organisation's structure is inconsistent: {0}")]
     Tree(#[from] OrgTreeError),
+    /// A discovery task ended without an answer (it panicked or was cancelled).
+    #[error("discovery stopped: {0}")]
+    Stopped(String),
 }
 
 /// Counts calls per operation across concurrent tasks.
 #[derive(Debug, Default, Clone)]
-struct Counter(Arc<Mutex<ApiCalls>>);
+pub(super) struct Counter(Arc<Mutex<ApiCalls>>);
 
 impl Counter {
-    fn add(&self, operation: &'static str) {
+    pub(super) fn add(&self, operation: &'static str) {
         if let Ok(mut calls) = self.0.lock() {
             *calls.entry(operation).or_default() += 1;
         }
@@ -137,8 +148,20 @@ pub async fn discover(
     let placed_by_paths = first_accounts
         .iter()
         .all(|account| !account.paths().is_empty());
-
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    if let (UnitScope::Some(reads), true) = (&options.units, placed_by_paths) {
+        let start = Start {
+            client,
+            counter,
+            semaphore,
+            organization,
+            root,
+            first_accounts,
+            accounts_token,
+        };
+        return discover_named(start, reads, options.tags, progress).await;
+    }
+
     let mut tasks: JoinSet<Result<Found, DiscoverError>> = JoinSet::new();
     let root_parent = ParentId::Root(root.id.clone());
     spawn_units(
@@ -238,7 +261,164 @@ pub async fn discover(
         tree,
         api_calls: counter.take(),
         placed_by_paths,
+        every_unit: true,
     })
+}
+
+/// Reads the tags of `accounts` (one ListTagsForResource each, `concurrency` at once) into the
+/// discovered tree: for a job that knows whose tags it needs only once the accounts are known.
+pub async fn add_tags(
+    clients: &AwsClients,
+    discovery: &mut Discovery,
+    accounts: &std::collections::BTreeSet<AccountId>,
+    concurrency: usize,
+) -> Result<(), DiscoverError> {
+    let client = clients.organizations.clone();
+    let counter = Counter::default();
+    let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks: JoinSet<Result<Found, DiscoverError>> = JoinSet::new();
+    for account in accounts {
+        spawn_tags(&mut tasks, &client, &counter, &semaphore, account.clone());
+    }
+    let mut named = Vec::new();
+    let mut tags = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        collect(joined, &mut named, &mut tags)?;
+    }
+    for (account, found) in tags {
+        discovery.tree.set_tags(&account, found);
+    }
+    for (operation, calls) in counter.take() {
+        *discovery.api_calls.entry(operation).or_default() += calls;
+    }
+    Ok(())
+}
+
+/// What every discovery reads first, handed on to the discovery of named OUs.
+struct Start {
+    client: Client,
+    counter: Counter,
+    semaphore: Arc<Semaphore>,
+    organization: Organization,
+    root: Root,
+    first_accounts: Vec<sdk::Account>,
+    accounts_token: Option<String>,
+}
+
+/// Every account by its `Paths` (which give every OU holding one, unnamed), and the OUs in
+/// `reads` by name: no OU is listed that the job did not name.
+async fn discover_named(
+    start: Start,
+    reads: &[crate::model::UnitRead],
+    with_tags: bool,
+    progress: &dyn DiscoverProgress,
+) -> Result<Discovery, DiscoverError> {
+    let Start {
+        client,
+        counter,
+        semaphore,
+        organization,
+        root,
+        first_accounts,
+        mut accounts_token,
+    } = start;
+    let root_parent = ParentId::Root(root.id.clone());
+    let reader = UnitReader::new(
+        client.clone(),
+        counter.clone(),
+        semaphore.clone(),
+        root_parent.clone(),
+        organization.clone(),
+    );
+    let mut tasks: JoinSet<Result<Found, DiscoverError>> = JoinSet::new();
+    for read in reads {
+        let (reader, read) = (reader.clone(), read.clone());
+        tasks.spawn(async move { Ok(Found::Units(reader.read(read).await?)) });
+    }
+    let mut accounts: Vec<Account> = Vec::new();
+    // Every OU on an account's path, unnamed; the OUs read by name replace them.
+    let mut units: BTreeMap<OuId, OrgUnit> = BTreeMap::new();
+    let place = |account: &sdk::Account,
+                 accounts: &mut Vec<Account>,
+                 units: &mut BTreeMap<OuId, OrgUnit>,
+                 tasks: &mut JoinSet<Result<Found, DiscoverError>>|
+     -> Result<(), DiscoverError> {
+        let converted = convert_account(account, None)?;
+        let mut parent = root_parent.clone();
+        for id in account
+            .paths()
+            .first()
+            .map_or_else(Vec::new, |path| ou_ids_in_path(path))
+        {
+            units.entry(id.clone()).or_insert_with(|| OrgUnit {
+                arn: organization.ou_arn(&id),
+                id: id.clone(),
+                name: None,
+                parent: parent.clone(),
+            });
+            parent = ParentId::Ou(id);
+        }
+        if with_tags {
+            spawn_tags(tasks, &client, &counter, &semaphore, converted.id.clone());
+        }
+        accounts.push(converted);
+        Ok(())
+    };
+    for account in &first_accounts {
+        place(account, &mut accounts, &mut units, &mut tasks)?;
+    }
+    let mut named: Vec<OrgUnit> = Vec::new();
+    let mut tags: BTreeMap<AccountId, BTreeMap<String, String>> = BTreeMap::new();
+    // The remaining ListAccounts pages, one after the other (each needs the last token), while
+    // the named OUs and the tags are read.
+    while let Some(token) = accounts_token.take() {
+        let (found, next) = list_accounts_page(&client, &counter, Some(token)).await?;
+        for account in &found {
+            place(account, &mut accounts, &mut units, &mut tasks)?;
+        }
+        accounts_token = next;
+        while let Some(joined) = tasks.try_join_next() {
+            collect(joined, &mut named, &mut tags)?;
+        }
+        progress.found(units.len(), accounts.len(), tags.len());
+    }
+    while let Some(joined) = tasks.join_next().await {
+        collect(joined, &mut named, &mut tags)?;
+        progress.found(units.len(), accounts.len(), tags.len());
+    }
+    for unit in named {
+        units.insert(unit.id.clone(), unit);
+    }
+    for account in &mut accounts {
+        if let Some(found_tags) = tags.remove(&account.id) {
+            account.tags = found_tags;
+        }
+    }
+    let tree = OrgTree::new(organization, root, units.into_values(), accounts)?;
+    Ok(Discovery {
+        tree,
+        api_calls: counter.take(),
+        placed_by_paths: true,
+        every_unit: false,
+    })
+}
+
+/// Files one finished task's OUs or tags.
+fn collect(
+    joined: Result<Result<Found, DiscoverError>, tokio::task::JoinError>,
+    named: &mut Vec<OrgUnit>,
+    tags: &mut BTreeMap<AccountId, BTreeMap<String, String>>,
+) -> Result<(), DiscoverError> {
+    match joined
+        .map_err(|error| DiscoverError::Stopped(format!("a discovery task stopped: {error}")))??
+    {
+        Found::Units(units) => named.extend(units),
+        Found::Tags(account, found) => {
+            tags.insert(account, found);
+        }
+        Found::Accounts(_) => {}
+    }
+    Ok(())
 }
 
 /// What one discovery task brings back.
@@ -441,7 +621,7 @@ async fn list_accounts_page(
 }
 
 /// Converts an SDK OU listed under `parent`.
-fn convert_unit(
+pub(super) fn convert_unit(
     unit: &sdk::OrganizationalUnit,
     parent: &ParentId,
 ) -> Result<OrgUnit, DiscoverError> {
@@ -449,7 +629,7 @@ fn convert_unit(
     Ok(OrgUnit {
         id: OuId::parse(unit.id().ok_or(missing("its Id"))?)?,
         arn: unit.arn().ok_or(missing("its Arn"))?.to_owned(),
-        name: unit.name().ok_or(missing("its Name"))?.to_owned(),
+        name: Some(unit.name().ok_or(missing("its Name"))?.to_owned()),
         parent: parent.clone(),
     })
 }

@@ -8,12 +8,13 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::{Context, Reported};
-use crate::aws::organizations::{DiscoverOptions, Discovery, discover};
+use crate::aws::organizations::{DiscoverOptions, Discovery, add_tags, discover};
 use crate::aws::{AwsClients, license_manager, marketplace, prerequisites};
-use crate::model::AccountId;
 use crate::model::plan::{EntitlementSelector, RolloutPlan, parse_plan};
+use crate::model::{AccountId, UnitScope};
 use crate::planner::Observed;
 use crate::planner::entitlement::{EntitlementError, choose_license};
+use crate::planner::reads::{TagNeed, accounts_to_tag, tag_need, unit_scope};
 use crate::ui::progress::DiscoverSpinner;
 
 /// Reads and checks a plan file; its problems are printed, all at once, as diagnostics.
@@ -88,24 +89,44 @@ pub fn read_text(path: &Path, what: &str, limit: u64) -> anyhow::Result<String> 
     })
 }
 
-/// Looks at the world a plan is made against: the organisation (tags only when the plan selects
-/// by tag), the license the entitlement means, its distributed grants and received grants.
+/// Looks at the world a plan is made against: the organisation (the OUs the plan names, tags
+/// only when it selects by tag), the license the entitlement means, its distributed grants and
+/// received grants.
 pub async fn observe(
     context: &Context,
     clients: &AwsClients,
     rollout: &RolloutPlan,
 ) -> anyhow::Result<(Discovery, Observed)> {
-    let needs_tags = rollout.phases.iter().any(|phase| !phase.tags.is_empty());
+    observe_units(context, clients, rollout, unit_scope(rollout)).await
+}
+
+/// [`observe`], reading the OUs `units` says (`UnitScope::Whole` to show every OU by name).
+pub async fn observe_units(
+    context: &Context,
+    clients: &AwsClients,
+    rollout: &RolloutPlan,
+    units: UnitScope,
+) -> anyhow::Result<(Discovery, Observed)> {
+    let tags = tag_need(rollout);
     let spinner = DiscoverSpinner::new(context.printer.progress);
     // The organisation and the license are read at once: different services, different limits.
     let organisation = async {
         let options = DiscoverOptions {
-            tags: needs_tags,
+            tags: tags == TagNeed::Every,
+            units,
             ..DiscoverOptions::default()
         };
-        discover(clients, &options, &spinner)
+        let mut discovery = discover(clients, &options, &spinner)
             .await
-            .context("could not discover the organisation")
+            .context("could not discover the organisation")?;
+        // Tags that only narrow what accounts and OUs select: those accounts' alone.
+        if tags == TagNeed::Selected {
+            let accounts = accounts_to_tag(rollout, &discovery.tree);
+            add_tags(clients, &mut discovery, &accounts, options.concurrency)
+                .await
+                .context("could not read the accounts' tags")?;
+        }
+        Ok::<_, anyhow::Error>(discovery)
     };
     let (discovery, observed) = tokio::join!(organisation, observe_license(clients, rollout));
     spinner.finish();

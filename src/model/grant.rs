@@ -416,12 +416,120 @@ pub struct LicenseInfo {
     pub home_region: String,
 }
 
-/// The GrantName of a rollout's grant: `entitle/<rollout>/<phase>`.
+/// The GrantName of a rollout's grant: `entitle/<rollout>/<phase>/<generation>/<digest>`, the
+/// digest being the first 32 hex digits of SHA-256 of (`grant-name`, rollout, phase,
+/// generation, license ARN, principal ARN), NUL-separated.
 ///
-/// GrantName is an unconstrained `String` in the service model; the rollout and phase names are
-/// restricted by the plan file so the name stays readable in the console.
-pub fn grant_name(rollout: &str, phase: &str) -> String {
-    format!("entitle/{rollout}/{phase}")
+/// The name alone then says whose a grant is: ListDistributedGrants returns it, so a rollout's
+/// grants are known without a ListTagsForResource per grant ([`owner_from_name`]). The digest
+/// ties the name to the grant's own license and principal, so a name copied onto another grant,
+/// or written by hand, does not verify. GrantName is an unconstrained `String` in the service
+/// model; rollout and phase names are restricted by the plan file (no `/`), so the name parses
+/// back unambiguously and stays readable in the console.
+pub fn grant_name(
+    rollout: &str,
+    phase: &str,
+    generation: u32,
+    license_arn: &str,
+    principal_arn: &str,
+) -> String {
+    let digest = name_digest(rollout, phase, generation, license_arn, principal_arn);
+    format!("{NAME_PREFIX}{rollout}/{phase}/{generation}/{digest}")
+}
+
+/// What every grant name entitle gives starts with.
+const NAME_PREFIX: &str = "entitle/";
+
+fn name_digest(
+    rollout: &str,
+    phase: &str,
+    generation: u32,
+    license_arn: &str,
+    principal_arn: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    let generation = generation.to_string();
+    for part in [
+        "grant-name",
+        rollout,
+        phase,
+        &generation,
+        license_arn,
+        principal_arn,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Whose a grant is, as far as its name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedOwner {
+    /// A name entitle gave, its digest verified against the grant's license and principal: the
+    /// rollout, phase and generation are known without reading the grant's tags.
+    Rollout {
+        /// The rollout that made it.
+        rollout: String,
+        /// The phase that made it.
+        phase: String,
+        /// Its generation.
+        generation: u32,
+    },
+    /// `entitle/<rollout>/<phase>`, the name entitle gave before names carried a digest: its
+    /// tags say whose it is (they are read).
+    Legacy,
+    /// Not entitle's: any other name, including entitle's form with a digest that does not
+    /// match the grant's license and principal.
+    Foreign,
+}
+
+impl NamedOwner {
+    /// The tags entitle wrote on the grant when it made it, for a verified name.
+    pub fn tags(&self) -> Option<BTreeMap<String, String>> {
+        match self {
+            Self::Rollout {
+                rollout,
+                phase,
+                generation,
+            } => Some(ownership_tags(rollout, phase, *generation)),
+            Self::Legacy | Self::Foreign => None,
+        }
+    }
+}
+
+/// Whose the grant named `name` of `license_arn` for `principal_arn` is, from the name alone.
+pub fn owner_from_name(name: &str, license_arn: &str, principal_arn: &str) -> NamedOwner {
+    let Some(rest) = name.strip_prefix(NAME_PREFIX) else {
+        return NamedOwner::Foreign;
+    };
+    match rest.split('/').collect::<Vec<_>>().as_slice() {
+        [rollout, phase] if !rollout.is_empty() && !phase.is_empty() => NamedOwner::Legacy,
+        [rollout, phase, generation, digest] => {
+            let Ok(generation) = generation.parse::<u32>() else {
+                return NamedOwner::Foreign;
+            };
+            let expected = name_digest(rollout, phase, generation, license_arn, principal_arn);
+            // The canonical spelling only: `007` is not generation 7's name.
+            if *digest == expected
+                && grant_name(rollout, phase, generation, license_arn, principal_arn) == name
+            {
+                NamedOwner::Rollout {
+                    rollout: (*rollout).to_owned(),
+                    phase: (*phase).to_owned(),
+                    generation,
+                }
+            } else {
+                NamedOwner::Foreign
+            }
+        }
+        _ => NamedOwner::Foreign,
+    }
 }
 
 /// The tags a rollout puts on each grant it creates; the first one is what ownership means.
@@ -587,7 +695,7 @@ mod tests {
     fn ownership_phase_and_generation_are_read_from_the_tags() {
         let mut grant = DistributedGrant {
             arn: "arn:aws:license-manager::100000000001:grant:g-1".to_owned(),
-            name: grant_name("r", "pilot"),
+            name: "entitle/r/pilot".to_owned(),
             principal_arn: "arn:aws:iam::111111111111:root".to_owned(),
             status: GrantStatus::Active,
             status_reason: None,
@@ -616,6 +724,56 @@ mod tests {
         assert!(!grant.is_owned_by("r"));
         assert_eq!(grant.phase_tag(), None);
         assert_eq!(grant.generation(), 0);
+    }
+
+    #[test]
+    fn a_grant_name_says_whose_the_grant_is_only_when_its_digest_matches() {
+        let (license, principal) = ("arn:l", "arn:aws:iam::111111111111:root");
+        let name = grant_name("r", "pilot", 3, license, principal);
+        assert!(
+            name.starts_with("entitle/r/pilot/3/") && name.len() == "entitle/r/pilot/3/".len() + 32,
+            "{name}"
+        );
+        let owner = owner_from_name(&name, license, principal);
+        assert_eq!(
+            owner,
+            NamedOwner::Rollout {
+                rollout: "r".into(),
+                phase: "pilot".into(),
+                generation: 3
+            }
+        );
+        assert_eq!(owner.tags(), Some(ownership_tags("r", "pilot", 3)));
+        // The same name on another principal's or license's grant, another generation or
+        // rollout claimed, a digest changed: not the rollout's.
+        for (name, license, principal) in [
+            (name.clone(), license, "arn:aws:iam::222222222222:root"),
+            (name.clone(), "arn:other", principal),
+            (name.replace("/3/", "/4/"), license, principal),
+            (name.replace("/3/", "/03/"), license, principal),
+            (name.replace("entitle/r/", "entitle/s/"), license, principal),
+            (
+                name.replace("entitle/r/pilot/", "entitle/r/later/"),
+                license,
+                principal,
+            ),
+            (format!("{}0", &name[..name.len() - 1]), license, principal),
+            (format!("{name}/x"), license, principal),
+            ("entitle/r/pilot/x/00".to_owned(), license, principal),
+            ("my-grant".to_owned(), license, principal),
+            ("entitle/".to_owned(), license, principal),
+            ("entitle/r/".to_owned(), license, principal),
+        ] {
+            let owner = owner_from_name(&name, license, principal);
+            assert_eq!(owner, NamedOwner::Foreign, "{name}");
+            assert_eq!(owner.tags(), None);
+        }
+        // The name entitle gave before: its tags decide.
+        assert_eq!(
+            owner_from_name("entitle/r/pilot", license, principal),
+            NamedOwner::Legacy
+        );
+        assert_eq!(NamedOwner::Legacy.tags(), None);
     }
 
     #[test]

@@ -1,4 +1,8 @@
 //! The organisation as discovered: a pure tree of OUs and accounts with lookups by id and OU path.
+//!
+//! A job reads only the OUs it needs (`planner::reads`): every OU that holds an account is known
+//! from the accounts' `Paths`, but only the OUs a job read by name carry their name; the others
+//! are shown by id.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -6,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AccountId, OrgId, OuId, ParentId, RootId};
+use super::plan::OuRef;
 
 /// The organisation's own facts, from DescribeOrganization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +23,21 @@ pub struct Organization {
     pub management_account: AccountId,
     /// `ALL` or `CONSOLIDATED_BILLING`; grants are auto-accepted only with `ALL`.
     pub feature_set: FeatureSet,
+}
+
+impl Organization {
+    /// The ARN of one of its OUs, in the documented form
+    /// `arn:<partition>:organizations::<management account>:ou/<org id>/<ou id>`: for the OUs
+    /// known only from an account's `Paths` (an OU read from Organizations keeps the ARN it came
+    /// with).
+    pub fn ou_arn(&self, id: &OuId) -> String {
+        let partition =
+            super::grant::partition_of(&self.arn).unwrap_or(super::grant::AWS_PARTITION);
+        format!(
+            "arn:{partition}:organizations::{}:ou/{}/{id}",
+            self.management_account, self.id
+        )
+    }
 }
 
 /// Which features the organisation has enabled.
@@ -119,12 +139,22 @@ pub struct Account {
 pub struct OrgUnit {
     /// The OU id.
     pub id: OuId,
-    /// The OU ARN, exactly as Organizations returns it (used in grant principals).
+    /// The OU ARN, exactly as Organizations returns it (used in grant principals); for an OU
+    /// known only from an account's `Paths`, built in the documented form
+    /// ([`Organization::ou_arn`]).
     pub arn: String,
-    /// The OU's name, unique among its siblings.
-    pub name: String,
+    /// The OU's name, unique among its siblings; `None` when the job did not read it (the OU is
+    /// known only from the `Paths` of the accounts in it).
+    pub name: Option<String>,
     /// The root or OU above it.
     pub parent: ParentId,
+}
+
+impl OrgUnit {
+    /// Its name, or its id when the name was not read.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(self.id.as_str())
+    }
 }
 
 /// The organisation's root.
@@ -136,6 +166,25 @@ pub struct Root {
     pub arn: String,
     /// The root's name (usually `Root`).
     pub name: String,
+}
+
+/// Which OUs a job reads by name. Every OU that holds an account is known anyway (from the
+/// accounts' `Paths`); this says which also need their names, ARNs, or the OUs with no account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitScope {
+    /// Every OU of the organisation (`discover`, `status --tree`, the doctor).
+    Whole,
+    /// Only these (none: a plan of accounts or of the whole organisation).
+    Some(Vec<UnitRead>),
+}
+
+/// One OU a job reads by name, and whether the OUs below it too.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnitRead {
+    /// The OU, by path of names (read walking down from the root) or by id.
+    pub unit: OuRef,
+    /// Also every OU below it (a phase whose cover may grant one of them).
+    pub subtree: bool,
 }
 
 /// Why an [`OrgTree`] could not be assembled from what discovery returned.
@@ -171,8 +220,11 @@ pub struct OrgTree {
     child_units: BTreeMap<ParentId, Vec<OuId>>,
     /// Derived: accounts directly under each parent, sorted by id.
     child_accounts: BTreeMap<ParentId, Vec<AccountId>>,
-    /// Derived: the `Name/Name` path of every OU.
+    /// Derived: the `Name/Name` path of every OU (an OU whose name was not read is shown by its
+    /// id: `Workloads/ou-ab12-bbbbbbbb`).
     paths: BTreeMap<OuId, String>,
+    /// Derived: the OUs whose path is all names, by that path: what a plan's OU path can mean.
+    by_path: BTreeMap<String, OuId>,
 }
 
 impl OrgTree {
@@ -216,7 +268,7 @@ impl OrgTree {
                 .push(unit.id.clone());
         }
         for children in child_units.values_mut() {
-            children.sort_by(|a, b| (&unit_map[a].name, a).cmp(&(&unit_map[b].name, b)));
+            children.sort_by(|a, b| (unit_map[a].label(), a).cmp(&(unit_map[b].label(), b)));
         }
         let mut child_accounts: BTreeMap<ParentId, Vec<AccountId>> = BTreeMap::new();
         for account in account_map.values() {
@@ -231,18 +283,25 @@ impl OrgTree {
                 .or_default()
                 .push(account.id.clone());
         }
-        // Paths, walking down from the root so that a cycle is never entered.
+        // Paths, walking down from the root so that a cycle is never entered; `named` says
+        // whether every OU on the way has its name.
         let mut paths = BTreeMap::new();
-        let mut stack = vec![(root_parent, String::new())];
-        while let Some((parent, prefix)) = stack.pop() {
+        let mut by_path = BTreeMap::new();
+        let mut stack = vec![(root_parent, String::new(), true)];
+        while let Some((parent, prefix, named)) = stack.pop() {
             for child in child_units.get(&parent).into_iter().flatten() {
+                let unit = &unit_map[child];
                 let path = if prefix.is_empty() {
-                    unit_map[child].name.clone()
+                    unit.label().to_owned()
                 } else {
-                    format!("{prefix}/{}", unit_map[child].name)
+                    format!("{prefix}/{}", unit.label())
                 };
+                let named = named && unit.name.is_some();
+                if named {
+                    by_path.insert(path.clone(), child.clone());
+                }
                 paths.insert(child.clone(), path.clone());
-                stack.push((ParentId::Ou(child.clone()), path));
+                stack.push((ParentId::Ou(child.clone()), path, named));
             }
         }
         if let Some(orphan) = unit_map.keys().find(|id| !paths.contains_key(*id)) {
@@ -256,6 +315,7 @@ impl OrgTree {
             child_units,
             child_accounts,
             paths,
+            by_path,
         })
     }
 
@@ -290,21 +350,28 @@ impl OrgTree {
         self.accounts.get(id)
     }
 
+    /// Gives an account the tags read for it (a job that reads tags after the accounts); an
+    /// account the tree does not hold is left out.
+    pub fn set_tags(&mut self, id: &AccountId, tags: BTreeMap<String, String>) {
+        if let Some(account) = self.accounts.get_mut(id) {
+            account.tags = tags;
+        }
+    }
+
     /// One OU.
     pub fn unit(&self, id: &OuId) -> Option<&OrgUnit> {
         self.units.get(id)
     }
 
-    /// The OU at a path of names from the root, e.g. `Workloads/ML`; matching is exact.
+    /// The OU at a path of names from the root, e.g. `Workloads/ML`; matching is exact, and only
+    /// OUs whose whole path was read by name are found.
     pub fn unit_by_path(&self, path: &str) -> Option<&OrgUnit> {
-        let wanted = path.trim_matches('/');
-        self.paths
-            .iter()
-            .find(|(_, candidate)| candidate.as_str() == wanted)
-            .map(|(id, _)| &self.units[id])
+        self.by_path
+            .get(path.trim_matches('/'))
+            .map(|id| &self.units[id])
     }
 
-    /// The `Name/Name` path of an OU from the root.
+    /// The `Name/Name` path of an OU from the root (an OU whose name was not read shown by id).
     pub fn path_of(&self, id: &OuId) -> Option<&str> {
         self.paths.get(id).map(String::as_str)
     }
@@ -317,9 +384,9 @@ impl OrgTree {
         }
     }
 
-    /// Every OU path, sorted: the candidates for "did you mean" suggestions.
+    /// Every OU path of names, sorted: the candidates for "did you mean" suggestions.
     pub fn all_paths(&self) -> impl Iterator<Item = &str> {
-        self.paths.values().map(String::as_str)
+        self.by_path.keys().map(String::as_str)
     }
 
     /// OUs directly under a parent, sorted by name.
@@ -385,10 +452,10 @@ mod tests {
     fn paths_are_names_from_the_root() {
         let tree = sample();
         assert_eq!(
-            tree.unit_by_path("Workloads/ML/Sandbox").unwrap().name,
+            tree.unit_by_path("Workloads/ML/Sandbox").unwrap().label(),
             "Sandbox"
         );
-        assert_eq!(tree.unit_by_path("/Workloads/ML/").unwrap().name, "ML");
+        assert_eq!(tree.unit_by_path("/Workloads/ML/").unwrap().label(), "ML");
         assert!(tree.unit_by_path("ML").is_none());
         let all: Vec<_> = tree.all_paths().collect();
         assert_eq!(all, ["Workloads", "Workloads/ML", "Workloads/ML/Sandbox"]);
@@ -409,6 +476,47 @@ mod tests {
             4
         );
         assert!(tree.is_management(&AccountId::parse("100000000001").unwrap()));
+    }
+
+    #[test]
+    fn an_ou_whose_name_was_not_read_is_shown_by_id_and_never_found_by_path() {
+        let mut ml = unit("ou-ab12-bbbbbbbb", "ML", "ou-ab12-aaaaaaaa");
+        ml.name = None;
+        let tree = tree_of(
+            [
+                unit("ou-ab12-aaaaaaaa", "Workloads", "r-ab12"),
+                ml,
+                unit("ou-ab12-cccccccc", "Sandbox", "ou-ab12-bbbbbbbb"),
+            ],
+            [account("111111111111", "ou-ab12-cccccccc")],
+        );
+        let sandbox = OuId::parse("ou-ab12-cccccccc").unwrap();
+        assert_eq!(
+            tree.path_of(&sandbox),
+            Some("Workloads/ou-ab12-bbbbbbbb/Sandbox")
+        );
+        assert_eq!(
+            tree.parent_path(&ParentId::Ou(sandbox)),
+            "Workloads/ou-ab12-bbbbbbbb/Sandbox"
+        );
+        // Only a path of names means an OU: neither the id-shown path nor a guess at the name.
+        assert!(tree.unit_by_path("Workloads/ML").is_none());
+        assert!(tree.unit_by_path("Workloads/ou-ab12-bbbbbbbb").is_none());
+        assert!(tree.unit_by_path("Workloads/ML/Sandbox").is_none());
+        assert_eq!(tree.unit_by_path("Workloads").unwrap().label(), "Workloads");
+        let all: Vec<_> = tree.all_paths().collect();
+        assert_eq!(all, ["Workloads"]);
+        // The subtree is known all the same.
+        assert_eq!(
+            tree.accounts_under(&ParentId::parse("ou-ab12-aaaaaaaa").unwrap())
+                .len(),
+            1
+        );
+        assert_eq!(
+            tree.organization()
+                .ou_arn(&OuId::parse("ou-ab12-bbbbbbbb").unwrap()),
+            "arn:aws:organizations::100000000001:ou/o-test123456/ou-ab12-bbbbbbbb"
+        );
     }
 
     #[test]

@@ -47,7 +47,9 @@ struct Group {
 }
 
 /// Reading the organisation: discovery (and doctor's checks of the organisation's set-up).
-/// `ListAccountsForParent` is the fallback when `ListAccounts` carries no `Paths`.
+/// `ListAccountsForParent` is the fallback when `ListAccounts` carries no `Paths`;
+/// `DescribeOrganizationalUnit` reads an OU a plan names by id (and `ListParents` places it
+/// when the answer carries no `Path`).
 const READ_ORGANIZATION: Group = Group {
     sid: "ReadTheOrganization",
     prefix: "organizations",
@@ -57,6 +59,8 @@ const READ_ORGANIZATION: Group = Group {
         "ListOrganizationalUnitsForParent",
         "ListAccounts",
         "ListAccountsForParent",
+        "DescribeOrganizationalUnit",
+        "ListParents",
     ],
     resource: ANY,
 };
@@ -69,7 +73,8 @@ const READ_ACCOUNT_TAGS: Group = Group {
     resource: ANY,
 };
 
-/// Reading licenses and grants: planning, status.
+/// Reading licenses and grants: planning, status (`ListTagsForResource` for grants named before
+/// grant names carried their owner).
 const READ_GRANTS: Group = Group {
     sid: "ReadLicensesAndGrants",
     prefix: "license-manager",
@@ -673,6 +678,21 @@ mod tests {
         assert_eq!(
             gov.statement[0].principal["AWS"],
             "arn:aws-us-gov:iam::100000000001:root"
+        );
+    }
+
+    #[test]
+    fn usage_only_reads_the_journal_and_plan_never_deletes_from_it() {
+        let objects = |commands| {
+            journal_statements(commands, "aws", "b", "p")[0]
+                .action
+                .clone()
+        };
+        assert_eq!(objects(Commands::Usage), ["s3:GetObject"]);
+        assert_eq!(objects(Commands::Plan), ["s3:GetObject", "s3:PutObject"]);
+        assert_eq!(
+            objects(Commands::Cleanup),
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
         );
     }
 }

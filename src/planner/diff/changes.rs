@@ -26,7 +26,7 @@ pub(crate) fn principal_label(tree: &OrgTree, principal: &Principal) -> (String,
         Principal::Ou { id, .. } => {
             let name = tree
                 .unit(id)
-                .map(|unit| unit.name.clone())
+                .map(|unit| unit.label().to_owned())
                 .unwrap_or_default();
             (name, tree.path_of(id).unwrap_or_default().to_owned())
         }
@@ -254,7 +254,13 @@ impl Differ<'_> {
     fn created_state(&self, subject: &Subject, generation: u32) -> GrantState {
         GrantState {
             arn: None,
-            name: grant_name(&self.rollout.name, &subject.phase),
+            name: grant_name(
+                &self.rollout.name,
+                &subject.phase,
+                generation,
+                self.maker.license_arn,
+                &subject.principal.arn(),
+            ),
             status: match self.rollout.entitlement.activation {
                 Activation::Grantor => GrantStatus::Active,
                 Activation::Member => GrantStatus::Disabled,

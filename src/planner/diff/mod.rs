@@ -310,7 +310,11 @@ ous = ["Workloads"]
         let after = create.after.as_ref().unwrap();
         assert_eq!(after.status, GrantStatus::Active);
         assert_eq!(after.generation, 0);
-        assert_eq!(after.name, "entitle/r/workloads");
+        assert_eq!(
+            after.name,
+            crate::model::grant::grant_name("r", "workloads", 0, LICENSE, &ou_arn(WORKLOADS))
+        );
+        assert!(after.name.starts_with("entitle/r/workloads/0/"));
         assert_eq!(after.operations, [Operation::CheckoutLicense].into());
         assert!(create.client_token.is_some());
         assert_eq!(
