@@ -12,9 +12,9 @@
 //! `ENTITLE_SCALE_BASELINE` (1: run the boto3 baseline; needs `target/test-venv`, which
 //! `cargo test` creates), `ENTITLE_SCALE_BASELINE_LIMIT` (every granted account: how many accounts
 //! the baseline rolls out to), `ENTITLE_SCALE_JOBS` (all: a comma-separated choice of discovery,
-//! plan, apply, status, cleanup, org-wide, baseline, baseline-list; status and cleanup run apply
-//! first; baseline is the account listing, the rollout and the cleanup, baseline-list the first
-//! alone).
+//! plan, apply, status, cleanup, org-wide, ou-plan, tag-plan, baseline, baseline-list; status and
+//! cleanup run apply first; baseline is the account listing, the rollout and the cleanup,
+//! baseline-list the first alone).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use std::collections::BTreeMap;
@@ -220,24 +220,13 @@ fn measure(
     }
 }
 
-/// The fewest calls that read the organisation: DescribeOrganization, ListRoots, one
-/// ListOrganizationalUnitsForParent page per 20 child OUs of every parent (at least one), one
-/// ListAccounts page per 20 accounts.
-fn discovery_minimum(state: &State) -> BTreeMap<String, u64> {
-    let mut children: BTreeMap<&str, u64> = BTreeMap::new();
-    children.insert(state.organization.root_id.as_str(), 0);
-    for ou in state.ous.values() {
-        children.entry(ou.id.as_str()).or_insert(0);
-        *children.entry(ou.parent_id.as_str()).or_insert(0) += 1;
-    }
-    let pages = |items: u64| items.div_ceil(20).max(1);
+/// The fewest calls that read the accounts and place them by their `Paths`: DescribeOrganization,
+/// ListRoots, one ListAccounts page per 20 accounts; no OU listed (a plan of accounts or of the
+/// organisation needs none).
+fn accounts_minimum(state: &State) -> BTreeMap<String, u64> {
     BTreeMap::from([
         ("Organizations.DescribeOrganization".to_owned(), 1),
         ("Organizations.ListRoots".to_owned(), 1),
-        (
-            "Organizations.ListOrganizationalUnitsForParent".to_owned(),
-            children.values().map(|count| pages(*count)).sum(),
-        ),
         (
             "Organizations.ListAccounts".to_owned(),
             pages(state.accounts.len() as u64),
@@ -245,13 +234,91 @@ fn discovery_minimum(state: &State) -> BTreeMap<String, u64> {
     ])
 }
 
+/// Pages of 20 for `items` (at least one).
+fn pages(items: u64) -> u64 {
+    items.div_ceil(20).max(1)
+}
+
+/// The child OUs of every parent (the root and each OU).
+fn children(state: &State) -> BTreeMap<String, u64> {
+    let mut children: BTreeMap<String, u64> = BTreeMap::new();
+    children.insert(state.organization.root_id.clone(), 0);
+    for ou in state.ous.values() {
+        children.entry(ou.id.clone()).or_insert(0);
+        *children.entry(ou.parent_id.clone()).or_insert(0) += 1;
+    }
+    children
+}
+
+/// The fewest calls that read the whole organisation: the accounts, and one
+/// ListOrganizationalUnitsForParent page per 20 child OUs of every parent (at least one).
+fn discovery_minimum(state: &State) -> BTreeMap<String, u64> {
+    let mut minimum = accounts_minimum(state);
+    add(
+        &mut minimum,
+        "Organizations.ListOrganizationalUnitsForParent",
+        children(state).values().map(|count| pages(*count)).sum(),
+    );
+    minimum
+}
+
+/// The fewest calls that read the accounts and the OU `unit` by its path: the children of each
+/// OU above it (walking down by name), and with `subtree` of it and of every OU below it.
+fn walk_minimum(state: &State, unit: &str, subtree: bool) -> BTreeMap<String, u64> {
+    let children = children(state);
+    let mut listed: Vec<String> = state
+        .ancestry(unit)
+        .unwrap()
+        .into_iter()
+        .filter(|id| id != unit)
+        .collect();
+    if subtree {
+        listed.extend(
+            state
+                .ous
+                .keys()
+                .filter(|id| state.ancestry(id).unwrap().contains(&unit.to_owned()))
+                .cloned(),
+        );
+    }
+    let mut minimum = accounts_minimum(state);
+    add(
+        &mut minimum,
+        "Organizations.ListOrganizationalUnitsForParent",
+        listed.iter().map(|id| pages(children[id])).sum(),
+    );
+    minimum
+}
+
+/// The accounts in `unit`'s subtree.
+fn accounts_under(state: &State, unit: &str) -> Vec<String> {
+    state
+        .accounts
+        .keys()
+        .filter(|id| state.ancestry(id).unwrap().contains(&unit.to_owned()))
+        .cloned()
+        .collect()
+}
+
+/// The OU path of names of `unit`.
+fn name_path(state: &State, unit: &str) -> String {
+    state
+        .ancestry(unit)
+        .unwrap()
+        .iter()
+        .filter_map(|id| state.ous.get(id))
+        .map(|ou| ou.name.clone())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn add(minimum: &mut BTreeMap<String, u64>, operation: &str, calls: u64) {
     *minimum.entry(operation.to_owned()).or_insert(0) += calls;
 }
 
 /// Reading the license and a license's grants: ListReceivedLicenses, ListDistributedGrants pages
-/// of 100, one ListTagsForResource per grant (ownership), ListReceivedGrantsForOrganization pages
-/// of 100.
+/// of 100 (the grants' names say whose they are: no ListTagsForResource), and
+/// ListReceivedGrantsForOrganization pages of 100.
 fn grants_minimum(minimum: &mut BTreeMap<String, u64>, grants: u64, received: u64) {
     add(minimum, "LicenseManager.ListReceivedLicenses", 1);
     add(
@@ -259,9 +326,6 @@ fn grants_minimum(minimum: &mut BTreeMap<String, u64>, grants: u64, received: u6
         "LicenseManager.ListDistributedGrants",
         grants.div_ceil(100).max(1),
     );
-    if grants > 0 {
-        add(minimum, "LicenseManager.ListTagsForResource", grants);
-    }
     add(
         minimum,
         "LicenseManager.ListReceivedGrantsForOrganization",
@@ -380,9 +444,10 @@ fn main() {
             factor,
         ));
     }
-    // What every plan reads first, all at once: the organisation, the license and its grants.
+    // What every plan of accounts or of the organisation reads first, all at once: the
+    // accounts, the license and its grants.
     let observe = |grants: u64, received: u64| {
-        let mut minimum = discovery_minimum(&state);
+        let mut minimum = accounts_minimum(&state);
         grants_minimum(&mut minimum, grants, received);
         minimum
     };
@@ -393,6 +458,62 @@ fn main() {
             "plan",
             &["plan", &per_account],
             vec![observe(0, 0)],
+            factor,
+        ));
+    }
+    // A phase of one OU (the root's child with the most accounts below it), read walking down by
+    // name with its subtree; and the same OU narrowed by a tag (`match = "all"`): the tags of
+    // its accounts alone.
+    let top = state
+        .ous
+        .values()
+        .filter(|ou| ou.parent_id == state.organization.root_id)
+        .max_by_key(|ou| (accounts_under(&state, &ou.id).len(), ou.id.clone()))
+        .map(|ou| ou.id.clone())
+        .unwrap();
+    let top_path = name_path(&state, &top);
+    let tagged_accounts = accounts_under(&state, &top).len() as u64;
+    println!(
+        "OU-selected phase: `{top_path}` ({} OUs below it, {tagged_accounts} accounts)",
+        state
+            .ous
+            .keys()
+            .filter(|id| *id != &top && state.ancestry(id).unwrap().contains(&top))
+            .count()
+    );
+    if want("ou-plan") {
+        let ou_plan = plan_file(dir, "ou", &format!("ous = [\"{top_path}\"]\n"));
+        let mut minimum = walk_minimum(&state, &top, true);
+        grants_minimum(&mut minimum, 0, 0);
+        results.push(measure(
+            &server,
+            dir,
+            "plan, one OU phase",
+            &["plan", &ou_plan.display().to_string()],
+            vec![minimum],
+            factor,
+        ));
+    }
+    if want("tag-plan") {
+        let tag_plan = plan_file(
+            dir,
+            "tagged",
+            &format!("ous = [\"{top_path}\"]\ntags = {{ team = \"ml\" }}\nmatch = \"all\"\n"),
+        );
+        // The OU is read with the accounts (not its subtree: with `match = "all"` no OU is
+        // granted whole); the tags once the accounts are known.
+        let mut reads = walk_minimum(&state, &top, false);
+        grants_minimum(&mut reads, 0, 0);
+        let tags = BTreeMap::from([(
+            "Organizations.ListTagsForResource".to_owned(),
+            tagged_accounts,
+        )]);
+        results.push(measure(
+            &server,
+            dir,
+            "plan, one OU narrowed by a tag",
+            &["plan", &tag_plan.display().to_string()],
+            vec![reads, tags],
             factor,
         ));
     }
