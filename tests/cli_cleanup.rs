@@ -201,6 +201,21 @@ fn cleanup_under_throttling_5xx_and_dropped_connections_deletes_everything_once(
     assert_eq!(document["summary"]["delete"], 38);
     assert_eq!(document["result"]["totals"]["done"], 38);
     assert_eq!(document["result"]["clean"], true);
+    // Unattended, the deletions ran without waiting for the accounts' listing; the report still
+    // names every account (the listing labels it afterwards).
+    let done = document["result"]["changes"].as_array().unwrap();
+    assert_eq!(done.len(), 38);
+    let named = |id: &str| {
+        done.iter()
+            .find(|change| change["principal"]["id"] == id)
+            .map(|change| change["principal_name"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(named("111111111111").as_deref(), Some("ml-pilot-a"));
+    assert!(
+        done.iter()
+            .all(|change| !change["principal_name"].as_str().unwrap().is_empty()),
+        "{done:#?}"
+    );
     let stats = ran(entitle(None).args([
         "sandbox",
         "stats",

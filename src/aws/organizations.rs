@@ -574,6 +574,11 @@ pub async fn organization(clients: &AwsClients) -> Result<Organization, Discover
     describe_organization(&clients.organizations, &Counter::default()).await
 }
 
+/// ListRoots alone: the organisation's root, for a job that needs no account.
+pub async fn root(clients: &AwsClients) -> Result<Root, DiscoverError> {
+    list_roots(&clients.organizations, &Counter::default()).await
+}
+
 async fn list_roots(client: &Client, counter: &Counter) -> Result<Root, DiscoverError> {
     let operation = "ListRoots";
     let roots = all_pages(|token| async move {

@@ -18,11 +18,12 @@ use crate::apply::executor::{
 };
 use crate::apply::journal_store::{JournalRun, JournalStore};
 use crate::apply::prechecks;
-use crate::aws::organizations::{self, DiscoverOptions, discover};
+use crate::aws::organizations::{self, DiscoverOptions, NoProgress, discover};
 use crate::aws::{AwsClients, identity, license_manager, marketplace};
 use crate::cli::CleanupArgs;
 use crate::exit::Outcome;
 use crate::interrupt::{Interrupt, Interrupted};
+use crate::model::{OrgTree, Organization, UnitScope};
 use crate::planner::cleanup::{
     CLEANUP, EndedLicense, LicenseCleanup, Scope, cleanup, ended_licenses,
 };
@@ -60,7 +61,14 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
     run_log::report_previous_run(&context.printer, &journal.history, &store.describe());
     let mut guard = None;
     let cleaned = clean(
-        context, args, &clients, &journal, caller, &interrupt, &mut guard,
+        context,
+        args,
+        &clients,
+        &organization,
+        &journal,
+        caller,
+        &interrupt,
+        &mut guard,
     )
     .await;
     // The journal's last upload and the lock's release, whatever happened; the cleanup's own
@@ -74,10 +82,16 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
 
 /// The cleanup itself, under the lock. `guard` is taken before the first deletion and kept by
 /// the caller until the journal is finished.
+///
+/// Asked on a terminal, the deletions are shown (with account names) and confirmed first. With
+/// `--auto-approve` no one reads them beforehand, so they do not wait for the accounts' listing
+/// (one call per 20 accounts, which only names them in the report): the deletions and the
+/// listing run at once.
 async fn clean(
     context: &Context,
     args: &CleanupArgs,
     clients: &AwsClients,
+    organization: &Organization,
     run: &JournalRun,
     caller: Option<String>,
     interrupt: &Interrupt,
@@ -90,91 +104,216 @@ async fn clean(
         (_, _, Some(arn)) => Scope::License(arn.clone()),
         _ => Scope::All,
     };
-    let spinner = DiscoverSpinner::new(printer.progress);
-    // Names and OU paths for the report; tags are not needed (one call per account saved).
+    // The accounts, for the report and the verification; neither tags nor OU names are needed
+    // (an OU grant's OU is shown by id).
     let options = DiscoverOptions {
         tags: false,
+        units: UnitScope::Some(Vec::new()),
         ..DiscoverOptions::default()
     };
-    // The organisation and the licenses are read at once: different services, different limits.
-    let organisation = async {
-        discover(clients, &options, &spinner)
-            .await
-            .context("could not discover the organisation")
+    let deleting = Deleting {
+        context,
+        clients,
+        run,
+        caller,
+        interrupt,
     };
-    let (discovery, found) = tokio::join!(organisation, find_grants(clients, &scope));
-    spinner.finish();
-    let discovery = discovery?;
-    let (ended, grants, received) = found?;
-    let tree = &discovery.tree;
-    let planned = cleanup(ended, &grants, &received, tree, args.include_unowned);
-    let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
-    if deletions == 0 {
-        printer.result(&CleanupDocument::new(&planned, None), |out| {
-            ui::cleanup::render_plan(&planned, &printer.style, out)
-        })?;
-        return Ok(Outcome::Success);
-    }
     if !args.auto_approve {
+        let spinner = DiscoverSpinner::new(printer.progress);
+        // The organisation and the licenses are read at once: different services, different
+        // limits.
+        let organisation = async {
+            discover(clients, &options, &spinner)
+                .await
+                .context("could not discover the organisation")
+        };
+        let (discovery, found) = tokio::join!(organisation, find_grants(clients, &scope));
+        spinner.finish();
+        let discovery = discovery?;
+        let (ended, grants, received) = found?;
+        let planned = cleanup(
+            ended,
+            &grants,
+            &received,
+            &discovery.tree,
+            args.include_unowned,
+        );
+        let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
+        if deletions == 0 {
+            return nothing_to_delete(context, &planned);
+        }
         ui::cleanup::show_before_confirming(printer, &planned)?;
+        confirm(organization.id.as_str(), deletions)?;
+        let execution = deleting.delete(&planned, guard).await?;
+        return report(context, clients, run, &planned, execution).await;
     }
-    let org_id = tree.organization().id.as_str().to_owned();
-    if !args.auto_approve {
-        confirm(&org_id, deletions)?;
-    }
-
-    let journal = &run.journal;
-    *guard = Some(interrupt.guard());
-    run_log::record_started(
-        journal,
-        RunStart {
-            command: CLEANUP,
-            rollout: CLEANUP,
-            phase: None,
-            caller,
-            changes: deletions,
-        },
+    // Unattended: the deletions are planned against the organisation without its accounts
+    // (which only label them), then planned again with the accounts for the report.
+    let bare = OrgTree::new(
+        organization.clone(),
+        organizations::root(clients)
+            .await
+            .context("could not read the organisation's root")?,
+        [],
+        [],
     )?;
-    let progress = Arc::new(ApplyProgress::new(printer, deletions));
-    let options = ApplyOptions {
-        interrupt: interrupt.clone(),
-        ..ApplyOptions::default()
+    let listing = async {
+        discover(clients, &options, &NoProgress)
+            .await
+            .context("could not list the organisation's accounts")
     };
-    let mut execution = Execution {
-        results: Vec::new(),
-        counts: CallCounts::default(),
-        interrupted: None,
+    let deleted = async {
+        let (ended, grants, received) = find_grants(clients, &scope).await?;
+        let planned = cleanup(
+            ended.clone(),
+            &grants,
+            &received,
+            &bare,
+            args.include_unowned,
+        );
+        let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
+        let mut slot = None;
+        let execution = if deletions == 0 {
+            None
+        } else {
+            Some(deleting.delete(&planned, &mut slot).await?)
+        };
+        Ok::<_, anyhow::Error>(((ended, grants, received), execution, slot))
     };
-    for license in &planned {
-        if license.deletions.is_empty() {
-            continue;
+    let (discovery, deleted) = tokio::join!(listing, deleted);
+    let ((ended, grants, received), execution, taken) = deleted?;
+    *guard = taken;
+    let tree = match discovery {
+        Ok(discovery) => discovery.tree,
+        Err(error) => {
+            printer.warn(
+                &format!("{error:#}; the report shows account ids without names"),
+                None,
+            );
+            bare
         }
-        // A license after a signal: its deletions are reported as not started.
-        let done = execute(
-            clients,
-            &license.as_plan(),
-            &options,
-            journal.clone(),
-            progress.clone(),
-        )
-        .await;
-        execution.counts.calls += done.counts.calls;
-        execution.counts.throttled += done.counts.throttled;
-        execution.counts.retried += done.counts.retried;
-        execution.results.extend(done.results);
-        if let Some(stopped) = done.interrupted {
-            let in_flight = execution
-                .interrupted
-                .take()
-                .map(|earlier| earlier.in_flight)
-                .unwrap_or_default();
-            execution.interrupted = Some(crate::apply::executor::Interruption {
-                in_flight: [in_flight, stopped.in_flight].concat(),
-                ..stopped
-            });
+    };
+    let planned = cleanup(ended, &grants, &received, &tree, args.include_unowned);
+    match execution {
+        None => nothing_to_delete(context, &planned),
+        Some(mut execution) => {
+            relabel(&mut execution, &planned);
+            report(context, clients, run, &planned, execution).await
         }
     }
-    progress.finish();
+}
+
+/// Gives each deletion carried out the name and OU path the organisation's accounts give its
+/// principal (it was planned without them).
+fn relabel(execution: &mut Execution, planned: &[LicenseCleanup]) {
+    let grant_of = |change: &crate::planner::Change| {
+        change.before.as_ref().and_then(|before| before.arn.clone())
+    };
+    for result in &mut execution.results {
+        let named = planned
+            .iter()
+            .flat_map(|license| &license.deletions)
+            .find(|deletion| grant_of(deletion) == grant_of(&result.change));
+        if let Some(named) = named {
+            result.change.principal_name = named.principal_name.clone();
+            result.change.principal_path = named.principal_path.clone();
+        }
+    }
+}
+
+/// Reports that nothing is left to delete.
+fn nothing_to_delete(context: &Context, planned: &[LicenseCleanup]) -> anyhow::Result<Outcome> {
+    let printer = &context.printer;
+    printer.result(&CleanupDocument::new(planned, None), |out| {
+        ui::cleanup::render_plan(planned, &printer.style, out)
+    })?;
+    Ok(Outcome::Success)
+}
+
+/// What the deletions need besides the plan.
+struct Deleting<'a> {
+    context: &'a Context,
+    clients: &'a AwsClients,
+    run: &'a JournalRun,
+    caller: Option<String>,
+    interrupt: &'a Interrupt,
+}
+
+impl Deleting<'_> {
+    /// Journals the run's start and deletes every license's grants; the interrupt guard is
+    /// taken (into `guard`) before the first deletion.
+    async fn delete(
+        &self,
+        planned: &[LicenseCleanup],
+        guard: &mut Option<crate::interrupt::Guard>,
+    ) -> anyhow::Result<Execution> {
+        let deletions: usize = planned.iter().map(|license| license.deletions.len()).sum();
+        let journal = &self.run.journal;
+        *guard = Some(self.interrupt.guard());
+        run_log::record_started(
+            journal,
+            RunStart {
+                command: CLEANUP,
+                rollout: CLEANUP,
+                phase: None,
+                caller: self.caller.clone(),
+                changes: deletions,
+            },
+        )?;
+        let progress = Arc::new(ApplyProgress::new(&self.context.printer, deletions));
+        let options = ApplyOptions {
+            interrupt: self.interrupt.clone(),
+            ..ApplyOptions::default()
+        };
+        let mut execution = Execution {
+            results: Vec::new(),
+            counts: CallCounts::default(),
+            interrupted: None,
+        };
+        for license in planned {
+            if license.deletions.is_empty() {
+                continue;
+            }
+            // A license after a signal: its deletions are reported as not started.
+            let done = execute(
+                self.clients,
+                &license.as_plan(),
+                &options,
+                journal.clone(),
+                progress.clone(),
+            )
+            .await;
+            execution.counts.calls += done.counts.calls;
+            execution.counts.throttled += done.counts.throttled;
+            execution.counts.retried += done.counts.retried;
+            execution.results.extend(done.results);
+            if let Some(stopped) = done.interrupted {
+                let in_flight = execution
+                    .interrupted
+                    .take()
+                    .map(|earlier| earlier.in_flight)
+                    .unwrap_or_default();
+                execution.interrupted = Some(crate::apply::executor::Interruption {
+                    in_flight: [in_flight, stopped.in_flight].concat(),
+                    ..stopped
+                });
+            }
+        }
+        progress.finish();
+        Ok(execution)
+    }
+}
+
+/// Journals the run's end, verifies every account's grants are gone and prints the result.
+async fn report(
+    context: &Context,
+    clients: &AwsClients,
+    run: &JournalRun,
+    planned: &[LicenseCleanup],
+    execution: Execution,
+) -> anyhow::Result<Outcome> {
+    let printer = &context.printer;
+    let journal = &run.journal;
     let results = &execution.results;
     let failed = results
         .iter()
@@ -199,7 +338,7 @@ async fn clean(
     if let Some(interruption) = &execution.interrupted {
         // Stopped: what was deleted and what was in flight, without the verification.
         let document = CleanupDocument::new(
-            &planned,
+            planned,
             Some(CleanupResult {
                 changes,
                 verified: Vec::new(),
@@ -207,7 +346,7 @@ async fn clean(
             }),
         );
         printer.result(&document, |out| match &document.result {
-            Some(result) => ui::cleanup::render_result(&planned, result, &printer.style, out),
+            Some(result) => ui::cleanup::render_result(planned, result, &printer.style, out),
             None => Ok(()),
         })?;
         if let Some(result) = &document.result {
@@ -218,7 +357,7 @@ async fn clean(
         }
         .into());
     }
-    let verified = verify(clients, &planned).await?;
+    let verified = verify(clients, planned).await?;
     let clean = verified
         .iter()
         .all(|license| license.accounts.iter().all(|account| account.ok));
@@ -227,9 +366,9 @@ async fn clean(
         verified,
         clean,
     };
-    let document = CleanupDocument::new(&planned, Some(result));
+    let document = CleanupDocument::new(planned, Some(result));
     printer.result(&document, |out| match &document.result {
-        Some(result) => ui::cleanup::render_result(&planned, result, &printer.style, out),
+        Some(result) => ui::cleanup::render_result(planned, result, &printer.style, out),
         None => Ok(()),
     })?;
     Ok(if failed > 0 || !clean {
