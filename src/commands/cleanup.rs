@@ -60,17 +60,14 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
     let journal = store.begin(CLEANUP, caller.clone()).await?;
     run_log::report_previous_run(&context.printer, &journal.history, &store.describe());
     let mut guard = None;
-    let cleaned = clean(
+    let deleting = Deleting {
         context,
-        args,
-        &clients,
-        &organization,
-        &journal,
+        clients: &clients,
+        run: &journal,
         caller,
-        &interrupt,
-        &mut guard,
-    )
-    .await;
+        interrupt: &interrupt,
+    };
+    let cleaned = clean(&deleting, args, &organization, &mut guard).await;
     // The journal's last upload and the lock's release, whatever happened; the cleanup's own
     // error comes first.
     let finished = journal.finish().await;
@@ -88,15 +85,17 @@ pub async fn run(context: &Context, args: &CleanupArgs) -> anyhow::Result<Outcom
 /// (one call per 20 accounts, which only names them in the report): the deletions and the
 /// listing run at once.
 async fn clean(
-    context: &Context,
+    deleting: &Deleting<'_>,
     args: &CleanupArgs,
-    clients: &AwsClients,
     organization: &Organization,
-    run: &JournalRun,
-    caller: Option<String>,
-    interrupt: &Interrupt,
     guard: &mut Option<crate::interrupt::Guard>,
 ) -> anyhow::Result<Outcome> {
+    let Deleting {
+        context,
+        clients,
+        run,
+        ..
+    } = *deleting;
     let printer = &context.printer;
     let scope = match (&args.agreement, &args.product, &args.license) {
         (Some(id), _, _) => Scope::Agreement(id.clone()),
@@ -110,13 +109,6 @@ async fn clean(
         tags: false,
         units: UnitScope::Some(Vec::new()),
         ..DiscoverOptions::default()
-    };
-    let deleting = Deleting {
-        context,
-        clients,
-        run,
-        caller,
-        interrupt,
     };
     if !args.auto_approve {
         let spinner = DiscoverSpinner::new(printer.progress);
