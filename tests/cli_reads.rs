@@ -113,6 +113,20 @@ async fn a_plan_reads_no_ou_for_accounts_and_the_tags_of_the_accounts_its_tags_n
         done.stdout
     );
 
+    // `status --tree` shows every OU by name: it reads them all, one listing per parent.
+    let (tree, made) = run(&sandbox, dir, &["status", "--tree", &plan]);
+    assert_eq!(tree.code, 0, "{}", tree.stderr);
+    let parents = sandbox.with_state(|state| state.ous.len() as u64 + 1);
+    assert!(
+        count(&made, "Organizations.ListOrganizationalUnitsForParent") >= parents,
+        "{made:?}"
+    );
+    assert!(
+        tree.stdout.contains("  Workloads (0/2 active)"),
+        "{}",
+        tree.stdout
+    );
+
     // Tags that narrow an OU: the tags of the accounts under Workloads/ML alone.
     let under_ml = sandbox.with_state(|state| {
         state

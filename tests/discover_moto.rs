@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use entitle::aws::organizations::{DiscoverOptions, NoProgress, discover};
 use entitle::aws::{AwsClients, AwsSettings};
-use entitle::model::{AccountState, ParentId};
+use entitle::model::plan::OuRef;
+use entitle::model::{AccountState, ParentId, UnitRead, UnitScope};
 use support::{BuiltAccount, MANAGEMENT, Moto, build_org, organizations_client};
 
 async fn clients_for(endpoint: &str) -> AwsClients {
@@ -89,6 +90,26 @@ async fn discovery_finds_every_account_unit_path_state_and_tag() {
     // One probe of ListAccounts decides between the two ways of placing accounts.
     assert_eq!(calls["ListAccounts"], 1);
     eprintln!("150-account discovery API calls: {calls:?}");
+
+    // A plan's discovery, which reads only the OUs it names where accounts carry `Paths`, walks
+    // the whole tree here: moto's accounts carry none.
+    let (path, _) = built.units.iter().next().unwrap();
+    let options = DiscoverOptions {
+        units: UnitScope::Some(vec![UnitRead {
+            unit: OuRef::Path(path.clone()),
+            subtree: false,
+        }]),
+        ..DiscoverOptions::default()
+    };
+    let needed = discover(&clients_for(&moto.endpoint).await, &options, &NoProgress)
+        .await
+        .unwrap();
+    assert!(!needed.placed_by_paths && needed.every_unit);
+    assert_eq!(&needed.tree, tree);
+    assert_eq!(
+        needed.api_calls["ListOrganizationalUnitsForParent"],
+        parents
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
