@@ -105,7 +105,13 @@ async fn a_plan_reads_no_ou_for_accounts_and_the_tags_of_the_accounts_its_tags_n
         0
     );
     assert_eq!(count(&made, "Organizations.ListTagsForResource"), 0);
-    // The account's OU is shown by id: its name was not read.
+    // The account's OU is shown by id: its name was not read, and a note says why.
+    assert!(
+        done.stderr
+            .contains("note: OUs shown by id (`ou-...`) were not read by name"),
+        "{}",
+        done.stderr
+    );
     assert!(
         done.stdout
             .contains("ml-pilot-a 111111111111 (ou-sbx0-workload/ou-sbx0-wkldml00)"),

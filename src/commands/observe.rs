@@ -207,6 +207,24 @@ pub fn warn_collisions(printer: &crate::ui::Printer, plan: &crate::planner::Plan
     }
 }
 
+/// Says why some places show OU ids, when any of `places` lies under an OU whose name the job
+/// did not read (human output only: the JSON's `principal_path`/`ou_path` speak for themselves).
+pub fn note_unnamed_ous(
+    printer: &crate::ui::Printer,
+    tree: &crate::model::OrgTree,
+    places: impl IntoIterator<Item = crate::model::ParentId>,
+) {
+    if printer.format != crate::cli::OutputFormat::Human {
+        return;
+    }
+    if places.into_iter().any(|place| !tree.is_named(&place)) {
+        printer.notice(
+            "OUs shown by id (`ou-...`) were not read by name: the plan names no OU there \
+             (`entitle discover` and `entitle status --tree` name every OU)",
+        );
+    }
+}
+
 /// Seconds since the epoch, for bake gates.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -3,12 +3,13 @@
 
 use anyhow::Context as _;
 
-use super::observe::{observe, read_plan, unix_now, warn_collisions};
+use super::observe::{note_unnamed_ous, observe, read_plan, unix_now, warn_collisions};
 use super::{Context, Reported};
 use crate::aws::AwsClients;
 use crate::cli::PlanArgs;
 use crate::exit::Outcome;
 use crate::model::plan::RolloutPlan;
+use crate::model::{ParentId, Principal};
 use crate::planner::{GateFacts, PlanError, PlanOptions, SavedPlan, fingerprint};
 use crate::ui::{self, plan::PlanDocument};
 
@@ -55,6 +56,20 @@ pub async fn run(context: &Context, args: &PlanArgs) -> anyhow::Result<Outcome> 
     printer.result(&PlanDocument::new(&plan), |out| {
         ui::plan::render_human(&plan, &printer.style, out)
     })?;
+    let tree = &discovery.tree;
+    note_unnamed_ous(
+        printer,
+        tree,
+        plan.changes
+            .iter()
+            .filter_map(|change| match &change.principal {
+                Principal::Account { id, .. } => {
+                    tree.account(id).map(|account| account.parent.clone())
+                }
+                Principal::Ou { id, .. } => Some(ParentId::Ou(id.clone())),
+                Principal::Organization { .. } => None,
+            }),
+    );
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Outcome::ChangesPending
     } else {

@@ -7,16 +7,17 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 
-use super::observe::{observe, read_plan, unix_now};
+use super::observe::{note_unnamed_ous, observe_units, read_plan, unix_now};
 use super::{Context, Reported};
 use crate::apply::journal::{History, Journal};
 use crate::aws::{license_manager, marketplace};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::{Outcome, UsageError};
-use crate::model::OrgTree;
 use crate::model::agreement::AgreementInfo;
 use crate::model::plan::{RolloutPlan, format_duration, parse_duration};
+use crate::model::{OrgTree, UnitScope};
 use crate::planner::Observed;
+use crate::planner::reads::unit_scope;
 use crate::planner::status::{StatusReport, status};
 use crate::ui;
 use crate::ui::status::{StatusDocument, View};
@@ -59,7 +60,13 @@ pub async fn run(context: &Context, args: &StatusArgs) -> anyhow::Result<Outcome
         ));
     }
     let clients = context.clients().await;
-    let (discovery, mut observed) = observe(context, &clients, &rollout).await?;
+    // `--tree` shows every OU by name: the whole tree is read; otherwise only the plan's OUs.
+    let units = if args.tree {
+        UnitScope::Whole
+    } else {
+        unit_scope(&rollout)
+    };
+    let (discovery, mut observed) = observe_units(context, &clients, &rollout, units).await?;
     // The journal of the organisation looked at: another organisation's runs never mix in.
     let store = super::rollout_journal::locate(
         context,
@@ -111,6 +118,7 @@ async fn watch(
     (journal, history): (&Journal, &mut History),
 ) -> anyhow::Result<Outcome> {
     let started = tokio::time::Instant::now();
+    let mut noted = false;
     loop {
         let report = look(context, rollout, tree, observed, args, (journal, history))?
             .with_agreements(&observed.license, agreements);
@@ -129,6 +137,16 @@ async fn watch(
             printer.result(&document, |out| {
                 ui::status::render_human(&document, args.tree, &printer.style, out)
             })?;
+            if !noted {
+                noted = true;
+                let places = report
+                    .phases
+                    .iter()
+                    .flat_map(|phase| &phase.accounts)
+                    .filter_map(|status| tree.account(&status.account))
+                    .map(|account| account.parent.clone());
+                note_unnamed_ous(printer, tree, places);
+            }
         }
         if finished {
             return Ok(Outcome::Success);

@@ -376,6 +376,16 @@ impl OrgTree {
         self.paths.get(id).map(String::as_str)
     }
 
+    /// Whether every OU from the root down to `parent` was read by name (the root always is).
+    pub fn is_named(&self, parent: &ParentId) -> bool {
+        match parent {
+            ParentId::Root(_) => true,
+            ParentId::Ou(id) => self
+                .path_of(id)
+                .is_some_and(|path| self.by_path.get(path) == Some(id)),
+        }
+    }
+
     /// The path of a parent: empty for the root.
     pub fn parent_path(&self, parent: &ParentId) -> &str {
         match parent {
@@ -504,6 +514,11 @@ mod tests {
         assert!(tree.unit_by_path("Workloads/ou-ab12-bbbbbbbb").is_none());
         assert!(tree.unit_by_path("Workloads/ML/Sandbox").is_none());
         assert_eq!(tree.unit_by_path("Workloads").unwrap().label(), "Workloads");
+        assert!(tree.is_named(&ParentId::parse("ou-ab12-aaaaaaaa").unwrap()));
+        assert!(tree.is_named(&ParentId::parse("r-ab12").unwrap()));
+        // Named itself, but below an OU whose name was not read.
+        assert!(!tree.is_named(&ParentId::parse("ou-ab12-cccccccc").unwrap()));
+        assert!(!tree.is_named(&ParentId::parse("ou-ab12-bbbbbbbb").unwrap()));
         let all: Vec<_> = tree.all_paths().collect();
         assert_eq!(all, ["Workloads"]);
         // The subtree is known all the same.
