@@ -38,7 +38,7 @@ fn tree() -> OrgTree {
                 "arn:aws:organizations::{MANAGEMENT}:ou/o-bench/{}",
                 ou(top_index)
             ),
-            name: format!("Division{top}"),
+            name: Some(format!("Division{top}")),
             parent: ParentId::Root(root.clone()),
         });
         for middle in 0..9 {
@@ -50,7 +50,7 @@ fn tree() -> OrgTree {
                     "arn:aws:organizations::{MANAGEMENT}:ou/o-bench/{}",
                     ou(middle_index)
                 ),
-                name: format!("Team{middle}"),
+                name: Some(format!("Team{middle}")),
                 parent: ParentId::Ou(ou(top_index)),
             });
             for leaf in 0..10 {
@@ -62,7 +62,7 @@ fn tree() -> OrgTree {
                         "arn:aws:organizations::{MANAGEMENT}:ou/o-bench/{}",
                         ou(leaf_index)
                     ),
-                    name: format!("Env{leaf}"),
+                    name: Some(format!("Env{leaf}")),
                     parent: ParentId::Ou(ou(middle_index)),
                 });
             }

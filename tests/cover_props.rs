@@ -101,7 +101,7 @@ fn build(shape: &Shape) -> (OrgTree, ResolvedPhase) {
             "arn:aws:organizations::{MANAGEMENT}:ou/o-test/{}",
             ou_id(index)
         ),
-        name: format!("unit{index}"),
+        name: Some(format!("unit{index}")),
         parent: parent(*up),
     });
     let mut accounts: Vec<Account> = shape

@@ -24,7 +24,7 @@ fn facts(tree: &OrgTree) -> (BTreeMap<String, (String, String)>, BTreeMap<String
             (
                 unit.id.to_string(),
                 (
-                    unit.name.clone(),
+                    unit.label().to_owned(),
                     tree.path_of(&unit.id).unwrap_or("").to_owned(),
                 ),
             )

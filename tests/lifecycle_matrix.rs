@@ -282,6 +282,7 @@ fn pessimistic() -> Vec<(&'static str, Value)> {
         ("client_token_after_delete", json!("forgotten")),
         ("duplicate_grant", json!("allow")),
         ("client_token_mismatch", json!("return_original")),
+        ("organizations_paths", json!("accounts_only")),
     ]
 }
 
@@ -349,6 +350,17 @@ variant!(
     reused_tokens_return_the_original,
     "client_token_mismatch",
     json!("return_original")
+);
+
+variant!(
+    organizations_answers_carry_no_paths,
+    "organizations_paths",
+    json!("none")
+);
+variant!(
+    only_accounts_carry_paths,
+    "organizations_paths",
+    json!("accounts_only")
 );
 
 #[test]

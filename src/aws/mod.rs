@@ -13,6 +13,7 @@ pub mod license_manager;
 pub mod marketplace;
 pub mod member;
 pub mod organizations;
+mod ou_reads;
 pub mod pacing;
 mod paging;
 pub mod prerequisites;

@@ -13,6 +13,7 @@ pub async fn run(context: &Context, args: &DiscoverArgs) -> anyhow::Result<Outco
     let clients = context.clients().await;
     let options = DiscoverOptions {
         tags: !args.no_tags,
+        units: crate::model::UnitScope::Whole,
         concurrency: usize::from(args.concurrency),
     };
     let spinner = DiscoverSpinner::new(context.printer.progress);

@@ -47,7 +47,7 @@ pub(crate) fn unit(id: &str, name: &str, parent: &str) -> OrgUnit {
     OrgUnit {
         id: OuId::parse(id).unwrap(),
         arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{id}"),
-        name: name.into(),
+        name: Some(name.into()),
         parent: ParentId::parse(parent).unwrap(),
     }
 }

@@ -18,5 +18,6 @@ pub use grant::{
 pub use ids::{AccountId, InvalidId, OrgId, OuId, ParentId, RootId};
 pub use org::{
     Account, AccountState, FeatureSet, OrgTree, OrgTreeError, OrgUnit, Organization, Root,
+    UnitRead, UnitScope,
 };
 pub use plan::{Diagnostic, PlanFileErrors, RolloutPlan, parse_plan};

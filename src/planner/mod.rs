@@ -12,6 +12,7 @@ pub mod entitlement;
 pub mod gates;
 pub mod guardrails;
 pub mod iam_policy;
+pub mod reads;
 pub mod saved;
 pub mod status;
 pub mod targets;

@@ -141,7 +141,7 @@ pub fn fingerprint(tree: &OrgTree, observed: &Observed) -> String {
         // `units()` and `accounts()` iterate in id order already.
         units: tree
             .units()
-            .map(|unit| (unit.id.as_str(), unit.parent.as_str(), unit.name.as_str()))
+            .map(|unit| (unit.id.as_str(), unit.parent.as_str(), unit.label()))
             .collect(),
         accounts: tree
             .accounts()

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::api::{ApiError, ApiResult, Call, now_millis, paginate};
+use super::settings::OrganizationsPaths;
 use super::state::{Account, DelegatedAdministrator, State};
 
 /// The operations this module answers.
@@ -331,7 +332,11 @@ fn ou_json(state: &State, id: &str) -> Value {
         .get(id)
         .map(|ou| ou.name.clone())
         .unwrap_or_default();
-    json!({"Id": id, "Arn": state.ou_arn(id), "Name": name, "Path": state.path_of(id)})
+    let mut unit = json!({"Id": id, "Arn": state.ou_arn(id), "Name": name});
+    if state.settings.organizations_paths == OrganizationsPaths::All {
+        unit["Path"] = json!(state.path_of(id));
+    }
+    unit
 }
 
 /// The deprecated `Status` for a `State`.
@@ -344,7 +349,7 @@ fn legacy_status(account_state: &str) -> &'static str {
 }
 
 fn account_json(state: &State, account: &Account) -> Value {
-    json!({
+    let mut entry = json!({
         "Id": account.id,
         "Arn": state.account_arn(&account.id),
         "Email": account.email,
@@ -353,8 +358,11 @@ fn account_json(state: &State, account: &Account) -> Value {
         "State": account.state,
         "JoinedMethod": account.joined_method,
         "JoinedTimestamp": account.joined_timestamp,
-        "Paths": [state.path_of(&account.id)],
-    })
+    });
+    if state.settings.organizations_paths != OrganizationsPaths::None {
+        entry["Paths"] = json!([state.path_of(&account.id)]);
+    }
+    entry
 }
 
 fn access_denied() -> ApiError {

@@ -31,6 +31,20 @@ pub enum ClientTokenMismatch {
     ReturnOriginal,
 }
 
+/// Whether Organizations' answers carry the `Paths` of accounts and the `Path` of OUs (optional
+/// members of the model, added in 2025; older answers and other implementations lack them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationsPaths {
+    /// Accounts carry `Paths`, OUs `Path`.
+    #[default]
+    All,
+    /// Accounts carry `Paths`, OUs no `Path`.
+    AccountsOnly,
+    /// Neither (as moto, and answers from before the members existed).
+    None,
+}
+
 /// Which accounts an OU principal covers (AWS docs are ambiguous).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -222,6 +236,8 @@ pub struct Settings {
     /// the management account's). AWS does not say; default `false` (the form gates invocation,
     /// not the availability answer).
     pub use_case_form_gates_availability: bool,
+    /// Organizations: whether accounts carry `Paths` and OUs `Path`.
+    pub organizations_paths: OrganizationsPaths,
 }
 
 impl Default for Settings {
@@ -255,6 +271,7 @@ impl Default for Settings {
             cost_explorer_member_access: CostExplorerMemberAccess::OwnUsage,
             cost_explorer_history_months: 13,
             use_case_form_gates_availability: false,
+            organizations_paths: OrganizationsPaths::All,
         }
     }
 }

@@ -99,7 +99,7 @@ pub fn document(discovery: &Discovery) -> DiscoverDocument<'_> {
         .map(|unit| UnitView {
             id: unit.id.as_str(),
             arn: &unit.arn,
-            name: &unit.name,
+            name: unit.label(),
             path: tree.path_of(&unit.id).unwrap_or(""),
             parent_id: unit.parent.as_str(),
         })
@@ -206,7 +206,7 @@ fn write_children(
             out,
             "{indent}{}{}  {}  {}",
             if last { "└── " } else { "├── " },
-            style.bold(&unit.name),
+            style.bold(unit.label()),
             style.dim(&unit.id),
             style.dim(format!(
                 "({under} account{})",

@@ -206,7 +206,7 @@ mod tests {
         let nested = crate::model::OrgUnit {
             id: crate::model::OuId::parse(nested_id).expect("an OU id"),
             arn: format!("arn:aws:organizations::100000000001:ou/o-test123456/{nested_id}"),
-            name: "Prod".to_owned(),
+            name: Some("Prod".to_owned()),
             parent: crate::model::ParentId::parse(WORKLOADS).expect("a parent id"),
         };
         let tree = OrgTree::new(
