@@ -217,25 +217,43 @@ fn resolve_phase(
         }
         named.push(in_ous);
     }
+    let intersect = phase.matching == Match::All;
+    // With `match = "all"` the tags decide among the accounts the other selectors name (and
+    // only theirs are read): a key none of them carries is the mistake to report.
+    let among: BTreeSet<&str>;
+    let tag_keys = if intersect {
+        let mut sets = named.iter();
+        let first = sets.next().cloned().unwrap_or_default();
+        let selected = sets.fold(first, |kept, set| kept.intersection(set).cloned().collect());
+        among = selected
+            .iter()
+            .filter_map(|id| tree.account(id))
+            .flat_map(|account| account.tags.keys().map(String::as_str))
+            .collect();
+        &among
+    } else {
+        tag_keys
+    };
     let mut tags_ok = true;
     for (key, _) in &phase.tags {
         if !tag_keys.contains(key.value.as_str()) {
             tags_ok = false;
             let hint = match nearest(&key.value, tag_keys.iter().copied()) {
                 Some(near) => Some(format!("did you mean `{near}`?")),
-                None if tag_keys.is_empty() => Some(
+                None if tag_keys.is_empty() && !intersect => Some(
                     "no account has tags: was the organisation discovered with tags?".to_owned(),
                 ),
                 None => None,
             };
-            diagnostics.push(
-                Diagnostic::at(
-                    source,
-                    key.span,
-                    format!("no account has the tag key `{}`", key.value),
+            let message = if intersect {
+                format!(
+                    "no account that phase `{label}`'s accounts and OUs select has the tag key `{}`",
+                    key.value
                 )
-                .maybe_hint(hint),
-            );
+            } else {
+                format!("no account has the tag key `{}`", key.value)
+            };
+            diagnostics.push(Diagnostic::at(source, key.span, message).maybe_hint(hint));
         }
     }
     if tags_ok && !phase.tags.is_empty() {
@@ -251,7 +269,6 @@ fn resolve_phase(
                 .collect(),
         );
     }
-    let intersect = phase.matching == Match::All;
     let mut selected: BTreeSet<AccountId> = if intersect {
         let mut sets = named.into_iter();
         let first = sets.next().unwrap_or_default();
@@ -700,6 +717,37 @@ mod tests {
             problem(&tagged(), "tags = { zzzzzz = \"x\" }\n"),
             ("no account has the tag key `zzzzzz`".to_owned(), None)
         );
+    }
+
+    #[test]
+    fn under_match_all_a_tag_key_is_looked_for_among_the_accounts_the_other_selectors_name() {
+        // `team` is on 111111111111 and 333333333333, not on 222222222222: the key exists in
+        // the organisation, but not where this phase looks (and only there are tags read).
+        let message = "no account that phase `p`'s accounts and OUs select has the tag key";
+        assert_eq!(
+            problem(
+                &tagged(),
+                "accounts = [\"222222222222\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n"
+            ),
+            (format!("{message} `team`"), None)
+        );
+        assert_eq!(
+            problem(
+                &tagged(),
+                "ous = [\"Sandbox\"]\ntags = { tean = \"ml\" }\nmatch = \"all\"\n"
+            ),
+            (
+                format!("{message} `tean`"),
+                Some("did you mean `team`?".to_owned())
+            )
+        );
+        // Where the accounts carry it, the phase keeps those that match.
+        let kept = phases(
+            &tagged(),
+            "[[phase]]\nname = \"p\"\nous = [\"Sandbox\"]\ntags = { team = \"ml\" }\nmatch = \"all\"\n",
+        )
+        .unwrap();
+        assert_eq!(ids(&kept[0].targeted), ["333333333333"]);
     }
 
     #[test]
