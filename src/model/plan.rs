@@ -1574,4 +1574,478 @@ grant_to = "auto"
         );
         assert!(parse_plan(GOOD, "r.toml").unwrap().warnings.is_empty());
     }
+
+    /// The one problem of a plan, rendered.
+    fn only_error(text: &str) -> String {
+        let found = errors(text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        found.into_iter().next().unwrap()
+    }
+
+    fn entitlement_plan(entitlement: &str) -> String {
+        format!(
+            "version = 1\nname = \"r\"\n[entitlement]\n{entitlement}\n[[phase]]\nname = \"p\"\norganization = true\n"
+        )
+    }
+
+    #[test]
+    fn locations_are_lines_and_characters_from_one() {
+        let source = SourceFile::new("plans/x.toml", "ab\nxé\n\nz");
+        assert_eq!(source.name(), "plans/x.toml");
+        assert_eq!(source.line_column(0), (1, 1));
+        assert_eq!(source.line_column(2), (1, 3));
+        assert_eq!(source.line_column(3), (2, 1));
+        // Columns count characters: `é` is two bytes, one column.
+        assert_eq!(source.line_column(6), (2, 3));
+        // Inside a character (never a span's start, but total): counted in bytes.
+        assert_eq!(source.line_column(5), (2, 3));
+        assert_eq!(source.line_column(7), (3, 1));
+        assert_eq!(source.line_column(8), (4, 1));
+        // Past the end: the end.
+        assert_eq!(source.line_column(100), (4, 2));
+        let location = source.locate(Span::from(3..4));
+        assert_eq!(location.to_string(), "plans/x.toml:2:1");
+    }
+
+    #[test]
+    fn every_problem_is_shown_in_file_order_one_per_paragraph() {
+        let errors = into_result(vec![
+            Diagnostic::at(&SourceFile::new("f", "a\nb"), Span::from(2..3), "second"),
+            Diagnostic {
+                message: "no place".to_owned(),
+                location: None,
+                hint: Some("do this".to_owned()),
+            },
+            Diagnostic::at(&SourceFile::new("f", "a\nb"), Span::from(0..1), "first")
+                .maybe_hint(Some("a hint".to_owned())),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            errors.to_string(),
+            "error: no place\n  hint: do this\nerror: first\n  --> f:1:1\n  hint: a hint\nerror: second\n  --> f:2:1"
+        );
+        assert_eq!(into_result(Vec::new()), Ok(()));
+        assert_eq!(
+            Diagnostic::at(&SourceFile::new("f", "a"), Span::from(0..1), "m")
+                .hint("h")
+                .maybe_hint(None)
+                .hint,
+            None
+        );
+    }
+
+    #[test]
+    fn role_names_near_misses_and_digests() {
+        assert!(is_role_name("OrganizationAccountAccessRole"));
+        assert!(is_role_name("a+=,.@_-9"));
+        assert!(is_role_name(&"r".repeat(64)));
+        assert!(!is_role_name(&"r".repeat(65)));
+        assert!(!is_role_name(""));
+        assert!(!is_role_name("my role"));
+        assert_eq!(
+            nearest("acounts", ["name", "accounts", "ous"]),
+            Some("accounts")
+        );
+        assert_eq!(nearest("zzz", ["name", "accounts", "ous"]), None);
+        assert_eq!(
+            did_you_mean("orgnization", &["organization", "ous"]).as_deref(),
+            Some("did you mean `organization`?")
+        );
+        assert_eq!(did_you_mean("zzz", &["organization"]), None);
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let plan = parse_plan(GOOD, "plans/x.toml").unwrap();
+        assert_eq!(plan.sha256, sha256_hex(GOOD.as_bytes()));
+        assert_eq!(plan.phase_index("pilot"), Some(0));
+        assert_eq!(plan.phase_index("ml"), Some(1));
+        assert_eq!(plan.phase_index("other"), None);
+        assert!(!plan.phases[0].has_exclusions());
+        assert!(plan.phases[1].has_exclusions());
+        assert_eq!(
+            OuRef::Path("Workloads/ML".to_owned()).to_string(),
+            "Workloads/ML"
+        );
+    }
+
+    #[test]
+    fn durations_read_every_unit_and_print_shortest() {
+        assert_eq!(parse_duration("90s"), Some(90));
+        assert_eq!(parse_duration("30m"), Some(1_800));
+        assert_eq!(parse_duration("24h"), Some(86_400));
+        assert_eq!(parse_duration(" 1d1h1m1s "), Some(90_061));
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(59), "59s");
+        assert_eq!(format_duration(60), "1m");
+        assert_eq!(format_duration(86_400), "1d");
+        assert_eq!(format_duration(90_061), "1d1h1m1s");
+        assert_eq!(parse_percent(" 1 %"), Some(1));
+        assert_eq!(parse_percent("100%"), Some(100));
+        assert_eq!(parse_percent("50"), None);
+    }
+
+    #[test]
+    fn an_unknown_key_far_from_any_known_one_lists_them_and_a_near_one_suggests_it() {
+        let far = only_error(&GOOD.replace("version = 1\n", "version = 1\nzzz = 1\n"));
+        assert_eq!(
+            far,
+            "error: unknown key `zzz` in the plan\n  --> plans/x.toml:2:1\n  hint: the plan takes `version`, `name`, `entitlement`, `phase`, `journal`"
+        );
+        let near = only_error(&GOOD.replace("version = 1\n", "version = 1\njournl = 1\n"));
+        assert_eq!(
+            near,
+            "error: unknown key `journl` in the plan, did you mean `journal`?\n  --> plans/x.toml:2:1"
+        );
+        let nested = only_error(&GOOD.replace("exclude = { accounts", "exclude = { acounts"));
+        assert!(
+            nested.starts_with(
+                "error: unknown key `acounts` in `exclude` of phase #2, did you mean `accounts`?"
+            ),
+            "{nested}"
+        );
+    }
+
+    #[test]
+    fn the_top_of_the_plan_is_checked() {
+        assert!(
+            only_error("version = 1\nname = \"r\"\n[entitlement\n")
+                .starts_with("error: invalid TOML: "),
+        );
+        assert_eq!(
+            only_error(&GOOD.replace("version = 1", "version = 2")),
+            "error: unsupported plan version `2`\n  --> plans/x.toml:1:11\n  hint: this entitle reads `version = 1`"
+        );
+        assert!(
+            only_error(&GOOD.replace("version = 1\n", ""))
+                .starts_with("error: the plan has no `version`\n  --> plans/x.toml:1:1")
+        );
+        assert!(
+            only_error(&GOOD.replace("name = \"claude-sonnet-4-5\"\n", ""))
+                .starts_with("error: the plan has no `name`")
+        );
+        let no_entitlement = GOOD
+            .replace("[entitlement]\n", "")
+            .replace("product = \"prod-mxcfnwvpd6kb4\"\n", "")
+            .replace(
+                "operations = [\"CheckoutLicense\", \"CheckInLicense\"]\n",
+                "",
+            );
+        assert!(only_error(&no_entitlement).starts_with("error: the plan has no `[entitlement]`"));
+        let no_phase = &GOOD[..GOOD.find("[[phase]]").unwrap()];
+        assert!(only_error(no_phase).starts_with("error: the plan has no phases"));
+        let top = |phase: &str| {
+            format!("version = 1\nname = \"r\"\n{phase}\n[entitlement]\nproduct = \"prod-a\"\n")
+        };
+        assert_eq!(
+            only_error(&top("phase = []")),
+            "error: the plan has no phases\n  --> plans/x.toml:3:9\n  hint: add at least one `[[phase]]` table"
+        );
+        assert!(
+            only_error(&top("phase = 1")).starts_with("error: `phase` must be an array of tables")
+        );
+    }
+
+    #[test]
+    fn the_journal_is_a_table_with_a_url() {
+        let with = |journal: &str| format!("{GOOD}\n{journal}\n");
+        let plan = parse_plan(&with("[journal]\nurl = \"s3://b/p\""), "x.toml").unwrap();
+        assert_eq!(plan.journal_url.as_deref(), Some("s3://b/p"));
+        assert_eq!(parse_plan(GOOD, "x.toml").unwrap().journal_url, None);
+        assert!(
+            only_error(&with("[journal]\nurl = \" \""))
+                .starts_with("error: `[journal] url` is empty")
+        );
+        assert!(only_error(&with("[journal]\n")).starts_with("error: `[journal]` has no `url`"));
+        assert!(
+            only_error(&with("[journal]\nurl = \"d\"\nurls = 1"))
+                .starts_with("error: unknown key `urls` in `[journal]`")
+        );
+        let top = GOOD.replace("version = 1\n", "version = 1\njournal = \"d\"\n");
+        assert!(only_error(&top).starts_with("error: `journal` must be a table"));
+    }
+
+    #[test]
+    fn names_are_short_lowercase_words() {
+        let named = |name: &str| GOOD.replace("name = \"pilot\"", &format!("name = \"{name}\""));
+        for good in ["a", "1a", "a1-_.z", &"p".repeat(MAX_NAME_LEN)] {
+            assert!(parse_plan(&named(good), "x.toml").is_ok(), "{good}");
+        }
+        for bad in ["", "-a", "a b", "Pilot", &"p".repeat(MAX_NAME_LEN + 1)] {
+            let error = only_error(&named(bad));
+            assert!(
+                error.starts_with(&format!("error: phase name `{bad}` is not a valid name")),
+                "{error}"
+            );
+        }
+        let rollout = GOOD.replace("name = \"claude-sonnet-4-5\"", "name = \"R\"");
+        assert!(only_error(&rollout).starts_with("error: rollout name `R` is not a valid name"));
+        let renamed = GOOD.replace("name = \"ml\"", "name = \"pilot\"");
+        assert_eq!(
+            only_error(&renamed),
+            "error: duplicate phase name `pilot`\n  --> plans/x.toml:14:8\n  hint: the first phase of that name is on line 9; phase names must be unique"
+        );
+    }
+
+    #[test]
+    fn each_way_of_naming_the_entitlement_is_checked() {
+        let ok = |entitlement: &str| parse_plan(&entitlement_plan(entitlement), "x.toml").unwrap();
+        assert_eq!(
+            ok("license_arn = \"arn:aws:license-manager::294406891311:license:l-1\"")
+                .entitlement
+                .selector,
+            EntitlementSelector::LicenseArn(
+                "arn:aws:license-manager::294406891311:license:l-1".to_owned()
+            )
+        );
+        assert_eq!(
+            ok("agreement = \"agmt-1\"").entitlement.selector,
+            EntitlementSelector::Agreement("agmt-1".to_owned())
+        );
+        let error = |entitlement: &str| only_error(&entitlement_plan(entitlement));
+        assert!(error("product = \"mxcfnwvpd6kb4\"").starts_with(
+            "error: `mxcfnwvpd6kb4` is not a Marketplace product id\n  --> plans/x.toml:4:11"
+        ));
+        assert!(
+            error("license_arn = \"arn:aws:s3:::bucket\"")
+                .starts_with("error: `arn:aws:s3:::bucket` is not a license ARN")
+        );
+        assert!(
+            error("license_arn = \"l-1:license:x\"")
+                .starts_with("error: `l-1:license:x` is not a license ARN")
+        );
+        assert!(
+            error("agreement = \"offer-1\"")
+                .starts_with("error: `offer-1` is not a Marketplace agreement id")
+        );
+        assert!(
+            error("activation = \"member\"").starts_with("error: `[entitlement]` names no license")
+        );
+        assert!(error("product = 1").starts_with("error: wrong type in `[entitlement]`: "));
+    }
+
+    #[test]
+    fn the_entitlement_s_settings_are_checked() {
+        let plan = |settings: &str| {
+            parse_plan(
+                &entitlement_plan(&format!("product = \"prod-a\"\n{settings}")),
+                "x.toml",
+            )
+        };
+        let chosen = plan(
+            "activation = \"member\"\non_existing_subscription = \"replace\"\nmember_role = \"Admin\"\noperations = [\"CheckoutLicense\"]",
+        )
+        .unwrap()
+        .entitlement;
+        assert_eq!(chosen.activation, Activation::Member);
+        assert_eq!(
+            chosen.on_existing_subscription,
+            OnExistingSubscription::Replace
+        );
+        assert_eq!(chosen.member_role.as_deref(), Some("Admin"));
+        assert_eq!(
+            chosen.operations,
+            Some(BTreeSet::from([Operation::CheckoutLicense]))
+        );
+        let defaults = plan("").unwrap().entitlement;
+        assert_eq!(
+            defaults.on_existing_subscription,
+            OnExistingSubscription::Keep
+        );
+        assert_eq!(defaults.operations, None);
+        assert_eq!(defaults.member_role, None);
+        let error = |settings: &str| {
+            let found: Vec<String> = plan(settings)
+                .unwrap_err()
+                .diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(found.len(), 1, "{found:#?}");
+            found.into_iter().next().unwrap()
+        };
+        assert!(error("operations = []").starts_with("error: `operations` is empty"));
+        assert!(error("operations = [\"CheckoutLicence\"]").starts_with(
+            "error: unknown operation `CheckoutLicence`, did you mean `CheckoutLicense`?"
+        ));
+        assert!(error("operations = [\"Fly\"]").starts_with("error: unknown operation `Fly`\n"));
+        assert!(
+            error("operations = [\"CheckoutLicense\", \"CheckoutLicense\"]").starts_with(
+                "error: operation `CheckoutLicense` is listed twice\n  --> x.toml:5:34"
+            )
+        );
+        assert_eq!(
+            error("activation = \"members\""),
+            "error: unknown `activation` value `members`, did you mean `member`?\n  --> x.toml:5:14\n  hint: `activation` is one of `\"grantor\"`, `\"member\"`"
+        );
+        assert!(
+            error("on_existing_subscription = \"zzz\"")
+                .starts_with("error: unknown `on_existing_subscription` value `zzz`\n")
+        );
+        assert!(
+            error("member_role = \"my role\"")
+                .starts_with("error: `my role` is not an IAM role name")
+        );
+    }
+
+    #[test]
+    fn gates_are_shares_and_durations() {
+        let gated = |gate: &str| GOOD.replace("min_active = \"100%\", bake = \"24h\"", gate);
+        let plan = parse_plan(&gated("bake = \"1h\""), "x.toml").unwrap();
+        assert_eq!(
+            plan.phases[0].gate,
+            Some(Gate {
+                min_active_percent: 100,
+                bake_seconds: 3_600
+            })
+        );
+        let plan = parse_plan(&gated("min_active = \"50%\""), "x.toml").unwrap();
+        assert_eq!(
+            plan.phases[0].gate,
+            Some(Gate {
+                min_active_percent: 50,
+                bake_seconds: 0
+            })
+        );
+        assert!(
+            only_error(&gated("min_active = \"all\""))
+                .starts_with("error: `all` is not a share of accounts")
+        );
+        assert!(
+            only_error(&gated("bake = \"soon\"")).starts_with("error: `soon` is not a duration")
+        );
+    }
+
+    #[test]
+    fn a_phase_s_selectors_are_checked() {
+        let plan = parse_plan(
+            &phase_plan("ous = [\"/Workloads/ML/\", \"ou-ab12-cccccccc\"]\ngrant_to = \"ous\"\nretire_superseded = true\n"),
+            "r.toml",
+        )
+        .unwrap();
+        let phase = &plan.phases[0];
+        assert_eq!(
+            phase
+                .ous
+                .iter()
+                .map(|ou| ou.value.to_string())
+                .collect::<Vec<_>>(),
+            ["Workloads/ML", "ou-ab12-cccccccc"]
+        );
+        assert_eq!(phase.grant_to, GrantTo::Ous);
+        assert!(phase.retire_superseded);
+        // A selector that is not one is reported, and the phase then selects nothing.
+        let bad = |selector: &str| {
+            let found = errors(&phase_plan(selector));
+            assert_eq!(found.len(), 2, "{found:#?}");
+            assert!(
+                found[0].starts_with("error: phase `p` selects no account"),
+                "{found:#?}"
+            );
+            found[1].clone()
+        };
+        assert!(
+            bad("ous = [\"Workloads//ML\"]\n")
+                .starts_with("error: `Workloads//ML` is not an OU path\n  --> plans/x.toml:7:8")
+        );
+        assert!(bad("ous = [\"/\"]\n").starts_with("error: `/` is not an OU path"));
+        assert!(bad("ous = [\"ou-x\"]\n").starts_with("error: "));
+        assert!(bad("accounts = [\"1234\"]\n").starts_with("error: "));
+        assert_eq!(
+            only_error(&phase_plan("")),
+            "error: phase `p` selects no account\n  --> plans/x.toml:6:8\n  hint: give it `accounts`, `ous`, `tags` or `organization = true`"
+        );
+        assert!(
+            only_error(&phase_plan("retire_superseded = true\n"))
+                .starts_with("error: phase `p` selects no account")
+        );
+        let unnamed = "version = 1\nname = \"r\"\n[entitlement]\nproduct = \"prod-a\"\n[[phase]]\norganization = true\n";
+        assert!(only_error(unnamed).starts_with("error: phase #1 has no `name`"));
+        assert!(
+            only_error(&phase_plan("accounts = [\"111111111111\"]\nexclude = { accounts = [\"111111111111\"] }\n"))
+                .starts_with("error: phase `p` both selects and excludes account `111111111111`\n  --> plans/x.toml:8:25")
+        );
+        assert!(
+            only_error(&phase_plan("ous = [\"W\"]\nexclude = { ous = [\"W\"] }\n"))
+                .starts_with("error: phase `p` both selects and excludes OU `W`")
+        );
+        assert!(
+            parse_plan(
+                &phase_plan(
+                    "ous = [\"W\"]\nexclude = { ous = [\"W/X\"], accounts = [\"111111111111\"] }\n"
+                ),
+                "r.toml"
+            )
+            .is_ok()
+        );
+        assert!(
+            only_error(&phase_plan("ous = [\"W\"]\ntags = { a = \"b\" }\ngrant_to = \"ous\"\n"))
+                .starts_with("error: phase `p` grants to OUs only (`grant_to = \"ous\"`) but selects accounts or tags")
+        );
+        assert!(
+            only_error(&phase_plan(
+                "ous = [\"W\"]\naccounts = [\"111111111111\"]\ngrant_to = \"ous\"\n"
+            ))
+            .starts_with("error: phase `p` grants to OUs only")
+        );
+        assert!(
+            only_error(&phase_plan("ous = [\"W\"]\nexclude = { ous = [\"W/X\"] }\ngrant_to = \"ous\"\n"))
+                .starts_with("error: phase `p` grants whole OUs (`grant_to = \"ous\"`) and cannot honour exclusions")
+        );
+        assert!(
+            only_error(&phase_plan("ous = [\"W\"]\ngrant_to = \"ou\"\n"))
+                .starts_with("error: unknown `grant_to` value `ou`, did you mean `ous`?")
+        );
+    }
+
+    #[test]
+    fn match_all_counts_the_kinds_of_selector() {
+        for two in [
+            "accounts = [\"111111111111\"]\nous = [\"W\"]\n",
+            "accounts = [\"111111111111\"]\ntags = { a = \"b\" }\n",
+            "ous = [\"W\"]\ntags = { a = \"b\" }\n",
+        ] {
+            let plan = parse_plan(&phase_plan(&format!("{two}match = \"all\"\n")), "r.toml");
+            assert!(plan.is_ok(), "{two}: {plan:?}");
+        }
+        for one in ["accounts = [\"111111111111\"]\n", "tags = { a = \"b\" }\n"] {
+            let error = only_error(&phase_plan(&format!("{one}match = \"all\"\n")));
+            assert!(error.contains("but only one kind of selector"), "{error}");
+        }
+        // Without `match`, the intersection's problem is pointed at the phase's name.
+        let plan = parse_plan(&phase_plan("ous = [\"W\"]\n"), "r.toml").unwrap();
+        assert_eq!(plan.phases[0].matching, Match::Any);
+    }
+
+    #[test]
+    fn a_mistyped_key_is_reported_and_the_rest_of_its_phase_still_checked() {
+        // Its only selector of the wrong type: reported once, not also "selects no account".
+        let error = only_error(&phase_plan("accounts = \"111111111111\"\n"));
+        assert!(
+            error.starts_with("error: wrong type in phase #1: ")
+                && error.contains("--> plans/x.toml:7:12"),
+            "{error}"
+        );
+        // Two keys of the wrong type and a bad value: all three reported.
+        let found = errors(&phase_plan(
+            "accounts = \"111111111111\"\norganization = \"yes\"\ngrant_to = \"all\"\n",
+        ));
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].contains("--> plans/x.toml:7:12"), "{found:#?}");
+        assert!(found[1].contains("--> plans/x.toml:8:16"), "{found:#?}");
+        assert!(
+            found[2].starts_with("error: unknown `grant_to` value `all`"),
+            "{found:#?}"
+        );
+        // `match = "all"` with its other selector mistyped: only the type is reported.
+        let error = only_error(&phase_plan(
+            "ous = \"W\"\ntags = { a = \"b\" }\nmatch = \"all\"\n",
+        ));
+        assert!(
+            error.starts_with("error: wrong type in phase #1: "),
+            "{error}"
+        );
+    }
 }
