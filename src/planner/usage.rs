@@ -1370,4 +1370,290 @@ mod tests {
         assert_eq!(rate_text(0.0), "0");
         assert!(same_rate(1.0, 1.004) && !same_rate(1.0, 1.01));
     }
+
+    #[test]
+    fn each_flag_s_reason_names_the_spend_and_the_cause() {
+        let mut world = World::new(vec![
+            row("111111111111", INPUT, "2026-11-12", 1_000_000.0, LIST),
+            row("222222222222", INPUT, "2026-11-12", 1_000_000.0, LIST),
+            row("333333333333", INPUT, "2026-11-12", 2_000_000.0, LIST),
+            row("100000000001", INPUT, "2026-11-12", 1_000_000.0, PRIVATE),
+        ]);
+        world.observed.own_subscriptions.insert(id("333333333333"));
+        let report = world.report(None);
+        let reasons = |account_id: &str| -> Vec<String> {
+            account(&report, account_id)
+                .flags
+                .iter()
+                .map(|flag| flag.reason.clone())
+                .collect()
+        };
+        assert_eq!(
+            reasons("111111111111"),
+            [
+                "activated on 2026-11-10 but `USE1-MP:USE1_InputTokenCount-Units` still costs 0.000003 per unit (the list rate)"
+            ]
+        );
+        assert_eq!(
+            reasons("222222222222"),
+            [
+                "USD 3.00 of usage in the window while it holds no grant of the rollout yet: billed at the list price"
+            ]
+        );
+        assert_eq!(
+            reasons("333333333333"),
+            [
+                "USD 6.00 of usage in the window, and no phase of the plan targets it (it holds its own subscription of the product)"
+            ]
+        );
+        assert_eq!(account(&report, "333333333333").flags[0].cost, 6.0);
+        assert_eq!(report.flagged, 3);
+        assert!(report.is_flagged());
+        assert_eq!(report.cost, 14.0);
+        assert_eq!(report.currency, "USD");
+        // An ACTIVE grant of a license no longer AVAILABLE gives no private rate.
+        world.observed.license.status = LicenseStatus::Expired;
+        let report = world.report(None);
+        let pilot = account(&report, "111111111111");
+        assert!(!pilot.grant.active);
+        assert_eq!(pilot.grant.status.as_deref(), Some("ACTIVE"));
+        assert_eq!(
+            pilot.flags[0].reason,
+            "USD 3.00 of usage in the window while its grant is ACTIVE but the license is not AVAILABLE: billed at the list price"
+        );
+        assert_eq!(report.license_status, "EXPIRED");
+    }
+
+    #[test]
+    fn usage_after_the_end_at_the_private_rate_says_to_check_the_license() {
+        let mut world = World::new(vec![
+            row("111111111111", INPUT, "2026-11-12", 1_000_000.0, PRIVATE),
+            row("111111111111", INPUT, "2026-11-16", 1_000_000.0, PRIVATE),
+            row("222222222222", INPUT, "2026-11-12", 1_000_000.0, PRIVATE),
+        ]);
+        world.costs.rows[1].estimated = true;
+        world.observed = observed(
+            vec![account_grant(2, "222222222222", GrantStatus::Active)],
+            LicenseStatus::Available,
+        );
+        world.sightings.push(GrantSighting {
+            account: id("222222222222"),
+            at: noon("2026-11-01"),
+            status: Some("ACTIVE".into()),
+        });
+        // Seen without its grant on the 15th, after a last ACTIVE sighting on the 14th.
+        world.sightings.push(GrantSighting {
+            account: id("111111111111"),
+            at: noon("2026-11-14"),
+            status: Some("ACTIVE".into()),
+        });
+        world.sightings.push(GrantSighting {
+            account: id("111111111111"),
+            at: noon("2026-11-15"),
+            status: Some("DISABLED".into()),
+        });
+        let report = world.report(None);
+        let pilot = account(&report, "111111111111");
+        assert_eq!(pilot.grant.active_since, Some(day("2026-11-10")));
+        assert_eq!(pilot.grant.ended, Some(day("2026-11-15")));
+        assert_eq!(pilot.grant.ended_by, Some(EndSource::Sighting));
+        assert_eq!(
+            pilot.flags[0].reason,
+            "USD 2.00 (estimated) of usage since 2026-11-15, when its grant was seen no longer ACTIVE; still at the private rate: check the license and the subscription"
+        );
+        assert_eq!(pilot.flags[0].cost, 2.0);
+        // A deletion before the last ACTIVE sighting is not the end.
+        world.deletions = vec![GrantDeletion {
+            principal: format!(
+                "arn:aws:organizations::100000000001:ou/o-test123456/{}",
+                crate::planner::diff::fixtures::WORKLOADS
+            ),
+            grant_arn: None,
+            at: noon("2026-11-13"),
+        }];
+        let report = world.report(None);
+        assert_eq!(
+            account(&report, "111111111111").grant.ended_by,
+            Some(EndSource::Sighting)
+        );
+        // An OU grant's deletion reaches the accounts under it, here before the sighting.
+        world.deletions[0].at = noon("2026-11-14") + 60;
+        let report = world.report(None);
+        let pilot = account(&report, "111111111111");
+        assert_eq!(pilot.grant.ended, Some(day("2026-11-14")));
+        assert_eq!(pilot.grant.ended_by, Some(EndSource::Deleted));
+        assert!(
+            pilot.flags[0]
+                .reason
+                .contains("when its grant was deleted;")
+        );
+        let other = account(&report, "222222222222");
+        assert_eq!(other.grant.ended, Some(day("2026-11-14")));
+        // So does the organisation grant's, to every account.
+        world.deletions[0].principal =
+            "arn:aws:organizations::100000000001:organization/o-test123456".into();
+        let report = world.report(None);
+        let pilot = account(&report, "111111111111");
+        assert_eq!(pilot.grant.ended_by, Some(EndSource::Deleted));
+        assert_eq!(
+            account(&report, "222222222222").grant.ended,
+            Some(day("2026-11-14"))
+        );
+    }
+
+    #[test]
+    fn fees_without_units_count_and_empty_rows_do_not() {
+        let mut world = World::new(vec![
+            row("111111111111", INPUT, "2026-11-03", 0.0, 0.0),
+            row("111111111111", OUTPUT, "2026-11-04", 1000.0, 0.0),
+        ]);
+        world.costs.rows.push(CostRow {
+            cost: 1.5,
+            ..row("111111111111", "USE1-MP:Fee", "2026-11-05", 0.0, 0.0)
+        });
+        let report = world.report(None);
+        let pilot = account(&report, "111111111111");
+        let types: Vec<&str> = pilot
+            .usage_types
+            .iter()
+            .map(|usage| usage.usage_type.as_str())
+            .collect();
+        assert_eq!(types, ["USE1-MP:Fee", OUTPUT]);
+        assert_eq!(pilot.usage_types[0].total.rate, None);
+        assert_eq!(pilot.usage_types[0].before.rate, None);
+        assert_eq!(pilot.usage_types[0].before.cost, 1.5);
+        assert_eq!(pilot.usage_types[1].total.rate, Some(0.0));
+        assert_eq!(report.coverage.periods_with_usage, 2);
+        assert_eq!(report.coverage.first_usage, Some(day("2026-11-04")));
+        assert_eq!(report.coverage.last_usage, Some(day("2026-11-05")));
+        // No usage at all: a cost of zero, not of minus zero.
+        let later = account(&report, "222222222222");
+        assert!(later.cost == 0.0 && later.cost.is_sign_positive());
+    }
+
+    #[test]
+    fn coverage_knows_the_estimated_periods_and_the_lag() {
+        let mut world = World::new(vec![
+            row("111111111111", INPUT, "2026-11-03", 10.0, LIST),
+            row("111111111111", INPUT, "2026-11-07", 10.0, LIST),
+        ]);
+        for period in &mut world.costs.periods[14..] {
+            period.estimated = true;
+        }
+        world.costs.requests = 3;
+        for row in &mut world.costs.rows {
+            row.currency = "EUR".into();
+        }
+        world.today = day("2026-11-01");
+        let report = world.report(None);
+        assert_eq!(report.coverage.estimated_from, Some(day("2026-11-15")));
+        assert_eq!(report.coverage.periods_with_usage, 2);
+        assert_eq!(report.coverage.first_usage, Some(day("2026-11-03")));
+        assert_eq!(report.coverage.last_usage, Some(day("2026-11-07")));
+        // Yesterday is before the window: data may lag from its first day.
+        assert_eq!(report.coverage.may_lag_from, Some(day("2026-11-01")));
+        assert_eq!(report.since, day("2026-11-01"));
+        assert!((report.request_cost - 0.03).abs() < 1e-12);
+        assert_eq!(report.currency, "EUR");
+        // The window ends the day before yesterday: nothing lags.
+        world.today = day("2026-11-22");
+        assert_eq!(world.report(None).coverage.may_lag_from, None);
+        world.today = day("2026-11-21");
+        assert_eq!(
+            world.report(None).coverage.may_lag_from,
+            Some(day("2026-11-20"))
+        );
+    }
+
+    #[test]
+    fn rates_are_grouped_and_ties_broken_both_ways() {
+        // Two groups of two: the lowest or the highest wins; a bigger group wins either way.
+        let tied = [1.0, 2.0, 1.0, 2.0];
+        assert_eq!(common_rate(&tied, true), Some((1.0, 2)));
+        assert_eq!(common_rate(&tied, false), Some((2.0, 2)));
+        let tied = [2.0, 1.0, 2.0, 1.0];
+        assert_eq!(common_rate(&tied, true), Some((1.0, 2)));
+        assert_eq!(common_rate(&tied, false), Some((2.0, 2)));
+        assert_eq!(common_rate(&[2.0, 1.0, 1.0], false), Some((1.0, 2)));
+        assert_eq!(common_rate(&[1.0, 2.0, 2.0], true), Some((2.0, 2)));
+        assert_eq!(common_rate(&[3.0], true), Some((3.0, 1)));
+        assert!(same_rate(-1.0, -1.004));
+        assert!(!same_rate(1.0, -1.0));
+        assert!(same_rate(0.0, 0.0));
+        assert_eq!(rate_text(1234.5678), "1234.57");
+        assert_eq!(rate_text(123_456_789.0), "123456789");
+        assert_eq!(rate_text(-0.25), "-0.25");
+        assert_eq!(money("EUR", 1.234), "EUR 1.23");
+    }
+
+    #[test]
+    fn granted_accounts_at_the_list_rate_defer_to_the_subscriber_only_when_it_differs() {
+        // The subscriber pays the list rate too: the granted accounts' rate stands.
+        let world = World::new(vec![
+            row("111111111111", INPUT, "2026-11-08", 1000.0, LIST),
+            row("111111111111", INPUT, "2026-11-12", 1000.0, LIST),
+            row("100000000001", INPUT, "2026-11-12", 1000.0, LIST),
+        ]);
+        let report = world.report(None);
+        let private = report.rates[0].private.unwrap();
+        assert_eq!(private.source, RateSource::ActiveGrants);
+        assert_eq!(private.accounts, 1);
+        let list = report.rates[0].list.unwrap();
+        assert_eq!((list.source, list.accounts), (RateSource::WithoutGrant, 1));
+        // Then the pilot pays the private rate, which is the list rate: nothing to flag.
+        assert_eq!(account(&report, "111111111111").flags, []);
+        // Only the subscriber's rate known: it is the private rate.
+        let world = World::new(vec![row(
+            "100000000001",
+            INPUT,
+            "2026-11-12",
+            1000.0,
+            PRIVATE,
+        )]);
+        let report = world.report(None);
+        assert_eq!(
+            report.rates[0].private.unwrap().source,
+            RateSource::Subscriber
+        );
+        assert_eq!(report.rates[0].list, None);
+        let subscriber = account(&report, "100000000001");
+        assert_eq!(subscriber.phase, None);
+        assert_eq!(report.totals.last().unwrap().group, "subscriber");
+        assert_eq!(report.totals.last().unwrap().accounts, 1);
+    }
+
+    #[test]
+    fn a_phase_limits_the_report_to_it_and_the_phases_before() {
+        let mut world = World::new(vec![
+            row("111111111111", INPUT, "2026-11-15", 1000.0, PRIVATE),
+            row("222222222222", INPUT, "2026-11-15", 500.0, LIST),
+            row("333333333333", INPUT, "2026-11-15", 500.0, PRIVATE),
+        ]);
+        // Sandbox's account holds an ACTIVE grant of the rollout though no phase targets it any
+        // more: outside, but not using the model without a grant.
+        world
+            .observed
+            .grants
+            .push(account_grant(3, "333333333333", GrantStatus::Active));
+        let report = world.report(Some("pilot"));
+        let listed: Vec<&str> = report
+            .accounts
+            .iter()
+            .map(|listed| listed.account.as_str())
+            .collect();
+        assert_eq!(listed, ["111111111111", "333333333333"]);
+        let groups: Vec<&str> = report
+            .totals
+            .iter()
+            .map(|total| total.group.as_str())
+            .collect();
+        assert_eq!(groups, ["pilot", "outside the rollout"]);
+        assert_eq!(report.phase.as_deref(), Some("pilot"));
+        let sandbox = account(&report, "333333333333");
+        assert_eq!(sandbox.role, Role::Outside);
+        assert!(sandbox.grant.active);
+        assert_eq!(sandbox.flags, []);
+        let everything = world.report(Some("workloads"));
+        assert_eq!(everything.accounts.len(), 3);
+    }
 }
