@@ -295,7 +295,10 @@ pub async fn execute(
                         return result;
                     }
                     events.started(&change);
-                    let outcome = context.carry_out(&change, &mut turn).await;
+                    // Boxed: every change's task is spawned at once and waits for its turn, so
+                    // the large future of carrying one out lives on the heap only while it runs
+                    // (inline, 2,000 waiting tasks held about 27 KB each: 53 MB at the peak).
+                    let outcome = Box::pin(context.carry_out(&change, &mut turn)).await;
                     let outcome = context.pacing.stopped_part_way(&change, outcome);
                     let result = ChangeResult { change, outcome };
                     events.finished(&result);
