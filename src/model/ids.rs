@@ -190,4 +190,29 @@ mod tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"222222222222\"");
         assert!(serde_json::from_str::<AccountId>("\"nope\"").is_err());
     }
+
+    #[test]
+    fn an_id_s_parts_are_lowercase_letters_or_digits_and_never_empty() {
+        for good in ["r-ab12", "r-12", "r-ab"] {
+            assert!(RootId::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["r-", "r-Ab12", "r-ab_1", "ab12"] {
+            assert!(RootId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(OuId::parse("ou-ab12-").is_err());
+        assert!(OuId::parse("ou--cd34").is_err());
+        assert!(OrgId::parse("o-a1b2c3d4e5").is_ok());
+        assert!(OrgId::parse("o-").is_err());
+        let root = ParentId::parse("r-ab12").unwrap();
+        let unit = ParentId::parse("ou-ab12-cd34ef56").unwrap();
+        assert_eq!(
+            (root.as_str(), unit.as_str()),
+            ("r-ab12", "ou-ab12-cd34ef56")
+        );
+        assert_eq!(format!("{root} {unit}"), "r-ab12 ou-ab12-cd34ef56");
+        assert_eq!(
+            ParentId::parse("o-abc").unwrap_err().to_string(),
+            "`o-abc` is not a valid parent id: expected a root id (`r-...`) or an OU id (`ou-...`)"
+        );
+    }
 }

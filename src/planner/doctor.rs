@@ -188,3 +188,58 @@ mod fixtures {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn report() -> DoctorReport {
+        DoctorReport {
+            checks: vec![
+                check("one", "One", Verdict::Pass, "fine", None),
+                check(
+                    "two",
+                    "Two",
+                    Verdict::Fail,
+                    "broken",
+                    Some("mend it".into()),
+                ),
+                check("three", "Three", Verdict::Warn, "odd", None),
+                skipped("four", "Four", "`two` failed"),
+                check("five", "Five", Verdict::Fail, "broken too", None),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_report_counts_its_verdicts_and_finds_its_failures() {
+        let report = report();
+        assert!(report.has_failures());
+        let failed: Vec<&str> = report.failures().map(|check| check.id.as_str()).collect();
+        assert_eq!(failed, ["two", "five"]);
+        assert_eq!(
+            report.counts(),
+            BTreeMap::from([
+                (Verdict::Pass, 1),
+                (Verdict::Warn, 1),
+                (Verdict::Fail, 2),
+                (Verdict::Skip, 1)
+            ])
+        );
+        assert_eq!(report.check("three").unwrap().title, "Three");
+        assert_eq!(
+            report.check("four").unwrap().detail,
+            "not checked: `two` failed"
+        );
+        assert!(report.check("six").is_none());
+        let mut healthy = report;
+        healthy
+            .checks
+            .retain(|check| check.verdict != Verdict::Fail);
+        assert!(!healthy.has_failures());
+        assert_eq!(healthy.failures().count(), 0);
+        assert_eq!(list(["a", "b"]), "`a`, `b`");
+    }
+}

@@ -161,3 +161,137 @@ pub fn fingerprint(tree: &OrgTree, observed: &Observed) -> String {
     let text = serde_json::to_vec(&canonical).unwrap_or_default();
     sha256_hex(&text)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::model::LicenseStatus;
+    use crate::model::grant::{DistributedGrant, GrantStatus};
+    use crate::planner::diff::fixtures::{LICENSE, tree};
+    use crate::planner::diff::{PlanOptions, plan};
+
+    fn grant(number: u32, status: GrantStatus) -> DistributedGrant {
+        DistributedGrant {
+            arn: format!("arn:aws:license-manager::100000000001:grant:g-{number}"),
+            name: "entitle/r/pilot".into(),
+            principal_arn: "arn:aws:iam::111111111111:root".into(),
+            status,
+            status_reason: None,
+            version: "1".into(),
+            granted_operations: BTreeSet::new(),
+            tags: Default::default(),
+            license_arn: LICENSE.into(),
+        }
+    }
+
+    fn observed(grants: Vec<DistributedGrant>) -> Observed {
+        Observed {
+            license: crate::model::fixtures::license(LICENSE, "prod-a", LicenseStatus::Available),
+            grants,
+            received: Vec::new(),
+            own_subscriptions: BTreeSet::new(),
+        }
+    }
+
+    fn saved(fingerprint: String) -> SavedPlan {
+        let rollout = crate::model::parse_plan(
+            "version = 1\nname = \"r\"\n[entitlement]\nproduct = \"prod-a\"\n\
+             [[phase]]\nname = \"pilot\"\naccounts = [\"111111111111\"]\n",
+            "r.toml",
+        )
+        .unwrap();
+        let made = plan(
+            &rollout,
+            &tree(),
+            &observed(Vec::new()),
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        SavedPlan::new(made, "plans/r.toml", &rollout.sha256, fingerprint)
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_world_not_the_order_it_was_listed_in() {
+        let tree = tree();
+        let both = fingerprint(
+            &tree,
+            &observed(vec![
+                grant(1, GrantStatus::Active),
+                grant(2, GrantStatus::Active),
+            ]),
+        );
+        assert_eq!(both.len(), 64);
+        assert!(both.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        let reversed = fingerprint(
+            &tree,
+            &observed(vec![
+                grant(2, GrantStatus::Active),
+                grant(1, GrantStatus::Active),
+            ]),
+        );
+        assert_eq!(both, reversed);
+        let changed = fingerprint(
+            &tree,
+            &observed(vec![
+                grant(1, GrantStatus::Active),
+                grant(2, GrantStatus::Disabled),
+            ]),
+        );
+        assert_ne!(both, changed);
+        let other_tree = crate::model::fixtures::tree_of(
+            [],
+            [crate::model::fixtures::account("111111111111", "r-ab12")],
+        );
+        assert_ne!(
+            fingerprint(&other_tree, &observed(Vec::new())),
+            fingerprint(&tree, &observed(Vec::new()))
+        );
+    }
+
+    #[test]
+    fn a_saved_plan_applies_only_to_the_same_layout_plan_file_and_world() {
+        let plan = saved("world-1".to_owned());
+        assert_eq!(plan.kind, "saved-plan");
+        assert_eq!(plan.format_version, SAVED_PLAN_FORMAT_VERSION);
+        let hash = plan.plan_file_sha256.clone();
+        assert_eq!(plan.check_fresh(Some(&hash), "world-1"), Ok(()));
+        assert_eq!(plan.check_fresh(None, "world-1"), Ok(()));
+        assert_eq!(
+            plan.check_fresh(Some("edited"), "world-1"),
+            Err(StalePlan::PlanFileChanged {
+                file: "plans/r.toml".to_owned()
+            })
+        );
+        assert_eq!(
+            plan.check_fresh(Some(&hash), "world-2"),
+            Err(StalePlan::WorldChanged)
+        );
+        assert_eq!(
+            plan.check_fresh(None, "world-2"),
+            Err(StalePlan::WorldChanged)
+        );
+        let mut older = plan.clone();
+        older.format_version = SAVED_PLAN_FORMAT_VERSION + 1;
+        let stale = older.check_fresh(Some(&hash), "world-1").unwrap_err();
+        assert_eq!(
+            stale,
+            StalePlan::FormatVersion {
+                found: SAVED_PLAN_FORMAT_VERSION + 1,
+                expected: SAVED_PLAN_FORMAT_VERSION
+            }
+        );
+        assert_eq!(
+            stale.hint(),
+            "run `entitle plan` again and review the new plan"
+        );
+        // A file written before `kind` was added reads as a saved plan.
+        let mut json = serde_json::to_value(&plan).unwrap();
+        json.as_object_mut().unwrap().remove("kind");
+        let read: SavedPlan = serde_json::from_value(json).unwrap();
+        assert_eq!(read, plan);
+    }
+}

@@ -291,4 +291,60 @@ mod tests {
             "{problems:?}"
         );
     }
+
+    #[test]
+    fn the_fields_are_shown_in_order_and_each_is_checked_for_what_it_holds() {
+        let form = validate_form(GOOD).unwrap();
+        assert_eq!(
+            form.fields(),
+            [
+                ("companyName", "Example Corp"),
+                ("companyWebsite", "https://example.com"),
+                ("intendedUsers", "0"),
+                ("industryOption", "Technology"),
+                ("otherIndustryOption", ""),
+                ("useCases", "Internal assistants"),
+            ]
+        );
+        // The optional field may be null or filled in; http:// is a URL too.
+        let optional = GOOD
+            .replace(
+                r#""otherIndustryOption":"""#,
+                r#""otherIndustryOption":null"#,
+            )
+            .replace("https://", "http://");
+        assert!(validate_form(&optional).is_ok(), "{optional}");
+        let described = GOOD.replace(
+            r#""industryOption":"Technology","otherIndustryOption":"""#,
+            r#""industryOption":"Other","otherIndustryOption":"Shipping""#,
+        );
+        assert!(validate_form(&described).is_ok(), "{described}");
+        // A required field null is missing; the console's code is digits.
+        let wrong = GOOD
+            .replace(r#""companyName":"Example Corp""#, r#""companyName":null"#)
+            .replace(r#""intendedUsers":"0""#, r#""intendedUsers":"everyone""#);
+        let problems = validate_form(&wrong).unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`companyName` is missing",
+                "`intendedUsers` `everyone` is not the console's code (a number as a string)"
+            ]
+        );
+        // What each wrong type is called.
+        for (value, called) in [
+            ("true", "a boolean"),
+            ("[]", "an array"),
+            ("{}", "an object"),
+            ("1.5", "a number"),
+        ] {
+            let typed = GOOD.replace(r#""Example Corp""#, value);
+            let problems = validate_form(&typed).unwrap_err();
+            assert_eq!(
+                problems[0].message,
+                format!("`companyName` is {called}, not a string")
+            );
+        }
+    }
 }

@@ -827,4 +827,29 @@ mod tests {
             "{found:?}"
         );
     }
+
+    #[test]
+    fn a_refused_organisation_listing_is_no_second_failure_while_marketplace_is_not_trusted() {
+        let mut plan = plan_with_grants(0);
+        plan.organization_licenses = Some(Err(crate::model::doctor::ReadFailure {
+            action: "license-manager:ListReceivedLicensesForOrganization".into(),
+            code: Some("AccessDeniedException".into()),
+            message: "not trusted".into(),
+            access_denied: true,
+            hint: None,
+        }));
+        let mut untrusted = healthy();
+        untrusted.service_access = Some(Ok([super::super::LICENSE_MANAGER_PRINCIPAL.to_owned()]
+            .into_iter()
+            .collect()));
+        let verdict = |facts| {
+            diagnose(facts, Some(&plan))
+                .check("existing-subscriptions")
+                .unwrap()
+                .verdict
+        };
+        assert_eq!(verdict(&untrusted), Verdict::Skip);
+        // Trusted, the refusal is a failure of its own.
+        assert_eq!(verdict(&healthy()), Verdict::Fail);
+    }
 }
