@@ -275,4 +275,71 @@ mod tests {
             assert_eq!(Date::parse(&date.to_string()), Some(date));
         }
     }
+
+    /// The Gregorian calendar, the plain way: month lengths and the leap-year rule.
+    fn month_length(year: i64, month: u32) -> u32 {
+        let leap = year % 400 == 0 || (year % 4 == 0 && year % 100 != 0);
+        match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    #[test]
+    fn every_day_of_eight_centuries_is_the_calendar_s() {
+        // 1600-01-01 is 135,140 days before 1970-01-01; walk day by day to 2400-12-31 (the
+        // century and 400-year leap rules included).
+        let mut expected = Date(-135_140);
+        for year in 1600..=2400 {
+            for month in 1..=12 {
+                let length = month_length(year, month);
+                for day in 1..=length {
+                    let date = Date::from_ymd(year, month, day).unwrap();
+                    assert_eq!(date, expected, "{year}-{month}-{day}");
+                    assert_eq!(date.ymd(), (year, month, day));
+                    expected = expected.add_days(1);
+                }
+                assert_eq!(
+                    Date::from_ymd(year, month, length + 1),
+                    None,
+                    "{year}-{month}"
+                );
+                assert_eq!(Date::from_ymd(year, month, 0), None);
+            }
+            assert_eq!(Date::from_ymd(year, 0, 1), None);
+            assert_eq!(Date::from_ymd(year, 13, 1), None);
+        }
+        assert_eq!(expected, Date(157_420));
+        assert_eq!(Date::from_ymd(1970, 1, 1), Some(Date(0)));
+    }
+
+    #[test]
+    fn a_date_is_four_two_and_two_digits() {
+        for bad in [
+            "+026-01-01",
+            "2026-+1-01",
+            "2026-01-+1",
+            "2026-01-1",
+            "2026-001-01",
+            "20260-01-01",
+            "2026-01",
+        ] {
+            assert_eq!(Date::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Date::parse("2000-02-29"), Date::from_ymd(2000, 2, 29));
+        assert_eq!(Date::parse("0987-06-05").unwrap().to_string(), "0987-06-05");
+        assert_eq!(
+            serde_json::to_string(&Date::parse("2026-03-01").unwrap()).unwrap(),
+            "\"2026-03-01\""
+        );
+        assert_eq!(
+            Date::parse("2026-03-15").unwrap().next_month_start(),
+            Date::parse("2026-04-01").unwrap()
+        );
+        assert_eq!(Date::parse("2026-03-15").unwrap().ymd(), (2026, 3, 15));
+        assert_eq!(Granularity::Daily.as_aws(), "DAILY");
+        assert_eq!(Granularity::Monthly.as_aws(), "MONTHLY");
+    }
 }
