@@ -437,29 +437,39 @@ fn spawn_units(
 ) {
     let (client, counter, semaphore) = (client.clone(), counter.clone(), semaphore.clone());
     tasks.spawn(async move {
-        let operation = "ListOrganizationalUnitsForParent";
-        let (client, counter, semaphore, parent) = (&client, &counter, &semaphore, &parent);
-        let units = all_pages(|token| async move {
-            let _permit = semaphore.acquire().await;
-            counter.add(operation);
-            let page = client
-                .list_organizational_units_for_parent()
-                .parent_id(parent.as_str())
-                .max_results(PAGE_SIZE)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-            let units = page
-                .organizational_units()
-                .iter()
-                .map(|unit| convert_unit(unit, parent))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, DiscoverError>((units, page.next_token().map(str::to_owned)))
-        })
-        .await?;
+        let units = list_units(&client, &counter, &semaphore, &parent).await?;
         Ok(Found::Units(units))
     });
+}
+
+/// Every OU directly under `parent`: one ListOrganizationalUnitsForParent page after the
+/// other, each waiting for a permit of `semaphore`.
+pub(super) async fn list_units(
+    client: &Client,
+    counter: &Counter,
+    semaphore: &Semaphore,
+    parent: &ParentId,
+) -> Result<Vec<OrgUnit>, DiscoverError> {
+    let operation = "ListOrganizationalUnitsForParent";
+    all_pages(|token| async move {
+        let _permit = semaphore.acquire().await;
+        counter.add(operation);
+        let page = client
+            .list_organizational_units_for_parent()
+            .parent_id(parent.as_str())
+            .max_results(PAGE_SIZE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
+        let units = page
+            .organizational_units()
+            .iter()
+            .map(|unit| convert_unit(unit, parent))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok::<_, DiscoverError>((units, page.next_token().map(str::to_owned)))
+    })
+    .await
 }
 
 fn spawn_accounts(

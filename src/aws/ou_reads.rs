@@ -10,8 +10,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinSet;
 
 use super::error::AwsError;
-use super::organizations::{Counter, DiscoverError, PAGE_SIZE, SERVICE, convert_unit};
-use super::paging::all_pages;
+use super::organizations::{Counter, DiscoverError, SERVICE, convert_unit, list_units};
 use crate::model::plan::OuRef;
 use crate::model::{OrgUnit, Organization, OuId, ParentId, UnitRead};
 
@@ -193,29 +192,7 @@ impl UnitReader {
             listings.entry(parent.clone()).or_default().clone()
         };
         let units = cell
-            .get_or_try_init(|| async {
-                let operation = "ListOrganizationalUnitsForParent";
-                let (client, counter, semaphore) = (&self.client, &self.counter, &self.semaphore);
-                all_pages(|token| async move {
-                    let _permit = semaphore.acquire().await;
-                    counter.add(operation);
-                    let page = client
-                        .list_organizational_units_for_parent()
-                        .parent_id(parent.as_str())
-                        .max_results(PAGE_SIZE)
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|error| AwsError::from_sdk(SERVICE, operation, error))?;
-                    let units = page
-                        .organizational_units()
-                        .iter()
-                        .map(|unit| convert_unit(unit, parent))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok::<_, DiscoverError>((units, page.next_token().map(str::to_owned)))
-                })
-                .await
-            })
+            .get_or_try_init(|| list_units(&self.client, &self.counter, &self.semaphore, parent))
             .await?;
         Ok(units.clone())
     }

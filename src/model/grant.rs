@@ -447,16 +447,21 @@ fn name_digest(
     license_arn: &str,
     principal_arn: &str,
 ) -> String {
-    let mut hasher = Sha256::new();
     let generation = generation.to_string();
-    for part in [
+    digest_of(&[
         "grant-name",
         rollout,
         phase,
         &generation,
         license_arn,
         principal_arn,
-    ] {
+    ])
+}
+
+/// The first 32 hex digits of SHA-256 over `parts`, each followed by a NUL.
+fn digest_of(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0u8]);
     }
@@ -554,17 +559,8 @@ pub fn client_token(
     principal_arn: &str,
     generation: u32,
 ) -> String {
-    let mut hasher = Sha256::new();
-    for part in [rollout, license_arn, principal_arn, &generation.to_string()] {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    let digest = hasher.finalize();
-    let hex: String = digest
-        .iter()
-        .take(16)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let generation = generation.to_string();
+    let hex = digest_of(&[rollout, license_arn, principal_arn, &generation]);
     format!("entitle-{hex}")
 }
 
