@@ -292,4 +292,70 @@ mod tests {
                 .contains("run it with credentials of `100000000001`")
         );
     }
+
+    #[test]
+    fn each_fix_names_its_operation_its_target_and_itself() {
+        let fixes = [
+            Fix::EnableTrustedAccess {
+                principal: MARKETPLACE_PRINCIPAL.to_owned(),
+            },
+            Fix::LinkLicenseManager,
+            Fix::RegisterDelegatedAdministrator {
+                account: "222222222222".to_owned(),
+                principal: LICENSE_MANAGER_PRINCIPAL.to_owned(),
+            },
+        ];
+        let operations: Vec<&str> = fixes.iter().map(Fix::operation).collect();
+        assert_eq!(
+            operations,
+            [
+                "EnableAWSServiceAccess",
+                "UpdateServiceSettings",
+                "RegisterDelegatedAdministrator"
+            ]
+        );
+        let targets: Vec<String> = fixes.iter().map(Fix::target).collect();
+        assert_eq!(
+            targets,
+            [
+                MARKETPLACE_PRINCIPAL,
+                LICENSE_MANAGER_PRINCIPAL,
+                "222222222222"
+            ]
+        );
+        let described: Vec<String> = fixes.iter().map(Fix::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "enable trusted access for `license-management.marketplace.amazonaws.com` (Organizations EnableAWSServiceAccess)",
+                "link License Manager to the organisation (License Manager UpdateServiceSettings, OrganizationConfiguration.EnableIntegration=true)",
+                "register `222222222222` as the delegated administrator of `license-manager.amazonaws.com` (Organizations RegisterDelegatedAdministrator)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_read_is_not_fixed_only_reported() {
+        let refused = || crate::model::doctor::ReadFailure {
+            action: "organizations:ListAWSServiceAccessForOrganization".into(),
+            code: Some("AccessDeniedException".into()),
+            message: "refused".into(),
+            access_denied: true,
+            hint: None,
+        };
+        let mut facts = healthy();
+        facts.service_access = Some(Err(refused()));
+        facts.license_manager_settings = Some(Err(refused()));
+        let fixes = plan(&facts, None);
+        assert_eq!(fixes.fixes, []);
+        let not_fixed: Vec<&str> = fixes.not_fixed.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(
+            not_fixed,
+            [
+                "trusted-access-license-manager",
+                "trusted-access-marketplace",
+                "license-manager-link"
+            ]
+        );
+    }
 }

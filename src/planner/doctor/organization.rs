@@ -456,4 +456,83 @@ mod tests {
         assert_eq!(failed, ["credentials"]);
         assert!(report.check("license").is_none());
     }
+
+    #[test]
+    fn a_member_account_passes_only_as_license_manager_s_delegated_administrator() {
+        let member = crate::model::AccountId::parse("200000000001").unwrap();
+        let verdict = |admins: Option<
+            crate::model::doctor::Read<std::collections::BTreeSet<crate::model::AccountId>>,
+        >| {
+            let mut facts = healthy();
+            facts.caller = Some(Ok(crate::model::doctor::CallerIdentity {
+                account: "200000000001".into(),
+                arn: "arn:aws:iam::200000000001:role/admin".into(),
+            }));
+            facts.license_manager_admins = admins;
+            let found = diagnose(&facts, None).check("caller").unwrap().clone();
+            (found.verdict, found.detail)
+        };
+        let (pass, detail) = verdict(Some(Ok([member.clone()].into())));
+        assert_eq!(pass, Verdict::Pass);
+        assert!(
+            detail.contains("delegated administrator of `o-test123456`"),
+            "{detail}"
+        );
+        let other = crate::model::AccountId::parse("300000000001").unwrap();
+        assert_eq!(verdict(Some(Ok([other].into()))).0, Verdict::Fail);
+        let failure = |access_denied| ReadFailure {
+            action: "organizations:ListDelegatedAdministrators".into(),
+            code: None,
+            message: "no".into(),
+            access_denied,
+            hint: None,
+        };
+        let (refused, detail) = verdict(Some(Err(failure(true))));
+        assert_eq!(refused, Verdict::Fail);
+        assert!(
+            detail.contains("may not list the delegated administrators"),
+            "{detail}"
+        );
+        let (failed, detail) = verdict(Some(Err(failure(false))));
+        assert_eq!(failed, Verdict::Fail);
+        assert_eq!(
+            detail,
+            "`organizations:ListDelegatedAdministrators` failed: no"
+        );
+        assert_eq!(verdict(None).0, Verdict::Skip);
+        // The organisation itself unreadable (not "not in use"): the read failed, the feature set
+        // is not checked.
+        let mut facts = healthy();
+        facts.organization = Some(Err(ReadFailure {
+            code: Some("TooManyRequestsException".into()),
+            ..failure(false)
+        }));
+        let report = diagnose(&facts, None);
+        assert_eq!(
+            report.check("caller").unwrap().detail,
+            "`organizations:ListDelegatedAdministrators` failed: no"
+        );
+        assert_eq!(
+            report.check("feature-set").unwrap().detail,
+            "not checked: the organisation could not be read"
+        );
+    }
+
+    #[test]
+    fn the_feature_set_s_problem_and_its_fix() {
+        assert_eq!(feature_set_warning(&FeatureSet::All), None);
+        let (what, fix) = feature_set_warning(&FeatureSet::ConsolidatedBilling).unwrap();
+        assert!(
+            what.starts_with("the organisation has consolidated billing only"),
+            "{what}"
+        );
+        assert!(fix.starts_with("enable all features"), "{fix}");
+        assert_eq!(
+            feature_set_warning(&FeatureSet::Other("NEW".into())),
+            Some((
+                "the organisation's feature set `NEW` is unknown to entitle".to_owned(),
+                "grants may need manual acceptance".to_owned()
+            ))
+        );
+    }
 }
