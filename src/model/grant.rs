@@ -434,8 +434,20 @@ pub fn grant_name(
     principal_arn: &str,
 ) -> String {
     let digest = name_digest(rollout, phase, generation, license_arn, principal_arn);
-    format!("{NAME_PREFIX}{rollout}/{phase}/{generation}/{digest}")
+    let name = format!("{NAME_PREFIX}{rollout}/{phase}/{generation}/{digest}");
+    if name.len() <= MAX_GRANT_NAME {
+        name
+    } else {
+        // Long rollout and phase names leave no room for the digest: the older form, whose
+        // tags say whose the grant is (read one by one).
+        format!("{NAME_PREFIX}{rollout}/{phase}")
+    }
 }
+
+/// The longest GrantName entitle gives: the service model sets no limit, but no grant name needs
+/// more, and a service that limits names (the emulator refuses more than 150 characters) must
+/// not refuse entitle's. Plan names of up to 64 characters each fit the older form.
+pub const MAX_GRANT_NAME: usize = 150;
 
 /// What every grant name entitle gives starts with.
 const NAME_PREFIX: &str = "entitle/";
@@ -769,6 +781,22 @@ mod tests {
             owner_from_name("entitle/r/pilot", license, principal),
             NamedOwner::Legacy
         );
+        // Names too long for the digest (two 64-character names) take that form too.
+        let (rollout, phase) = ("r".repeat(64), "p".repeat(64));
+        let long = grant_name(&rollout, &phase, 0, license, principal);
+        assert_eq!(long, format!("entitle/{rollout}/{phase}"));
+        assert!(long.len() <= MAX_GRANT_NAME);
+        assert_eq!(
+            owner_from_name(&long, license, principal),
+            NamedOwner::Legacy
+        );
+        let longest_with_digest =
+            grant_name(&"r".repeat(48), &"p".repeat(48), 9, license, principal);
+        assert_eq!(longest_with_digest.len(), 8 + 48 + 1 + 48 + 1 + 1 + 1 + 32);
+        assert!(matches!(
+            owner_from_name(&longest_with_digest, license, principal),
+            NamedOwner::Rollout { .. }
+        ));
         assert_eq!(NamedOwner::Legacy.tags(), None);
     }
 
