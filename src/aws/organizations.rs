@@ -272,7 +272,12 @@ pub async fn add_tags(
     discovery: &mut Discovery,
     accounts: &std::collections::BTreeSet<AccountId>,
     concurrency: usize,
+    progress: &dyn DiscoverProgress,
 ) -> Result<(), DiscoverError> {
+    let (units, listed) = (
+        discovery.tree.units().count(),
+        discovery.tree.accounts().count(),
+    );
     let client = clients.organizations.clone();
     let counter = Counter::default();
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
@@ -284,6 +289,7 @@ pub async fn add_tags(
     let mut tags = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         collect(joined, &mut named, &mut tags)?;
+        progress.found(units, listed, tags.len());
     }
     for (account, found) in tags {
         discovery.tree.set_tags(&account, found);

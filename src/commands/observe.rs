@@ -122,9 +122,15 @@ pub async fn observe_units(
         // Tags that only narrow what accounts and OUs select: those accounts' alone.
         if tags == TagNeed::Selected {
             let accounts = accounts_to_tag(rollout, &discovery.tree);
-            add_tags(clients, &mut discovery, &accounts, options.concurrency)
-                .await
-                .context("could not read the accounts' tags")?;
+            add_tags(
+                clients,
+                &mut discovery,
+                &accounts,
+                options.concurrency,
+                &spinner,
+            )
+            .await
+            .context("could not read the accounts' tags")?;
         }
         Ok::<_, anyhow::Error>(discovery)
     };
