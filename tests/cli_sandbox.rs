@@ -163,7 +163,7 @@ fn boto3_speaks_to_the_emulator() {
         result.stdout, result.stderr
     );
     assert!(
-        result.stdout.ends_with("4 passed, 0 failed\n"),
+        result.stdout.ends_with("5 passed, 0 failed\n"),
         "{}",
         result.stdout
     );

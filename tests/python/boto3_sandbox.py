@@ -127,6 +127,28 @@ def check_organizations_pages_of_twenty():
         raise AssertionError("MaxResults 21 was accepted")
 
 
+def check_paths_parents_and_one_ou():
+    """What entitle reads of the OUs a plan names (issue 16): Paths, Path, ListParents."""
+    organizations = client("organizations")
+    workloads = ou_by_path(organizations, "Workloads")
+    ml = ou_by_path(organizations, "Workloads/ML")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    described = organizations.describe_organizational_unit(OrganizationalUnitId=ml["Id"])["OrganizationalUnit"]
+    assert described["Name"] == "ML" and described["Arn"] == ml["Arn"], described
+    assert described["Path"].endswith(f"/{root}/{workloads['Id']}/{ml['Id']}/"), described["Path"]
+    parents = organizations.list_parents(ChildId=ml["Id"])["Parents"]
+    assert parents == [{"Id": workloads["Id"], "Type": "ORGANIZATIONAL_UNIT"}], parents
+    parents = organizations.list_parents(ChildId=workloads["Id"])["Parents"]
+    assert parents == [{"Id": root, "Type": "ROOT"}], parents
+    accounts = [a for page in organizations.get_paginator("list_accounts").paginate() for a in page["Accounts"]]
+    pilot = next(a for a in accounts if a["Id"] == "111111111111")
+    assert pilot["Paths"] == [described["Path"] + "111111111111/"], pilot["Paths"]
+    assert all(len(a["Paths"]) == 1 and a["Paths"][0].endswith(f"/{a['Id']}/") for a in accounts)
+    refused(organizations.describe_organizational_unit, "OrganizationalUnitNotFoundException",
+            OrganizationalUnitId="ou-sbx0-nothere0")
+    refused(organizations.list_parents, "ChildNotFoundException", ChildId="ou-sbx0-nothere0")
+
+
 def check_search_agreements():
     marketplace = client("marketplace-agreement")
     summaries = marketplace.search_agreements(
@@ -385,7 +407,7 @@ def check_cost_explorer_rates_and_refusals():
 
 
 BASIC = [check_listing_licenses, check_ou_grant_fans_out_to_each_account,
-         check_organizations_pages_of_twenty, check_search_agreements]
+         check_organizations_pages_of_twenty, check_paths_parents_and_one_ou, check_search_agreements]
 LIFECYCLE = [check_assume_role_session_and_identity, check_member_accepts_then_grantor_activates,
              check_activated_parent_shows_workflow_completed, check_pending_delete_then_deleted,
              check_own_subscription_refuses_activation, check_mismatch_wording,
