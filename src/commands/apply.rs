@@ -542,6 +542,16 @@ impl Session {
         )
         .await;
         progress.finish();
+        // How the accounts look now is read at once, while the run's report is built and
+        // journalled (for 2,000 changes that takes a moment). The rollout's grants are what was
+        // observed plus what this run wrote (no second tag read per grant). A stopped run
+        // reads nothing more.
+        let read_after = execution.interrupted.is_none().then(|| {
+            let (clients, license_arn) = (clients.clone(), plan.license_arn.clone());
+            tokio::spawn(
+                async move { license_manager::received_grants(&clients, &license_arn).await },
+            )
+        });
         for result in &execution.results {
             if let ChangeOutcome::Waiting { what, grant } = &result.outcome {
                 let known = !grant.grant_arn.is_empty();
@@ -572,13 +582,21 @@ impl Session {
             }
             .into());
         }
-        // How the accounts look now: the sightings that start bake clocks. The rollout's grants
-        // are what was observed plus what this run wrote (no second tag read per grant).
-        // A signal now only cuts this read short: the run is journalled as finished, and
-        // `status` records the sightings later.
-        let read_after = tokio::select! {
-            read = license_manager::received_grants(clients, &plan.license_arn) => Some(read),
-            _ = interrupt.wait() => None,
+        // The sightings that start bake clocks. A signal now only cuts the read short: the run
+        // is journalled as finished, and `status` records the sightings later.
+        let read_after = match read_after {
+            Some(mut read) => tokio::select! {
+                // The task ends by finishing or by panicking: it is aborted below alone.
+                joined = &mut read => match joined {
+                    Ok(read) => Some(read),
+                    Err(error) => std::panic::resume_unwind(error.into_panic()),
+                },
+                _ = interrupt.wait() => {
+                    read.abort();
+                    None
+                }
+            },
+            None => None,
         };
         match read_after {
             None => {}
