@@ -560,8 +560,8 @@ mod tests {
         let storm = drive(&mut limiter, &mut stingy, &mut now, seconds(60));
         assert!(storm.throttled > 0);
         assert!(limiter.rate() < 4.0, "{}", limiter.rate());
-        // Then the throttling stops: the rate creeps past the remembered one, then slow start
-        // takes it to the ceiling.
+        // Then the throttling stops: after 20 s without a throttle slow start resumes and
+        // takes the rate to the ceiling.
         let mut generous = Server::new(1_000.0, 1_000.0);
         let calm = drive(&mut limiter, &mut generous, &mut now, seconds(120));
         assert_eq!(calm.throttled, 0);

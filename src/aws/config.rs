@@ -67,9 +67,9 @@ impl Default for AwsSettings {
             // Organizations throttles from a few hundred accounts on; twelve attempts with a
             // 20 s cap ride out a minute of throttling instead of failing a discovery half-way.
             // The first retry comes soon (0.1 s, doubling): a paced read is throttled only when
-            // its limiter probes just past the limit, and the limiter has slowed by the time it
-            // is retried, so a long first backoff would only stall a chain of pages (ListAccounts
-            // waits for each page's token).
+            // its limiter runs just past the limit (about one call in a hundred, by design), and
+            // the limiter has slowed by the time it is retried, so a long first backoff would
+            // only stall a chain of pages (ListAccounts waits for each page's token).
             max_attempts: 12,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(20),
