@@ -469,6 +469,18 @@ mod tests {
         max_rate: f64,
     }
 
+    impl Window {
+        /// Fails unless fewer than `share` of the calls sent were throttled.
+        fn assert_throttled_below(&self, share: f64) {
+            assert!(
+                f64::from(self.throttled) < share * f64::from(self.sent),
+                "{} of {} calls throttled",
+                self.throttled,
+                self.sent
+            );
+        }
+    }
+
     /// One client sending as fast as the limiter allows until `until`, against `server`.
     fn drive(
         limiter: &mut Aimd,
@@ -517,12 +529,7 @@ mod tests {
             served_rate > 0.8 * 20.0,
             "the limiter should use most of the capacity: {served_rate:.2}/s"
         );
-        assert!(
-            f64::from(settled.throttled) < 0.02 * f64::from(settled.sent),
-            "{} of {} calls throttled",
-            settled.throttled,
-            settled.sent
-        );
+        settled.assert_throttled_below(0.02);
     }
 
     #[test]
@@ -785,12 +792,7 @@ mod tests {
         // 94.5% (a fixed rate could do at best 95.5% here: 1.6 ms of margin, 1.5% of calls
         // throttled); the previous rules (a fifth off per throttle, creeping back) served 93.2%.
         assert!(served > 0.94 * 20.0, "served {served:.2}/s of 20");
-        assert!(
-            f64::from(window.throttled) < 0.025 * f64::from(window.sent),
-            "{} of {} calls throttled",
-            window.throttled,
-            window.sent
-        );
+        window.assert_throttled_below(0.025);
     }
 
     #[test]
