@@ -57,7 +57,8 @@ pub struct LimiterConfig {
     /// Past this multiple of the remembered throttle rate, the limit has moved: the rate is
     /// forgotten and slow start resumes.
     pub forget_above: f64,
-    /// After this long with calls waiting and not one throttled, the limit has moved too.
+    /// A success (with calls waiting) this long after the last throttle says the limit has moved
+    /// too.
     pub forget_after: Duration,
     /// How many calls may go at once after a quiet spell (the bucket's capacity, at least 1).
     pub burst: f64,

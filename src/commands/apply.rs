@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use tokio::task::JoinSet;
 
 use super::confirm::{self, Changes};
 use super::observe::{observe, read_plan, unix_now};
@@ -545,13 +546,14 @@ impl Session {
         // How the accounts look now is read at once, while the run's report is built and
         // journalled (for 2,000 changes that takes a moment). The rollout's grants are what was
         // observed plus what this run wrote (no second tag read per grant). A stopped run
-        // reads nothing more.
-        let read_after = execution.interrupted.is_none().then(|| {
+        // reads nothing more; a run that ends otherwise drops the set, which stops the read.
+        let mut read_after = JoinSet::new();
+        if execution.interrupted.is_none() {
             let (clients, license_arn) = (clients.clone(), plan.license_arn.clone());
-            tokio::spawn(
-                async move { license_manager::received_grants(&clients, &license_arn).await },
-            )
-        });
+            read_after.spawn(async move {
+                license_manager::received_grants(&clients, &license_arn).await
+            });
+        }
         for result in &execution.results {
             if let ChangeOutcome::Waiting { what, grant } = &result.outcome {
                 let known = !grant.grant_arn.is_empty();
@@ -584,19 +586,12 @@ impl Session {
         }
         // The sightings that start bake clocks. A signal now only cuts the read short: the run
         // is journalled as finished, and `status` records the sightings later.
-        let read_after = match read_after {
-            Some(mut read) => tokio::select! {
-                // The task ends by finishing or by panicking: it is aborted below alone.
-                joined = &mut read => match joined {
-                    Ok(read) => Some(read),
-                    Err(error) => std::panic::resume_unwind(error.into_panic()),
-                },
-                _ = interrupt.wait() => {
-                    read.abort();
-                    None
-                }
-            },
-            None => None,
+        let read_after = tokio::select! {
+            // The read ends by finishing or by panicking (it is stopped only by dropping the set).
+            joined = read_after.join_next() => joined.map(|joined| {
+                joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()))
+            }),
+            _ = interrupt.wait() => None,
         };
         match read_after {
             None => {}
