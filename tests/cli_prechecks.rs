@@ -74,7 +74,7 @@ fn save(dir: &Path, state: &State) {
 }
 
 fn grants(dir: &Path) -> BTreeMap<String, Grant> {
-    State::load(&dir.join("state.json")).unwrap().grants
+    BTreeMap::clone(&State::load(&dir.join("state.json")).unwrap().grants)
 }
 
 /// Live (not DELETED) grants of `license`.

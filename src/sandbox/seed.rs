@@ -91,7 +91,7 @@ pub(crate) fn empty(management: &str, organization_id: &str, root_id: &str) -> S
         },
         licenses: BTreeMap::new(),
         agreements: BTreeMap::new(),
-        grants: BTreeMap::new(),
+        grants: super::state::Grants::default(),
         client_tokens: BTreeMap::new(),
         settings: Settings::default(),
         removed_roles: BTreeMap::new(),

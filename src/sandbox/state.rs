@@ -45,7 +45,7 @@ pub struct State {
     pub agreements: BTreeMap<String, Agreement>,
     /// Grants by ARN: grants created by CreateGrant and the per-account grants an org or OU grant
     /// fans out into (those have `parent_grant` set).
-    pub grants: BTreeMap<String, Grant>,
+    pub grants: Grants,
     /// ClientTokens already used, by `operation:token`.
     #[serde(default)]
     pub client_tokens: BTreeMap<String, ClientTokenRecord>,
@@ -216,6 +216,85 @@ pub struct Agreement {
     pub end_time: i64,
     /// The license Marketplace created for it.
     pub license_arn: Option<String>,
+}
+
+/// The grants by ARN, remembering which were written to since the status histories last
+/// looked (`usage::note_statuses`, after every call): noting status changes then costs what a
+/// call touched, not what the state holds. Reads go through `Deref` to the map; every write
+/// goes through a method here, which records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Grants {
+    map: BTreeMap<String, Grant>,
+    /// What was written to since [`Grants::take_touched`]; everything when just loaded.
+    #[serde(skip)]
+    touched: Touched,
+}
+
+/// Which grants were written to: some, by ARN, or possibly all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Touched {
+    /// Any grant may have changed.
+    #[default]
+    All,
+    /// Only these (new or changed).
+    Some(BTreeSet<String>),
+}
+
+impl PartialEq for Grants {
+    /// Equal grants; what the histories have seen is not part of the state.
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl std::ops::Deref for Grants {
+    type Target = BTreeMap<String, Grant>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl From<BTreeMap<String, Grant>> for Grants {
+    fn from(map: BTreeMap<String, Grant>) -> Self {
+        Self {
+            map,
+            touched: Touched::All,
+        }
+    }
+}
+
+impl Grants {
+    fn touch(&mut self, arn: &str) {
+        if let Touched::Some(arns) = &mut self.touched {
+            arns.insert(arn.to_string());
+        }
+    }
+
+    /// The grant, to change it.
+    pub fn get_mut(&mut self, arn: &str) -> Option<&mut Grant> {
+        self.touch(arn);
+        self.map.get_mut(arn)
+    }
+
+    /// Adds or replaces a grant.
+    pub fn insert(&mut self, arn: String, grant: Grant) -> Option<Grant> {
+        self.touch(&arn);
+        self.map.insert(arn, grant)
+    }
+
+    /// Every grant, to change any of them (all count as touched: prefer [`Grants::get_mut`]
+    /// on the few a call changes).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Grant> {
+        self.touched = Touched::All;
+        self.map.values_mut()
+    }
+
+    /// What was written to since the last call, and starts afresh.
+    pub fn take_touched(&mut self) -> Touched {
+        std::mem::replace(&mut self.touched, Touched::Some(BTreeSet::new()))
+    }
 }
 
 /// A grant. Grants created by CreateGrant have `parent_grant == None` and `ParentArn` = the

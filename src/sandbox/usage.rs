@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::api::now_millis;
 use super::seed::{SONNET_3_5_V2_PRODUCT, SONNET_4_5_PRODUCT};
-use super::state::State;
+use super::state::{State, Touched};
 
 /// Cost Explorer's `BILLING_ENTITY` of every recorded line.
 pub const BILLING_ENTITY: &str = "AWS Marketplace";
@@ -114,17 +114,32 @@ pub fn default_rates() -> BTreeMap<String, ProductRates> {
 }
 
 /// Notes every grant and license whose status changed since it was last seen, at the current
-/// time; one never seen before is noted with its current status from its creation on. Called
+/// time; one never seen before is noted with its current status from its creation on. Only the
+/// grants written to since the last note are looked at (`Grants` records them), so the cost is
+/// the call's, not the state's; licenses are few and looked at every time. Called
 /// after every emulated call and admin action, so the histories follow every status change
 /// License Manager and Marketplace make (to the call: a status that changed and changed back
 /// within one call is not seen).
 pub fn note_statuses(state: &mut State) {
     let now = now_millis();
-    let grants = state
-        .grants
-        .iter()
-        .map(|(arn, grant)| (arn.as_str(), grant.status.as_str(), grant.created_at_ms));
-    note_all(grants, &mut state.usage.grant_history, now);
+    let histories = &mut state.usage.grant_history;
+    match state.grants.take_touched() {
+        Touched::All => {
+            let grants = state
+                .grants
+                .iter()
+                .map(|(arn, grant)| (arn.as_str(), grant.status.as_str(), grant.created_at_ms));
+            note_all(grants, histories, now);
+        }
+        Touched::Some(arns) => {
+            for (arn, grant) in arns
+                .iter()
+                .filter_map(|arn| state.grants.get_key_value(arn))
+            {
+                note_one(histories, arn, &grant.status, grant.created_at_ms, now);
+            }
+        }
+    }
     let licenses = state.licenses.iter().map(|(arn, license)| {
         let created = license.create_time.saturating_mul(1000);
         (arn.as_str(), license.status.as_str(), created)
@@ -162,6 +177,33 @@ fn note_all<'a>(
             at_ms,
         };
         histories.insert(arn.to_string(), vec![change]);
+    }
+}
+
+/// Notes one item's status in its history (a lookup: for the few items a call touched).
+fn note_one(
+    histories: &mut BTreeMap<String, Vec<StatusChange>>,
+    arn: &str,
+    status: &str,
+    created_at_ms: i64,
+    now: i64,
+) {
+    match histories.get_mut(arn) {
+        Some(history) => {
+            if history.last().is_none_or(|last| last.status != status) {
+                history.push(StatusChange {
+                    status: status.to_string(),
+                    at_ms: now,
+                });
+            }
+        }
+        None => {
+            let change = StatusChange {
+                status: status.to_string(),
+                at_ms: created_at_ms.min(now),
+            };
+            histories.insert(arn.to_string(), vec![change]);
+        }
     }
 }
 

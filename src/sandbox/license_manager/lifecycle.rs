@@ -337,8 +337,16 @@ pub(super) fn delete_grant(state: &mut State, call: &Call<'_>) -> ApiResult {
             entry.status_reason = Some(reason.to_string());
         }
     }
-    for child in state.grants.values_mut() {
-        if child.parent_grant.as_deref() == Some(arn.as_str()) && child.status != "DELETED" {
+    let children: Vec<String> = state
+        .grants
+        .values()
+        .filter(|child| {
+            child.parent_grant.as_deref() == Some(arn.as_str()) && child.status != "DELETED"
+        })
+        .map(|child| child.arn.clone())
+        .collect();
+    for child in &children {
+        if let Some(child) = state.grants.get_mut(child) {
             child.status = status.to_string();
             child.deleted_at_ms = Some(now);
         }
@@ -354,19 +362,23 @@ pub(super) fn advance_pending_deletes(state: &mut State) -> usize {
         .settings
         .pending_delete_millis
         .map(|millis| i64::try_from(millis).unwrap_or(i64::MAX));
-    let mut finished = 0;
-    for grant in state.grants.values_mut() {
-        if grant.status != "PENDING_DELETE" {
-            continue;
-        }
-        let due = millis
-            .is_none_or(|millis| now >= grant.deleted_at_ms.unwrap_or(0).saturating_add(millis));
-        if due {
+    let due: Vec<String> = state
+        .grants
+        .values()
+        .filter(|grant| {
+            grant.status == "PENDING_DELETE"
+                && millis.is_none_or(|millis| {
+                    now >= grant.deleted_at_ms.unwrap_or(0).saturating_add(millis)
+                })
+        })
+        .map(|grant| grant.arn.clone())
+        .collect();
+    for arn in &due {
+        if let Some(grant) = state.grants.get_mut(arn) {
             grant.status = "DELETED".to_string();
-            finished += 1;
         }
     }
-    finished
+    due.len()
 }
 
 /// Ends every PENDING_DELETE now; returns how many grants turned DELETED.
