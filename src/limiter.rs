@@ -5,18 +5,21 @@
 //! Every call waits in [`RateLimiter::acquire`] and reports back with
 //! [`RateLimiter::on_success`] or [`RateLimiter::on_throttle`]. The rate moves in three regimes:
 //!
-//! - **Slow start**, until the first throttle: each success adds one call per second, so the rate
-//!   doubles every second and a large job reaches the service's limit in seconds.
+//! - **Slow start**, until the first throttle: each success adds two calls per second, so the rate
+//!   doubles every half second and a large job reaches the service's limit in seconds.
 //! - **Recovery**: that throttle remembers the rate it happened at (the limit, near enough) and
 //!   multiplies the rate by the decrease factor; successes then bring it back, as fast as in slow
-//!   start, to a share of the remembered rate just under it.
+//!   start, to a share of the remembered rate just under it (95% after slow start, which
+//!   overshoots; 98% after congestion, as the settled rate was a good one).
 //! - **Settled**: from there every throttle takes a small share off the rate and every success
 //!   adds a sliver, sized so that the rate rests where a set small share of calls is throttled
 //!   (one in a hundred). A limit that does not move is then used as closely as the network's
 //!   jitter allows: the throttles that remain are the ones jitter causes, and cutting the rate
 //!   by a fifth for each of them (as TCP would) costs more than the throttle itself. A throttle
 //!   that follows the last within a few successes is congestion (the limit fell): the rate is
-//!   cut by the decrease factor again. A throttle is remembered as the rate it came at; well
+//!   cut by the decrease factor again. Throttles of calls sent before the last counted throttle
+//!   was answered are one event (a stall that delayed the calls in flight together) and move the
+//!   rate once; a settled rate nobody waited for neither grows on success nor falls on throttle. A throttle is remembered as the rate it came at; well
 //!   past that rate, or after a quiet spell with no throttle at all, the limit has moved and
 //!   slow start resumes.
 //!
@@ -37,6 +40,8 @@ use std::time::Duration;
 pub struct LimiterConfig {
     /// The rate of the first calls.
     pub initial_rate: f64,
+    /// What each success adds to the rate in slow start and in recovery, in calls per second.
+    pub increase: f64,
     /// The rate never drops below this, however often the service throttles.
     pub floor: f64,
     /// The rate never rises above this, however well things go.
@@ -65,18 +70,20 @@ pub struct LimiterConfig {
 }
 
 impl Default for LimiterConfig {
-    /// 10 calls per second to start, slow start up to the first throttle, then between 1 and 100:
-    /// times 0.8 on that throttle (once per round trip), back to 95% of the throttle's rate, then
-    /// settled at one call in a hundred throttled, 2% off per throttle (times 0.8 again for a
-    /// throttle within 5 successes of the last); slow start again past 1.1 times the last
-    /// throttle's rate or after 20 s without one; no bursts. Chosen by simulating a token bucket
-    /// with no burst and the jitter the emulator's scale benchmark showed (about 0.9 ms from the
-    /// limiter to the server's check, 3% of calls 1.5 to 9 ms late; see docs/performance.md):
-    /// 94.5% of a limit of 20/s served, 1% of calls throttled, where the previous rules (a fifth
-    /// off per throttle, creeping back by 1% a second) served 93.2%.
+    /// 10 calls per second to start, two more per success in slow start up to the first
+    /// throttle, then between 1 and 100: times 0.8 on that throttle (once per round trip), back
+    /// to 95% of the throttle's rate (98% after congestion), then settled at one call in a
+    /// hundred throttled, 2% off per throttle (times 0.8 again for a throttle within 5 successes
+    /// of the last); slow start again past 1.1 times the last throttle's rate or after 20 s
+    /// without one; no bursts. Chosen by simulating a token bucket with no burst and the jitter
+    /// the emulator's scale benchmark showed (about 0.9 ms from the limiter to the server's
+    /// check, 3% of calls 1.5 to 9 ms late; see docs/performance.md): about 94% of a limit of
+    /// 20/s served, 1% of calls throttled, where the first rules (a fifth off per throttle,
+    /// creeping back by 1% a second) served 93.2%.
     fn default() -> Self {
         Self {
             initial_rate: 10.0,
+            increase: 2.0,
             floor: 1.0,
             ceiling: 100.0,
             decrease_factor: 0.8,
@@ -127,6 +134,7 @@ impl LimiterConfig {
         };
         Self {
             initial_rate,
+            increase: positive(self.increase, defaults.increase),
             floor,
             ceiling,
             decrease_factor: share(self.decrease_factor, defaults.decrease_factor),
@@ -150,8 +158,14 @@ pub struct Aimd {
     tokens: f64,
     refilled_at: Duration,
     decreased_at: Option<Duration>,
+    /// When the last throttle that moved the rate was answered: a call sent before that and
+    /// throttled after it is the same event (a stall that delayed several calls in flight
+    /// together), and moves the rate no further.
+    throttle_answered_at: Option<Duration>,
     /// The rate the last throttle came at; `None` in slow start.
     throttled_at_rate: Option<f64>,
+    /// The rate recovery returns to after the last throttle.
+    recover_to: f64,
     /// When the last throttle came.
     throttled_at: Duration,
     /// Successes since the last throttle (counted as for the rate's growth).
@@ -175,7 +189,9 @@ impl Aimd {
             tokens: config.burst,
             refilled_at: now,
             decreased_at: None,
+            throttle_answered_at: None,
             throttled_at_rate: None,
+            recover_to: 0.0,
             throttled_at: now,
             successes: 0,
             // A limiter is made for a first call: assume demand.
@@ -209,8 +225,8 @@ impl Aimd {
         }
     }
 
-    /// A call sent at `sent` went through: the rate grows by one call per second in slow start
-    /// and in recovery, and once settled by `settled_decrease * throttled_share / (1 -
+    /// A call sent at `sent` went through: the rate grows by `increase` in slow start and in
+    /// recovery, and once settled by `settled_decrease * throttled_share / (1 -
     /// throttled_share)` of itself (what balances the throttles at that share), up to the
     /// ceiling. It does not grow for a call sent before the last decrease, nor while nobody
     /// waits for tokens: the calls then come slower than the rate allows, and a rate that grew
@@ -221,8 +237,7 @@ impl Aimd {
             return;
         }
         self.successes = self.successes.saturating_add(1);
-        let demand_window = Duration::from_secs_f64(2.0 / self.rate);
-        if now.saturating_sub(self.wanted_at) > demand_window {
+        if !self.wanted_around(sent) {
             return;
         }
         let config = self.config;
@@ -230,9 +245,9 @@ impl Aimd {
             self.throttled_at_rate = None;
         }
         self.rate = match self.throttled_at_rate {
-            None => self.rate + 1.0,
-            Some(limit) if self.rate < config.recovery * limit => {
-                self.rate + (config.recovery * limit - self.rate).min(1.0)
+            None => self.rate + config.increase,
+            Some(_) if self.rate < self.recover_to => {
+                self.rate + (self.recover_to - self.rate).min(config.increase)
             }
             Some(_) => {
                 let share = config.throttled_share;
@@ -249,19 +264,25 @@ impl Aimd {
     }
 
     /// A call sent at `sent` was throttled: the bucket is emptied so the service gets a breather,
-    /// and unless the call went out before the last decrease (the same congestion, already
-    /// answered), the rate is remembered and cut: multiplied by `decrease_factor` in slow start
+    /// and unless the call went out before the last counted throttle was answered (the same
+    /// event, already answered) or, settled, with nobody waiting, the rate is remembered and cut: multiplied by `decrease_factor` in slow start
     /// and for a throttle within `congestion_within` successes of the last (a decrease, which
     /// the calls already under way do not cut again), otherwise (settled) by `1 -
     /// settled_decrease`; never below the floor.
     pub fn on_throttle(&mut self, now: Duration, sent: Duration) {
         self.refill(now);
         self.tokens = self.tokens.min(0.0);
-        if self.before_decrease(sent) {
+        if self.throttle_answered_at.is_some_and(|at| sent < at) {
             return;
         }
         let congested =
             self.throttled_at_rate.is_none() || self.successes < self.config.congestion_within;
+        if !congested && !self.wanted_around(sent) {
+            // Settled, and the call went out with nobody waiting: the rate did not send it, and
+            // (as its successes do not make it grow) its throttle does not cut it.
+            self.successes = 0;
+            return;
+        }
         let factor = if congested {
             self.decreased_at = Some(now);
             self.config.decrease_factor
@@ -269,9 +290,25 @@ impl Aimd {
             1.0 - self.config.settled_decrease
         };
         self.throttled_at = now;
+        self.throttle_answered_at = Some(now);
         self.successes = 0;
+        // Slow start overshoots the limit: recovery stops short of the rate of its first
+        // throttle. A settled rate was a good one: after congestion, recovery returns to it less
+        // a settled step (a limit that really fell throttles the recovery on its way).
+        let recover_share = if self.throttled_at_rate.is_none() {
+            self.config.recovery
+        } else {
+            1.0 - self.config.settled_decrease
+        };
+        self.recover_to = self.rate * recover_share;
         self.throttled_at_rate = Some(self.rate);
         self.rate = (self.rate * factor).max(self.config.floor);
+    }
+
+    /// Whether callers waited for tokens around the time a call was sent (within two intervals
+    /// before it, or since): whether the rate, not the callers' demand, decided when calls went.
+    fn wanted_around(&self, sent: Duration) -> bool {
+        sent.saturating_sub(self.wanted_at) <= Duration::from_secs_f64(2.0 / self.rate)
     }
 
     fn before_decrease(&self, sent: Duration) -> bool {
@@ -602,7 +639,8 @@ mod tests {
     #[test]
     fn slow_start_doubles_recovery_returns_near_the_throttle_rate_then_the_rate_settles() {
         let mut limiter = Aimd::new(LimiterConfig::default(), Duration::ZERO);
-        for _ in 0..10 {
+        // Two calls per second per success.
+        for _ in 0..5 {
             limiter.on_success(Duration::ZERO, Duration::ZERO);
         }
         assert!((limiter.rate() - 20.0).abs() < 1e-9, "{}", limiter.rate());
@@ -614,14 +652,14 @@ mod tests {
         assert!(limiter.try_acquire(answered).is_err());
         limiter.on_success(answered, Duration::from_millis(5));
         assert!((limiter.rate() - 16.0).abs() < 1e-9, "{}", limiter.rate());
-        // Recovery: a call per second per success, up to 95% of the rate the throttle came at
+        // Recovery: two calls per second per success, up to 95% of the rate the throttle came at
         // (callers waiting: there is demand).
         let after = seconds(1);
         assert!(limiter.try_acquire(after).is_ok());
         assert!(limiter.try_acquire(after).is_err());
-        for _ in 0..3 {
-            limiter.on_success(after, after);
-        }
+        limiter.on_success(after, after);
+        assert!((limiter.rate() - 18.0).abs() < 1e-9, "{}", limiter.rate());
+        limiter.on_success(after, after);
         assert!((limiter.rate() - 19.0).abs() < 1e-9, "{}", limiter.rate());
         // Settled: each success adds 2% x 1/99 of the rate (a hundred calls, one throttled,
         // leave it where it was).
@@ -642,33 +680,86 @@ mod tests {
         limiter.on_success(after, Duration::from_millis(900));
         assert!((limiter.rate() - 0.98 * settled * step).abs() < 1e-9);
         // Another within five successes of it is congestion: times 0.8 again.
+        let good = 0.98 * settled * step;
         limiter.on_throttle(after, after);
-        assert!((limiter.rate() - 0.8 * 0.98 * settled * step).abs() < 1e-9);
+        assert!((limiter.rate() - 0.8 * good).abs() < 1e-9);
+        // Throttles of calls sent before that throttle was answered are the same stall: the
+        // rate does not move.
+        let later = after + Duration::from_millis(50);
+        limiter.on_throttle(later, Duration::from_millis(990));
+        assert!((limiter.rate() - 0.8 * good).abs() < 1e-9);
+        // Recovery after congestion returns to 98% of the good rate it came at, two calls per
+        // second per success.
+        limiter.on_success(later, later);
+        assert!((limiter.rate() - (0.8 * good + 2.0)).abs() < 1e-9);
+        limiter.on_success(later, later);
+        let recovered = 0.98 * good;
+        assert!((limiter.rate() - recovered).abs() < 1e-9);
+        // and settles from there.
+        limiter.on_success(later, later);
+        assert!(
+            (limiter.rate() - recovered * step).abs() < 1e-9,
+            "{} {}",
+            limiter.rate(),
+            recovered
+        );
+    }
+
+    #[test]
+    fn a_settled_rate_is_not_cut_by_throttles_of_calls_nobody_waited_for() {
+        let mut limiter = Aimd::new(LimiterConfig::default(), Duration::ZERO);
+        limiter.on_throttle(Duration::ZERO, Duration::ZERO);
+        // Recover to 9.5 and settle (callers waiting at one second).
+        let busy = seconds(1);
+        while limiter.try_acquire(busy).is_ok() {}
+        for _ in 0..10 {
+            limiter.on_success(busy, busy);
+        }
+        let settled = limiter.rate();
+        assert!(settled > 9.5 && settled < 9.6, "{settled}");
+        // Ten seconds later a lone call (nobody waited: it took a refilled token) is throttled:
+        // the rate did not send it, so the rate stays.
+        let lone = seconds(11);
+        assert!(limiter.try_acquire(lone).is_ok());
+        limiter.on_throttle(lone + Duration::from_millis(40), lone);
+        assert_eq!(limiter.rate(), settled);
+        // With callers waiting, five successes on (the lone throttle still counts as a throttle
+        // for congestion), a throttle takes 2% off.
+        let queued = seconds(12);
+        while limiter.try_acquire(queued).is_ok() {}
+        for _ in 0..5 {
+            limiter.on_success(queued, queued);
+        }
+        let before = limiter.rate();
+        limiter.on_throttle(queued + Duration::from_millis(40), queued);
+        assert!(
+            (limiter.rate() - 0.98 * before).abs() < 1e-9,
+            "{}",
+            limiter.rate()
+        );
     }
 
     #[test]
     fn after_a_quiet_spell_slow_start_resumes() {
         let mut limiter = Aimd::new(LimiterConfig::default(), Duration::ZERO);
         limiter.on_throttle(Duration::ZERO, Duration::ZERO);
-        // Remembered 10, now 8: recovery to 9.5 at a call per second per success.
+        // Remembered 10, now 8: recovery to 9.5 at up to two calls per second per success.
         let demand = |limiter: &mut Aimd, at: Duration| {
             while limiter.try_acquire(at).is_ok() {}
         };
         demand(&mut limiter, seconds(1));
-        for _ in 0..2 {
-            limiter.on_success(seconds(1), seconds(1));
-        }
+        limiter.on_success(seconds(1), seconds(1));
         assert!((limiter.rate() - 9.5).abs() < 1e-9, "{}", limiter.rate());
         // Nineteen seconds on without a throttle: still settled, a sliver per success.
         demand(&mut limiter, seconds(19));
         limiter.on_success(seconds(19), seconds(19));
         assert!(limiter.rate() - 9.5 < 0.01, "{}", limiter.rate());
-        // Past twenty: the limit has moved, a whole call per second per success again.
+        // Past twenty: the limit has moved, two calls per second per success again.
         demand(&mut limiter, seconds(21));
         let before = limiter.rate();
         limiter.on_success(seconds(21), seconds(21));
         assert!(
-            (limiter.rate() - before - 1.0).abs() < 1e-9,
+            (limiter.rate() - before - 2.0).abs() < 1e-9,
             "{}",
             limiter.rate()
         );
@@ -689,10 +780,10 @@ mod tests {
             successes += 1;
             assert!(successes < 1_000, "stuck at {}", limiter.rate());
         }
-        // Slow start again: each success adds a whole call per second.
+        // Slow start again: each success adds two calls per second.
         let before = limiter.rate();
         limiter.on_success(after, after);
-        assert!((limiter.rate() - before - 1.0).abs() < 1e-9);
+        assert!((limiter.rate() - before - 2.0).abs() < 1e-9);
     }
 
     #[test]
@@ -834,6 +925,7 @@ mod tests {
         let limiter = Aimd::new(
             LimiterConfig {
                 initial_rate: 0.0,
+                increase: -2.0,
                 floor: -1.0,
                 ceiling: f64::NAN,
                 decrease_factor: 2.0,
@@ -853,6 +945,7 @@ mod tests {
             (1.0, 100.0, 10.0)
         );
         assert_eq!((config.decrease_factor, config.burst), (0.8, 1.0));
+        assert_eq!(config.increase, 2.0);
         assert_eq!(
             (config.settled_decrease, config.throttled_share),
             (0.02, 0.01)
