@@ -9,8 +9,7 @@
 //!   doubles every half second and a large job reaches the service's limit in seconds.
 //! - **Recovery**: that throttle remembers the rate it happened at (the limit, near enough) and
 //!   multiplies the rate by the decrease factor; successes then bring it back, as fast as in slow
-//!   start, to a share of the remembered rate just under it (95% after slow start, which
-//!   overshoots; 98% after congestion, as the settled rate was a good one).
+//!   start, to a share of the remembered rate just under it.
 //! - **Settled**: from there every throttle takes a small share off the rate and every success
 //!   adds a sliver, sized so that the rate rests where a set small share of calls is throttled
 //!   (one in a hundred). A limit that does not move is then used as closely as the network's
@@ -72,9 +71,8 @@ pub struct LimiterConfig {
 impl Default for LimiterConfig {
     /// 10 calls per second to start, two more per success in slow start up to the first
     /// throttle, then between 1 and 100: times 0.8 on that throttle (once per round trip), back
-    /// to 95% of the throttle's rate (98% after congestion), then settled at one call in a
-    /// hundred throttled, 2% off per throttle (times 0.8 again for a throttle within 5 successes
-    /// of the last); slow start again past 1.1 times the last throttle's rate or after 20 s
+    /// to 95% of the throttle's rate, then settled at one call in a hundred throttled, 2% off
+    /// per throttle (times 0.8 again for a throttle within 5 successes of the last); slow start again past 1.1 times the last throttle's rate or after 20 s
     /// without one; no bursts. Chosen by simulating a token bucket with no burst and the jitter
     /// the emulator's scale benchmark showed (about 0.9 ms from the limiter to the server's
     /// check, 3% of calls 1.5 to 9 ms late; see docs/performance.md): about 94% of a limit of
@@ -164,8 +162,6 @@ pub struct Aimd {
     throttle_answered_at: Option<Duration>,
     /// The rate the last throttle came at; `None` in slow start.
     throttled_at_rate: Option<f64>,
-    /// The rate recovery returns to after the last throttle.
-    recover_to: f64,
     /// When the last throttle came.
     throttled_at: Duration,
     /// Successes since the last throttle (counted as for the rate's growth).
@@ -191,7 +187,6 @@ impl Aimd {
             decreased_at: None,
             throttle_answered_at: None,
             throttled_at_rate: None,
-            recover_to: 0.0,
             throttled_at: now,
             successes: 0,
             // A limiter is made for a first call: assume demand.
@@ -246,8 +241,8 @@ impl Aimd {
         }
         self.rate = match self.throttled_at_rate {
             None => self.rate + config.increase,
-            Some(_) if self.rate < self.recover_to => {
-                self.rate + (self.recover_to - self.rate).min(config.increase)
+            Some(limit) if self.rate < config.recovery * limit => {
+                self.rate + (config.recovery * limit - self.rate).min(config.increase)
             }
             Some(_) => {
                 let share = config.throttled_share;
@@ -292,15 +287,6 @@ impl Aimd {
         self.throttled_at = now;
         self.throttle_answered_at = Some(now);
         self.successes = 0;
-        // Slow start overshoots the limit: recovery stops short of the rate of its first
-        // throttle. A settled rate was a good one: after congestion, recovery returns to it less
-        // a settled step (a limit that really fell throttles the recovery on its way).
-        let recover_share = if self.throttled_at_rate.is_none() {
-            self.config.recovery
-        } else {
-            1.0 - self.config.settled_decrease
-        };
-        self.recover_to = self.rate * recover_share;
         self.throttled_at_rate = Some(self.rate);
         self.rate = (self.rate * factor).max(self.config.floor);
     }
@@ -688,12 +674,12 @@ mod tests {
         let later = after + Duration::from_millis(50);
         limiter.on_throttle(later, Duration::from_millis(990));
         assert!((limiter.rate() - 0.8 * good).abs() < 1e-9);
-        // Recovery after congestion returns to 98% of the good rate it came at, two calls per
-        // second per success.
+        // Recovery after congestion returns to 95% of the rate it came at, two calls per second
+        // per success.
         limiter.on_success(later, later);
         assert!((limiter.rate() - (0.8 * good + 2.0)).abs() < 1e-9);
         limiter.on_success(later, later);
-        let recovered = 0.98 * good;
+        let recovered = 0.95 * good;
         assert!((limiter.rate() - recovered).abs() < 1e-9);
         // and settles from there.
         limiter.on_success(later, later);
@@ -885,6 +871,58 @@ mod tests {
         // throttled); the previous rules (a fifth off per throttle, creeping back) served 93.2%.
         assert!(served > 0.94 * 20.0, "served {served:.2}/s of 20");
         window.assert_throttled_below(0.025);
+    }
+
+    /// A chain of pages (each call needs the previous answer, as ListAccounts' tokens do) for
+    /// `until`: each call reaches `server` a measured delay after it was let go and is answered
+    /// 45 ms later; a throttled page is retried after a backoff of up to 100 ms (the SDK's
+    /// first).
+    fn drive_chain(limiter: &mut Aimd, server: &mut Server, seed: u64, until: Duration) -> Window {
+        let mut window = Window::default();
+        let (mut now, mut seed) = (Duration::ZERO, seed);
+        while now < until {
+            match limiter.try_acquire(now) {
+                Err(wait) => now += wait,
+                Ok(()) => {
+                    seed = seed
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    let arrival = now
+                        + Duration::from_micros(MEASURED_DELAYS_US[((seed >> 33) % 50) as usize]);
+                    let served = server.call(arrival);
+                    let sent = now;
+                    now = arrival + Duration::from_millis(45);
+                    window.sent += 1;
+                    if served {
+                        limiter.on_success(now, sent);
+                    } else {
+                        window.throttled += 1;
+                        limiter.on_throttle(now, sent);
+                        now += Duration::from_micros((seed >> 40) % 100_000);
+                    }
+                }
+            }
+        }
+        window
+    }
+
+    #[test]
+    fn a_chain_of_pages_overshoots_only_at_the_start() {
+        // Ten runs of 50 s of a chain against 10 pages/s (the benchmark's ListAccounts): slow
+        // start overshoots, then recovery returns to 95% of each throttle's rate until the rate
+        // settles. Returning to 98% after congestion instead took more throttles to come down
+        // from the overshoot (13 a run, 94.1% served, in the same harness).
+        let (mut served, mut throttled) = (0, 0);
+        for run in 0..10 {
+            let mut limiter = Aimd::new(LimiterConfig::default(), Duration::ZERO);
+            let mut server = Server::new(10.0, 1.0);
+            let window = drive_chain(&mut limiter, &mut server, run * 7 + 1, seconds(50));
+            served += window.sent - window.throttled;
+            throttled += window.throttled;
+        }
+        let share = f64::from(served) / (10.0 * 50.0 * 10.0);
+        assert!(share > 0.95, "served {share:.4} of the limit");
+        assert!(throttled < 110, "{throttled} throttled in 10 runs");
     }
 
     #[test]
