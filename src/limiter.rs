@@ -531,6 +531,13 @@ mod tests {
         window
     }
 
+    /// The next value of a fixed pseudo-random sequence (Knuth's MMIX linear congruential step):
+    /// the simulations' jitter, the same on every run.
+    fn next_random(seed: u64) -> u64 {
+        seed.wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407)
+    }
+
     fn seconds(value: u64) -> Duration {
         Duration::from_secs(value)
     }
@@ -785,9 +792,7 @@ mod tests {
             match limiter.try_acquire(now) {
                 Err(wait) => now += wait,
                 Ok(()) => {
-                    seed = seed
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
+                    seed = next_random(seed);
                     let late = Duration::from_micros((seed >> 33) % 3_000);
                     sent += 1;
                     if server.call(now + late) {
@@ -845,9 +850,7 @@ mod tests {
             match limiter.try_acquire(*now) {
                 Err(wait) => *now += wait,
                 Ok(()) => {
-                    seed = seed
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
+                    seed = next_random(seed);
                     let delay = MEASURED_DELAYS_US[((seed >> 33) % 50) as usize];
                     let arrival = *now + Duration::from_micros(delay);
                     let served = server.call(arrival);
@@ -884,9 +887,7 @@ mod tests {
             match limiter.try_acquire(now) {
                 Err(wait) => now += wait,
                 Ok(()) => {
-                    seed = seed
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
+                    seed = next_random(seed);
                     let arrival = now
                         + Duration::from_micros(MEASURED_DELAYS_US[((seed >> 33) % 50) as usize]);
                     let served = server.call(arrival);
