@@ -148,8 +148,8 @@ pub fn note_statuses(state: &mut State) {
 }
 
 /// Notes `(arn, status, created_at_ms)` items, sorted by ARN (they come from a map keyed by
-/// ARN), into the histories in one merged pass: this runs after every call, so it must not
-/// cost a lookup per grant.
+/// ARN), into the histories in one merged pass: for when any of them may have changed, at the
+/// cost of a walk rather than a lookup per item.
 fn note_all<'a>(
     items: impl Iterator<Item = (&'a str, &'a str, i64)>,
     histories: &mut BTreeMap<String, Vec<StatusChange>>,
@@ -160,23 +160,12 @@ fn note_all<'a>(
     for (arn, status, created_at_ms) in items {
         while cursor.next_if(|(key, _)| key.as_str() < arn).is_some() {}
         match cursor.peek_mut() {
-            Some((key, history)) if key.as_str() == arn => {
-                if history.last().is_none_or(|last| last.status != status) {
-                    history.push(StatusChange {
-                        status: status.to_string(),
-                        at_ms: now,
-                    });
-                }
-            }
-            _ => first_seen.push((arn, status, created_at_ms.min(now))),
+            Some((key, history)) if key.as_str() == arn => note_change(history, status, now),
+            _ => first_seen.push((arn, status, created_at_ms)),
         }
     }
-    for (arn, status, at_ms) in first_seen {
-        let change = StatusChange {
-            status: status.to_string(),
-            at_ms,
-        };
-        histories.insert(arn.to_string(), vec![change]);
+    for (arn, status, created_at_ms) in first_seen {
+        histories.insert(arn.to_string(), first_history(status, created_at_ms, now));
     }
 }
 
@@ -189,22 +178,30 @@ fn note_one(
     now: i64,
 ) {
     match histories.get_mut(arn) {
-        Some(history) => {
-            if history.last().is_none_or(|last| last.status != status) {
-                history.push(StatusChange {
-                    status: status.to_string(),
-                    at_ms: now,
-                });
-            }
-        }
+        Some(history) => note_change(history, status, now),
         None => {
-            let change = StatusChange {
-                status: status.to_string(),
-                at_ms: created_at_ms.min(now),
-            };
-            histories.insert(arn.to_string(), vec![change]);
+            histories.insert(arn.to_string(), first_history(status, created_at_ms, now));
         }
     }
+}
+
+/// Adds `status` at `now` to a history unless it is the status the history already ends with.
+fn note_change(history: &mut Vec<StatusChange>, status: &str, now: i64) {
+    if history.last().is_none_or(|last| last.status != status) {
+        history.push(StatusChange {
+            status: status.to_string(),
+            at_ms: now,
+        });
+    }
+}
+
+/// The history of something first seen now: its status since its creation (never later than
+/// now).
+fn first_history(status: &str, created_at_ms: i64, now: i64) -> Vec<StatusChange> {
+    vec![StatusChange {
+        status: status.to_string(),
+        at_ms: created_at_ms.min(now),
+    }]
 }
 
 /// The status the history shows at `at_ms` (the last change at or before it); `None` before
