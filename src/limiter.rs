@@ -10,17 +10,17 @@
 //! - **Recovery**: that throttle remembers the rate it happened at (the limit, near enough) and
 //!   multiplies the rate by the decrease factor; successes then bring it back, as fast as in slow
 //!   start, to a share of the remembered rate just under it.
-//! - **Settled**: from there every throttle takes a small share off the rate and every success
-//!   adds a sliver, sized so that the rate rests where a set small share of calls is throttled
-//!   (one in a hundred). A limit that does not move is then used as closely as the network's
-//!   jitter allows: the throttles that remain are the ones jitter causes, and cutting the rate
-//!   by a fifth for each of them (as TCP would) costs more than the throttle itself. A throttle
-//!   that follows the last within a few successes is congestion (the limit fell): the rate is
-//!   cut by the decrease factor again. Throttles of calls sent before the last counted throttle
-//!   was answered are one event (a stall that delayed the calls in flight together) and move the
-//!   rate once; a settled rate nobody waited for neither grows on success nor falls on throttle. A throttle is remembered as the rate it came at; well
-//!   past that rate, or after a quiet spell with no throttle at all, the limit has moved and
-//!   slow start resumes.
+//! - **Settled**: from there every throttle takes a small share off the rate and every success adds
+//!   a sliver, sized so that the rate rests where a set small share of calls is throttled (one in a
+//!   hundred). A limit that does not move is then used as closely as the network's jitter allows:
+//!   the throttles that remain are the ones jitter causes, and cutting the rate by a fifth for each
+//!   of them (as TCP would) costs more than the throttle itself. A throttle that follows the last
+//!   within a few successes is congestion (the limit fell): the rate is cut by the decrease factor
+//!   again. Throttles of calls sent before the last counted throttle was answered are one event (a
+//!   stall that delayed the calls in flight together) and move the rate once. A call sent with
+//!   nobody waiting for tokens does not make the rate grow, nor, once settled, fall. A throttle is
+//!   remembered as the rate it came at; well past that rate, or after a quiet spell with no
+//!   throttle at all, the limit has moved and slow start resumes.
 //!
 //! A fixed limit is thus met with a rate within a few percent of it and about one call in a
 //! hundred throttled, instead of the SDK's retries hammering a throttled API from many tasks at
@@ -69,15 +69,15 @@ pub struct LimiterConfig {
 }
 
 impl Default for LimiterConfig {
-    /// 10 calls per second to start, two more per success in slow start up to the first
-    /// throttle, then between 1 and 100: times 0.8 on that throttle (once per round trip), back
-    /// to 95% of the throttle's rate, then settled at one call in a hundred throttled, 2% off
-    /// per throttle (times 0.8 again for a throttle within 5 successes of the last); slow start again past 1.1 times the last throttle's rate or after 20 s
-    /// without one; no bursts. Chosen by simulating a token bucket with no burst and the jitter
-    /// the emulator's scale benchmark showed (about 0.9 ms from the limiter to the server's
-    /// check, 3% of calls 1.5 to 9 ms late; see docs/performance.md): about 94% of a limit of
-    /// 20/s served, 1% of calls throttled, where the first rules (a fifth off per throttle,
-    /// creeping back by 1% a second) served 93.2%.
+    /// 10 calls per second to start, two more per success in slow start up to the first throttle,
+    /// then between 1 and 100: times 0.8 on that throttle (once per round trip), back to 95% of the
+    /// throttle's rate, then settled at one call in a hundred throttled, 2% off per throttle (times
+    /// 0.8 again for a throttle within 5 successes of the last); slow start again past 1.1 times
+    /// the last throttle's rate or after 20 s without one; no bursts. Chosen by simulating a token
+    /// bucket with no burst and the jitter the emulator's scale benchmark showed (about 0.9 ms from
+    /// the limiter to the server's check, 3% of calls 1.5 to 9 ms late; see docs/performance.md):
+    /// about 94% of a limit of 20/s served, 1% of calls throttled, where the first rules (a fifth
+    /// off per throttle, creeping back by 1% a second) served 93.2%.
     fn default() -> Self {
         Self {
             initial_rate: 10.0,
@@ -156,13 +156,11 @@ pub struct Aimd {
     tokens: f64,
     refilled_at: Duration,
     decreased_at: Option<Duration>,
-    /// When the last throttle that moved the rate was answered: a call sent before that and
-    /// throttled after it is the same event (a stall that delayed several calls in flight
-    /// together), and moves the rate no further.
-    throttle_answered_at: Option<Duration>,
     /// The rate the last throttle came at; `None` in slow start.
     throttled_at_rate: Option<f64>,
-    /// When the last throttle came.
+    /// When the last throttle that moved the rate was answered (the limiter's creation before
+    /// any): a call sent before that and throttled after it is the same event (a stall that
+    /// delayed several calls in flight together), and moves the rate no further.
     throttled_at: Duration,
     /// Successes since the last throttle (counted as for the rate's growth).
     successes: u32,
@@ -185,7 +183,6 @@ impl Aimd {
             tokens: config.burst,
             refilled_at: now,
             decreased_at: None,
-            throttle_answered_at: None,
             throttled_at_rate: None,
             throttled_at: now,
             successes: 0,
@@ -259,15 +256,15 @@ impl Aimd {
     }
 
     /// A call sent at `sent` was throttled: the bucket is emptied so the service gets a breather,
-    /// and unless the call went out before the last counted throttle was answered (the same
-    /// event, already answered) or, settled, with nobody waiting, the rate is remembered and cut: multiplied by `decrease_factor` in slow start
-    /// and for a throttle within `congestion_within` successes of the last (a decrease, which
-    /// the calls already under way do not cut again), otherwise (settled) by `1 -
-    /// settled_decrease`; never below the floor.
+    /// and unless the call went out before the last counted throttle was answered (the same event,
+    /// already answered) or, settled, with nobody waiting, the rate is remembered and cut:
+    /// multiplied by `decrease_factor` in slow start and for a throttle within `congestion_within`
+    /// successes of the last (a decrease, which the calls already under way do not cut again),
+    /// otherwise (settled) by `1 - settled_decrease`; never below the floor.
     pub fn on_throttle(&mut self, now: Duration, sent: Duration) {
         self.refill(now);
         self.tokens = self.tokens.min(0.0);
-        if self.throttle_answered_at.is_some_and(|at| sent < at) {
+        if sent < self.throttled_at {
             return;
         }
         let congested =
@@ -285,7 +282,6 @@ impl Aimd {
             1.0 - self.config.settled_decrease
         };
         self.throttled_at = now;
-        self.throttle_answered_at = Some(now);
         self.successes = 0;
         self.throttled_at_rate = Some(self.rate);
         self.rate = (self.rate * factor).max(self.config.floor);
