@@ -420,12 +420,14 @@ fn cleanup_leaves_grants_that_are_not_entitles_and_says_kept() {
     let mut state = State::load(&file).unwrap();
     let theirs = state
         .grants
-        .values_mut()
+        .values()
         .find(|grant| grant.principal == account("222222222222"))
-        .unwrap();
-    theirs.tags.clear();
-    theirs.name = "team-managed".to_owned();
-    let theirs = theirs.arn.clone();
+        .unwrap()
+        .arn
+        .clone();
+    let grant = state.grants.get_mut(&theirs).unwrap();
+    grant.tags.clear();
+    grant.name = "team-managed".to_owned();
     state.save(&file).unwrap();
     admin(dir, &["cancel-agreement", DEMO_ACTIVE_AGREEMENT]);
 

@@ -284,11 +284,22 @@ impl Grants {
         self.map.insert(arn, grant)
     }
 
-    /// Every grant, to change any of them (all count as touched: prefer [`Grants::get_mut`]
-    /// on the few a call changes).
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Grant> {
-        self.touched = Touched::All;
-        self.map.values_mut()
+    /// Changes every grant `select` picks (only those count as touched); returns how many.
+    pub fn update_where(
+        &mut self,
+        select: impl Fn(&Grant) -> bool,
+        mut change: impl FnMut(&mut Grant),
+    ) -> usize {
+        let Self { map, touched } = self;
+        let mut changed = 0;
+        for (arn, grant) in map.iter_mut().filter(|(_, grant)| select(grant)) {
+            if let Touched::Some(arns) = touched {
+                arns.insert(arn.clone());
+            }
+            change(grant);
+            changed += 1;
+        }
+        changed
     }
 
     /// What was written to since the last call, and starts afresh.

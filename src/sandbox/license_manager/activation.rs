@@ -363,21 +363,23 @@ fn disable_other_grants(state: &mut State, arn: &str, accounts: &[String], licen
         .map(|license| license.arn.clone())
         .collect();
     let accounts: BTreeSet<&String> = accounts.iter().collect();
-    for grant in state.grants.values_mut() {
-        let ours = grant.arn == arn || grant.parent_grant.as_deref() == Some(arn);
-        if !ours
-            && grant.status == "ACTIVE"
-            && same_product.contains(&grant.license_arn)
-            && grant
-                .grantee_account_id
-                .as_ref()
-                .is_some_and(|account| accounts.contains(account))
-        {
+    state.grants.update_where(
+        |grant| {
+            let ours = grant.arn == arn || grant.parent_grant.as_deref() == Some(arn);
+            !ours
+                && grant.status == "ACTIVE"
+                && same_product.contains(&grant.license_arn)
+                && grant
+                    .grantee_account_id
+                    .as_ref()
+                    .is_some_and(|account| accounts.contains(account))
+        },
+        |grant| {
             grant.status = "DISABLED".to_string();
             grant.status_reason = Some(
                 "disabled by ActivationOverrideBehavior ALL_GRANTS_PERMITTED_BY_ISSUER".to_string(),
             );
             grant.version += 1;
-        }
-    }
+        },
+    );
 }

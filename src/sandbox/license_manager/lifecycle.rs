@@ -337,20 +337,13 @@ pub(super) fn delete_grant(state: &mut State, call: &Call<'_>) -> ApiResult {
             entry.status_reason = Some(reason.to_string());
         }
     }
-    let children: Vec<String> = state
-        .grants
-        .values()
-        .filter(|child| {
-            child.parent_grant.as_deref() == Some(arn.as_str()) && child.status != "DELETED"
-        })
-        .map(|child| child.arn.clone())
-        .collect();
-    for child in &children {
-        if let Some(child) = state.grants.get_mut(child) {
+    state.grants.update_where(
+        |child| child.parent_grant.as_deref() == Some(arn.as_str()) && child.status != "DELETED",
+        |child| {
             child.status = status.to_string();
             child.deleted_at_ms = Some(now);
-        }
-    }
+        },
+    );
     Ok(answer(status))
 }
 
@@ -362,33 +355,21 @@ pub(super) fn advance_pending_deletes(state: &mut State) -> usize {
         .settings
         .pending_delete_millis
         .map(|millis| i64::try_from(millis).unwrap_or(i64::MAX));
-    let due: Vec<String> = state
-        .grants
-        .values()
-        .filter(|grant| {
+    state.grants.update_where(
+        |grant| {
             grant.status == "PENDING_DELETE"
                 && millis.is_none_or(|millis| {
                     now >= grant.deleted_at_ms.unwrap_or(0).saturating_add(millis)
                 })
-        })
-        .map(|grant| grant.arn.clone())
-        .collect();
-    for arn in &due {
-        if let Some(grant) = state.grants.get_mut(arn) {
-            grant.status = "DELETED".to_string();
-        }
-    }
-    due.len()
+        },
+        |grant| grant.status = "DELETED".to_string(),
+    )
 }
 
 /// Ends every PENDING_DELETE now; returns how many grants turned DELETED.
 pub(crate) fn finish_pending_deletes(state: &mut State) -> usize {
-    let mut finished = 0;
-    for grant in state.grants.values_mut() {
-        if grant.status == "PENDING_DELETE" {
-            grant.status = "DELETED".to_string();
-            finished += 1;
-        }
-    }
-    finished
+    state.grants.update_where(
+        |grant| grant.status == "PENDING_DELETE",
+        |grant| grant.status = "DELETED".to_string(),
+    )
 }
