@@ -35,7 +35,8 @@ pub struct FaultRule {
     pub burst: Option<u32>,
     /// Throttle every Nth call (deterministic, independent of time).
     pub throttle_every: Option<u64>,
-    /// Added latency before answering, in milliseconds.
+    /// How long an answer takes from the request's arrival, the emulator's work included (done
+    /// in the last few milliseconds of it), in milliseconds.
     pub latency_ms: u64,
     /// Share (0.0-1.0) of calls answered with the service's 5xx error, without doing the work.
     pub error_5xx_share: f64,
