@@ -464,41 +464,52 @@ async fn dispatch(
     // starts a little before, so that it is part of the latency (see WORK_ALLOWANCE).
     let answer_at = arrived + latency;
     sleep_until(answer_at - latency.min(WORK_ALLOWANCE)).await;
-    let response = serve(&shared, verdict, &operation, &input, Served {
+    let call = Judged {
+        verdict,
         service,
+        operation,
+        input,
         protocol,
-        request_id: &request_id,
-        authorization,
-        path: &path,
-    });
+        request_id,
+        authorization: authorization.to_owned(),
+        path,
+    };
+    // The work waits for the state's lock on a blocking thread, so that the runtime's workers
+    // keep taking requests in (and judging them on time) while a call holds the state.
+    let worker = Arc::clone(&shared);
+    let response = tokio::task::spawn_blocking(move || serve(&worker, call))
+        .await
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "the call's work panicked"));
     sleep_until(answer_at).await;
     response
 }
 
-/// What `serve` needs to know of a call beyond its operation and input.
-struct Served<'a> {
+/// A call the fault engine has judged, ready for `serve`.
+struct Judged {
+    verdict: Verdict,
     service: Service,
+    operation: String,
+    input: Value,
     protocol: Protocol,
-    request_id: &'a str,
-    authorization: &'a str,
-    path: &'a str,
+    request_id: String,
+    authorization: String,
+    path: String,
 }
 
 /// Carries out one judged call: the throttle or 5xx it was dealt, or the work and its answer.
-fn serve(
-    shared: &Shared,
-    verdict: Verdict,
-    operation: &str,
-    input: &Value,
-    call: Served<'_>,
-) -> Response {
-    let Served {
+fn serve(shared: &Shared, call: Judged) -> Response {
+    let Judged {
+        verdict,
         service,
+        operation,
+        input,
         protocol,
         request_id,
         authorization,
         path,
     } = call;
+    let (operation, input, request_id) = (operation.as_str(), &input, request_id.as_str());
+    let (authorization, path) = (authorization.as_str(), path.as_str());
     let service_name = format!("{service:?}");
     let outcome_error = |shared: &Shared, error: &ApiError, outcome: Outcome| {
         lock(&shared.engine).record(&service_name, operation, outcome);
