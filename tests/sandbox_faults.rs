@@ -210,6 +210,50 @@ async fn latency_is_added() {
     assert!(started.elapsed() >= Duration::from_millis(60));
 }
 
+/// While one call's work holds the state (here the test holds it), the calls that come meanwhile
+/// are still taken in and judged on arrival (counted, their rate checked): the work waits for the
+/// state on a blocking thread, not on the runtime's two workers, which four waiting calls would
+/// otherwise all stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_judged_on_arrival_while_another_holds_the_state() {
+    let sandbox = std::sync::Arc::new(support::start(State::demo()).await);
+    let (held, is_held) = std::sync::mpsc::channel();
+    let holder = {
+        let sandbox = std::sync::Arc::clone(&sandbox);
+        std::thread::spawn(move || {
+            sandbox.with_state(|_| {
+                held.send(()).unwrap();
+                // Counts the judged calls while holding the state, for at most 10 s.
+                let started = Instant::now();
+                loop {
+                    let judged = sandbox
+                        .stats()
+                        .get("Organizations.ListRoots")
+                        .map_or(0, |stats| stats.calls);
+                    if judged == 4 || started.elapsed() > Duration::from_secs(10) {
+                        return judged;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+    };
+    is_held.recv().unwrap();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let client = support::organizations(&sandbox);
+            tokio::spawn(async move { client.list_roots().send().await })
+        })
+        .collect();
+    let judged = tokio::task::spawn_blocking(move || holder.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(judged, 4, "calls judged while the state was held");
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn stats_and_admin_over_http() {
     let sandbox = support::start(State::demo()).await;
