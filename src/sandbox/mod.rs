@@ -479,7 +479,12 @@ async fn dispatch(
     let worker = Arc::clone(&shared);
     let response = tokio::task::spawn_blocking(move || serve(&worker, call))
         .await
-        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "the call's work panicked"));
+        .unwrap_or_else(|_| {
+            plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the call's work panicked",
+            )
+        });
     sleep_until(answer_at).await;
     response
 }
@@ -497,19 +502,11 @@ struct Judged {
 }
 
 /// Carries out one judged call: the throttle or 5xx it was dealt, or the work and its answer.
-fn serve(shared: &Shared, call: Judged) -> Response {
-    let Judged {
-        verdict,
-        service,
-        operation,
-        input,
-        protocol,
-        request_id,
-        authorization,
-        path,
-    } = call;
-    let (operation, input, request_id) = (operation.as_str(), &input, request_id.as_str());
-    let (authorization, path) = (authorization.as_str(), path.as_str());
+fn serve(shared: &Shared, judged: Judged) -> Response {
+    let (verdict, service, protocol) = (judged.verdict, judged.service, judged.protocol);
+    let (operation, input) = (judged.operation.as_str(), &judged.input);
+    let (request_id, authorization) = (judged.request_id.as_str(), judged.authorization.as_str());
+    let path = judged.path.as_str();
     let service_name = format!("{service:?}");
     let outcome_error = |shared: &Shared, error: &ApiError, outcome: Outcome| {
         lock(&shared.engine).record(&service_name, operation, outcome);
