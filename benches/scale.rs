@@ -1,5 +1,5 @@
 //! Benchmarks at scale (issue 7): the `entitle` binary against the emulator in its own process,
-//! under stated conditions (40 ms added latency per call; per-operation token buckets of 10
+//! under stated conditions (40 ms latency per call; per-operation token buckets of 10
 //! requests/s for Organizations, 20 for License Manager and Marketplace Agreement; burst 1), on a
 //! generated organisation. For each job: wall time, API calls per operation from the emulator's
 //! own counts, the minimum number of calls the job can take and the time that minimum needs at

@@ -194,7 +194,7 @@ async fn shares_are_deterministic_for_a_seed() {
 }
 
 #[tokio::test]
-async fn latency_is_added() {
+async fn answers_take_their_latency() {
     let sandbox = support::start_with_faults(State::demo(), {
         let mut faults = Faults::default();
         faults.default.latency_ms = 60;

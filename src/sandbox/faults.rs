@@ -1,6 +1,7 @@
 //! Fault injection and call accounting: per-operation token-bucket rate limits (answered with
-//! the service's own throttle error), added latency, a share (or every Nth) of 5xx answers, and
-//! "did the work, then dropped the connection". Draws are deterministic for a given seed.
+//! the service's own throttle error), latency (the time an answer takes, its work included), a
+//! share (or every Nth) of 5xx answers, and "did the work, then dropped the connection". Draws
+//! are deterministic for a given seed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -156,7 +157,7 @@ impl FaultEngine {
         (splitmix(self.random) >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Decides the fate of one call and its added latency.
+    /// Decides the fate of one call and its latency.
     pub(crate) fn judge(&mut self, service: &str, operation: &str) -> (Verdict, Duration) {
         let key = format!("{service}.{operation}");
         let limit = self.faults.rule(service, operation).max_injections;
